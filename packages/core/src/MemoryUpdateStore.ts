@@ -1,0 +1,112 @@
+import type { DistributionSet, SoftwareModule } from './catalogue.js';
+import { OtaflowError } from './OtaflowError.js';
+import type { ActionRecord, TargetRecord } from './records.js';
+import type { Page, PageQuery, Sequence, UpdateStore } from './UpdateStore.js';
+
+function page<T>(all: Iterable<T>, query: PageQuery = {}): Page<T> {
+  const items = [...all];
+  const offset = Math.max(0, query.offset ?? 0);
+  const limit = Math.max(0, query.limit ?? items.length);
+  return { items: items.slice(offset, offset + limit), total: items.length };
+}
+
+function checkVersion(kind: string, key: string | number, stored: { version: number } | undefined, expected?: number) {
+  if (expected === undefined) return;
+  const actual = stored?.version ?? -1;
+  if (actual !== expected) {
+    throw new OtaflowError('CONFLICT', `${kind} ${key} is at version ${actual}, not ${expected}`);
+  }
+}
+
+/** The in-memory store: one instance per process, nothing at module level. */
+export class MemoryUpdateStore implements UpdateStore {
+  readonly #targets = new Map<string, TargetRecord>();
+  readonly #actions = new Map<number, ActionRecord>();
+  readonly #actionsByTarget = new Map<string, Set<number>>();
+  readonly #refs = new Map<string, number>();
+  readonly #modules = new Map<number, SoftwareModule>();
+  readonly #sets = new Map<number, DistributionSet>();
+  readonly #sequences = new Map<Sequence, number>();
+
+  async getTarget(controllerId: string) {
+    return this.#targets.get(controllerId);
+  }
+  async listTargets(query?: PageQuery) {
+    return page(this.#targets.values(), query);
+  }
+  async putTarget(record: TargetRecord, expectedVersion?: number) {
+    checkVersion('target', record.controllerId, this.#targets.get(record.controllerId), expectedVersion);
+    this.#targets.set(record.controllerId, record);
+  }
+  async deleteTarget(controllerId: string) {
+    const ids = this.#actionsByTarget.get(controllerId);
+    for (const id of ids ?? []) {
+      const action = this.#actions.get(id);
+      for (const [k, v] of Object.entries(action?.refs ?? {})) this.#refs.delete(`${k}\u0000${v}`);
+      this.#actions.delete(id);
+    }
+    this.#actionsByTarget.delete(controllerId);
+    return this.#targets.delete(controllerId);
+  }
+
+  async getAction(id: number) {
+    return this.#actions.get(id);
+  }
+  async listActionsOfTarget(controllerId: string) {
+    const ids = this.#actionsByTarget.get(controllerId);
+    if (!ids) return [];
+    const out: ActionRecord[] = [];
+    for (const id of ids) {
+      const record = this.#actions.get(id);
+      if (record) out.push(record);
+    }
+    return out;
+  }
+  async putAction(record: ActionRecord, expectedVersion?: number) {
+    checkVersion('action', record.id, this.#actions.get(record.id), expectedVersion);
+    this.#actions.set(record.id, record);
+    let ids = this.#actionsByTarget.get(record.controllerId);
+    if (!ids) {
+      ids = new Set();
+      this.#actionsByTarget.set(record.controllerId, ids);
+    }
+    ids.add(record.id);
+    for (const [k, v] of Object.entries(record.refs ?? {})) this.#refs.set(`${k}\u0000${v}`, record.id);
+  }
+  async findActionByRef(key: string, value: string) {
+    const id = this.#refs.get(`${key}\u0000${value}`);
+    return id === undefined ? undefined : this.#actions.get(id);
+  }
+
+  async getSoftwareModule(id: number) {
+    return this.#modules.get(id);
+  }
+  async listSoftwareModules(query?: PageQuery) {
+    return page(this.#modules.values(), query);
+  }
+  async putSoftwareModule(module: SoftwareModule) {
+    this.#modules.set(module.id, module);
+  }
+  async deleteSoftwareModule(id: number) {
+    return this.#modules.delete(id);
+  }
+
+  async getDistributionSet(id: number) {
+    return this.#sets.get(id);
+  }
+  async listDistributionSets(query?: PageQuery) {
+    return page(this.#sets.values(), query);
+  }
+  async putDistributionSet(set: DistributionSet) {
+    this.#sets.set(set.id, set);
+  }
+  async deleteDistributionSet(id: number) {
+    return this.#sets.delete(id);
+  }
+
+  async nextId(sequence: Sequence) {
+    const next = (this.#sequences.get(sequence) ?? 0) + 1;
+    this.#sequences.set(sequence, next);
+    return next;
+  }
+}

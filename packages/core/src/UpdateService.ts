@@ -1,0 +1,641 @@
+import type { ActionEvent } from './actionEvents.js';
+import type { ActionInput } from './actionMachine.js';
+import { type ActionSnapshot, type ActionView, applyActionEvent, createActionSnapshot } from './actions.js';
+import type { Artifact, DistributionSet, MetadataEntry, SoftwareModule } from './catalogue.js';
+import type { AssignedModule, AssignedTarget, DomainEvent } from './domainEvents.js';
+import { KeyedLock } from './KeyedLock.js';
+import { OtaflowError } from './OtaflowError.js';
+import { type PersistedSnapshot, persistAction, persistTarget, restoreAction, restoreTarget } from './persistence.js';
+import type { ActionRecord, AutoConfirm, TargetChannel, TargetRecord } from './records.js';
+import { type NextAction, confirmationStateOf, planAssignment, selectNextAction } from './rules.js';
+import type { TargetEvent } from './targetMachine.js';
+import { applyTargetEvent, createTargetSnapshot, targetStatusOf } from './targets.js';
+import type { Page, PageQuery, UpdateStore } from './UpdateStore.js';
+import {
+  type TargetView,
+  actionHistoryOfRecord,
+  actionViewOfRecord,
+  targetViewOfRecord,
+} from './views.js';
+import type { ActionType, MaintenanceWindow, StatusEntry, TargetUpdateStatus } from './vocabulary.js';
+import { DEFAULT_MAX_HISTORY, DEFAULT_WEIGHT } from './vocabulary.js';
+
+export type DomainEventListener = (event: DomainEvent) => void | Promise<void>;
+
+export interface UpdateServiceOptions {
+  store: UpdateStore;
+  /** Epoch ms; injectable so tests and simulations control time. */
+  clock?: () => number;
+  /** Bound of each action's status history (hawkBit: 1000). */
+  maxHistory?: number;
+  /** Called when a domain event listener throws or rejects; the state change stands. */
+  onListenerError?: (error: unknown, event: DomainEvent) => void;
+  /**
+   * Sees every stored machine transition (creation included, with `event` undefined). Apps use it to
+   * stream targets and actions to the XState inspector; it must not throw.
+   */
+  onTransition?: (transition: MachineTransition) => void;
+}
+
+export interface MachineTransition {
+  machine: 'action' | 'target';
+  /** The action id or the controller id. */
+  id: string;
+  event: ActionEvent | TargetEvent | undefined;
+  snapshot: PersistedSnapshot;
+}
+
+export interface CreateTargetInput {
+  controllerId: string;
+  name?: string;
+  description?: string;
+  securityToken?: string;
+  address?: string;
+  channel?: TargetChannel;
+  attributes?: Record<string, string>;
+}
+
+export type TargetPatch = Partial<Pick<TargetRecord, 'name' | 'description' | 'securityToken' | 'address' | 'channel' | 'requestAttributes'>>;
+
+export type AttributeUpdateMode = 'merge' | 'replace' | 'remove';
+
+export interface CreateSoftwareModuleInput {
+  type: string;
+  name: string;
+  version: string;
+  vendor?: string;
+  description?: string;
+  encrypted?: boolean;
+  metadata?: MetadataEntry[];
+}
+
+export interface CreateDistributionSetInput {
+  name: string;
+  version: string;
+  type?: string;
+  description?: string;
+  requiredMigrationStep?: boolean;
+  modules: number[];
+}
+
+export interface AssignTargetInput {
+  controllerId: string;
+  type?: ActionType;
+  weight?: number;
+  forcedTime?: number;
+  confirmationRequired?: boolean;
+  maintenanceWindow?: MaintenanceWindow;
+  /** Part of a rollout group that has not started: the action waits in SCHEDULED. */
+  scheduled?: boolean;
+}
+
+export interface AssignmentResult {
+  assigned: number;
+  alreadyAssigned: number;
+  total: number;
+  actions: ActionView[];
+}
+
+export type ApplyResult =
+  | { ok: true; action: ActionView; targetStatus: TargetUpdateStatus; changed: boolean }
+  | {
+      ok: false;
+      code: 'ACTION_NOT_FOUND' | 'ACTION_CLOSED' | 'EVENT_NOT_ALLOWED';
+      message: string;
+      action?: ActionView;
+    };
+
+const CONFLICT_RETRIES = 5;
+
+/**
+ * The protocol-independent update logic over a store: targets, the catalogue, assignments and
+ * every action event. Adapters call it; it decides. Per target, work runs one at a time in this
+ * process, and every write names the version it read, so a shared store stays consistent across
+ * processes (a conflicting write is retried from a fresh read).
+ */
+export class UpdateService {
+  readonly store: UpdateStore;
+  readonly #clock: () => number;
+  readonly #maxHistory: number;
+  readonly #listeners = new Set<DomainEventListener>();
+  readonly #onListenerError: (error: unknown, event: DomainEvent) => void;
+  readonly #lock = new KeyedLock();
+  readonly #onTransition: ((transition: MachineTransition) => void) | undefined;
+
+  constructor(options: UpdateServiceOptions) {
+    this.store = options.store;
+    this.#clock = options.clock ?? Date.now;
+    this.#maxHistory = options.maxHistory ?? DEFAULT_MAX_HISTORY;
+    this.#onListenerError = options.onListenerError ?? (() => {});
+    this.#onTransition = options.onTransition;
+  }
+
+  #observe(machine: 'action' | 'target', id: string | number, event: ActionEvent | TargetEvent | undefined, snapshot: PersistedSnapshot): void {
+    this.#onTransition?.({ machine, id: String(id), event, snapshot });
+  }
+
+  now(): number {
+    return this.#clock();
+  }
+
+  /** Subscribes to domain events; returns the unsubscribe function. */
+  onEvent(listener: DomainEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(event: DomainEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        const result = listener(event);
+        if (result && typeof (result as Promise<void>).catch === 'function') {
+          (result as Promise<void>).catch((error) => this.#onListenerError(error, event));
+        }
+      } catch (error) {
+        this.#onListenerError(error, event);
+      }
+    }
+  }
+
+  async #withTarget<T>(controllerId: string, work: () => Promise<T>): Promise<T> {
+    return this.#lock.run(controllerId, async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await work();
+        } catch (error) {
+          if (error instanceof OtaflowError && error.code === 'CONFLICT' && attempt < CONFLICT_RETRIES) continue;
+          throw error;
+        }
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- targets
+
+  async createTarget(input: CreateTargetInput): Promise<TargetView> {
+    return this.#withTarget(input.controllerId, async () => {
+      if (await this.store.getTarget(input.controllerId)) {
+        throw new OtaflowError('TARGET_EXISTS', `target ${input.controllerId} exists`);
+      }
+      const record = this.#newTarget(input);
+      await this.store.putTarget(record, -1);
+      this.#observe('target', record.controllerId, undefined, record.state);
+      const view = targetViewOfRecord(record);
+      this.#emitTarget('TARGET_CREATED', view);
+      return view;
+    });
+  }
+
+  #newTarget(input: CreateTargetInput): TargetRecord {
+    const now = this.#clock();
+    const record: TargetRecord = {
+      controllerId: input.controllerId,
+      name: input.name ?? input.controllerId,
+      securityToken: input.securityToken ?? randomToken(),
+      attributes: input.attributes ?? {},
+      requestAttributes: true,
+      version: 0,
+      state: persistTarget(createTargetSnapshot({ controllerId: input.controllerId, createdAt: now })),
+    };
+    if (input.description !== undefined) record.description = input.description;
+    if (input.address !== undefined) record.address = input.address;
+    if (input.channel !== undefined) record.channel = input.channel;
+    return record;
+  }
+
+  #emitTarget(type: 'TARGET_CREATED' | 'TARGET_UPDATED' | 'TARGET_DELETED', view: TargetView): void {
+    this.#emit({ type, controllerId: view.controllerId, updateStatus: view.updateStatus, timestamp: this.#clock() });
+  }
+
+  async getTarget(controllerId: string): Promise<TargetView | undefined> {
+    const record = await this.store.getTarget(controllerId);
+    return record && targetViewOfRecord(record);
+  }
+
+  async requireTarget(controllerId: string): Promise<TargetRecord> {
+    const record = await this.store.getTarget(controllerId);
+    if (!record) throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
+    return record;
+  }
+
+  async listTargets(query?: PageQuery): Promise<Page<TargetView>> {
+    const page = await this.store.listTargets(query);
+    return { total: page.total, items: page.items.map(targetViewOfRecord) };
+  }
+
+  async updateTarget(controllerId: string, patch: TargetPatch): Promise<TargetView> {
+    return this.#withTarget(controllerId, async () => {
+      const record = await this.requireTarget(controllerId);
+      const next: TargetRecord = { ...record, version: record.version + 1 };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+      }
+      await this.store.putTarget(next, record.version);
+      const view = targetViewOfRecord(next);
+      this.#emitTarget('TARGET_UPDATED', view);
+      return view;
+    });
+  }
+
+  async deleteTarget(controllerId: string): Promise<void> {
+    await this.#withTarget(controllerId, async () => {
+      const record = await this.requireTarget(controllerId);
+      await this.store.deleteTarget(controllerId);
+      this.#emit({ type: 'TARGET_DELETED', controllerId, updateStatus: 'UNKNOWN', timestamp: this.#clock() });
+      return record;
+    });
+  }
+
+  /**
+   * A device made contact (a DDI poll, an MQTT feature announcement, a platform notification).
+   * An unknown device is created when `autoRegister` is set, as hawkBit does for polling devices;
+   * the first contact moves UNKNOWN to REGISTERED.
+   */
+  async contact(
+    controllerId: string,
+    options: { autoRegister?: boolean; channel?: TargetChannel; name?: string; address?: string } = {},
+  ): Promise<TargetView> {
+    return this.#withTarget(controllerId, async () => {
+      let record = await this.store.getTarget(controllerId);
+      let created = false;
+      if (!record) {
+        if (!options.autoRegister) throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
+        const input: CreateTargetInput = { controllerId };
+        if (options.channel) input.channel = options.channel;
+        if (options.name) input.name = options.name;
+        record = this.#newTarget(input);
+        await this.store.putTarget(record, -1);
+        this.#observe('target', controllerId, undefined, record.state);
+        created = true;
+        this.#emitTarget('TARGET_CREATED', targetViewOfRecord(record));
+      }
+      const snapshot = restoreTarget(record.state);
+      const before = targetStatusOf(snapshot);
+      const contacted: TargetEvent = { type: 'target.contacted', at: this.#clock() };
+      const after = applyTargetEvent(snapshot, contacted);
+      const next: TargetRecord = { ...record, version: record.version + 1, state: persistTarget(after) };
+      if (options.channel && record.channel !== options.channel) next.channel = options.channel;
+      if (options.address && record.address !== options.address) next.address = options.address;
+      await this.store.putTarget(next, record.version);
+      if (targetStatusOf(after) !== before) this.#observe('target', controllerId, contacted, next.state);
+      const view = targetViewOfRecord(next);
+      if (created || before !== view.updateStatus) this.#emitTarget('TARGET_UPDATED', view);
+      return view;
+    });
+  }
+
+  /** DDI configData: merge, replace or remove the device's attributes. */
+  async updateAttributes(controllerId: string, attributes: Record<string, string>, mode: AttributeUpdateMode = 'merge'): Promise<TargetView> {
+    return this.#withTarget(controllerId, async () => {
+      const record = await this.requireTarget(controllerId);
+      let next: Record<string, string>;
+      if (mode === 'replace') next = { ...attributes };
+      else if (mode === 'remove') {
+        next = { ...record.attributes };
+        for (const key of Object.keys(attributes)) delete next[key];
+      } else next = { ...record.attributes, ...attributes };
+      const updated: TargetRecord = { ...record, attributes: next, requestAttributes: false, version: record.version + 1 };
+      await this.store.putTarget(updated, record.version);
+      return targetViewOfRecord(updated);
+    });
+  }
+
+  /**
+   * Turns auto-confirm on or off. Turning it on also confirms every action that waits for
+   * confirmation, as hawkBit does.
+   */
+  async setAutoConfirm(controllerId: string, options: { active: boolean; initiator?: string; remark?: string }): Promise<TargetView> {
+    const view = await this.#withTarget(controllerId, async () => {
+      const record = await this.requireTarget(controllerId);
+      const next: TargetRecord = { ...record, version: record.version + 1 };
+      if (options.active) {
+        const auto: AutoConfirm = { active: true, activatedAt: this.#clock() };
+        if (options.initiator !== undefined) auto.initiator = options.initiator;
+        if (options.remark !== undefined) auto.remark = options.remark;
+        next.autoConfirm = auto;
+      } else {
+        delete next.autoConfirm;
+      }
+      await this.store.putTarget(next, record.version);
+      return targetViewOfRecord(next);
+    });
+    if (options.active) {
+      for (const action of await this.listActions(controllerId)) {
+        if (action.status === 'WAIT_FOR_CONFIRMATION') {
+          await this.apply(action.id, { type: 'action.confirmed', at: this.#clock(), messages: [autoConfirmMessage(view.autoConfirm)] });
+        }
+      }
+    }
+    return view;
+  }
+
+  // ---------------------------------------------------------------- catalogue
+
+  async createSoftwareModule(input: CreateSoftwareModuleInput): Promise<SoftwareModule> {
+    const now = this.#clock();
+    const module: SoftwareModule = {
+      id: await this.store.nextId('softwareModule'),
+      type: input.type,
+      name: input.name,
+      version: input.version,
+      encrypted: input.encrypted ?? false,
+      metadata: input.metadata ?? [],
+      artifacts: [],
+      createdAt: now,
+      lastModifiedAt: now,
+    };
+    if (input.vendor !== undefined) module.vendor = input.vendor;
+    if (input.description !== undefined) module.description = input.description;
+    await this.store.putSoftwareModule(module);
+    return module;
+  }
+
+  async requireSoftwareModule(id: number): Promise<SoftwareModule> {
+    const module = await this.store.getSoftwareModule(id);
+    if (!module) throw new OtaflowError('SOFTWARE_MODULE_NOT_FOUND', `software module ${id} not found`);
+    return module;
+  }
+
+  /** Records an artifact's metadata; a file of the same name is replaced. */
+  async addArtifact(moduleId: number, artifact: Omit<Artifact, 'id' | 'createdAt'>): Promise<Artifact> {
+    const module = await this.requireSoftwareModule(moduleId);
+    const created: Artifact = { ...artifact, id: await this.store.nextId('artifact'), createdAt: this.#clock() };
+    const artifacts = module.artifacts.filter((a) => a.filename !== artifact.filename);
+    artifacts.push(created);
+    await this.store.putSoftwareModule({ ...module, artifacts, lastModifiedAt: created.createdAt });
+    return created;
+  }
+
+  async deleteArtifact(moduleId: number, artifactId: number): Promise<boolean> {
+    const module = await this.requireSoftwareModule(moduleId);
+    const artifacts = module.artifacts.filter((a) => a.id !== artifactId);
+    if (artifacts.length === module.artifacts.length) return false;
+    await this.store.putSoftwareModule({ ...module, artifacts, lastModifiedAt: this.#clock() });
+    return true;
+  }
+
+  async createDistributionSet(input: CreateDistributionSetInput): Promise<DistributionSet> {
+    for (const id of input.modules) await this.requireSoftwareModule(id);
+    const now = this.#clock();
+    const set: DistributionSet = {
+      id: await this.store.nextId('distributionSet'),
+      name: input.name,
+      version: input.version,
+      type: input.type ?? 'os_app',
+      requiredMigrationStep: input.requiredMigrationStep ?? false,
+      modules: [...input.modules],
+      createdAt: now,
+      lastModifiedAt: now,
+    };
+    if (input.description !== undefined) set.description = input.description;
+    await this.store.putDistributionSet(set);
+    return set;
+  }
+
+  async requireDistributionSet(id: number): Promise<DistributionSet> {
+    const set = await this.store.getDistributionSet(id);
+    if (!set) throw new OtaflowError('DISTRIBUTION_SET_NOT_FOUND', `distribution set ${id} not found`);
+    return set;
+  }
+
+  /** The set's modules, in the set's order. */
+  async modulesOf(set: DistributionSet): Promise<SoftwareModule[]> {
+    const modules: SoftwareModule[] = [];
+    for (const id of set.modules) modules.push(await this.requireSoftwareModule(id));
+    return modules;
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  async getAction(id: number): Promise<ActionView | undefined> {
+    const record = await this.store.getAction(id);
+    return record && actionViewOfRecord(record);
+  }
+
+  async getActionHistory(id: number): Promise<StatusEntry[] | undefined> {
+    const record = await this.store.getAction(id);
+    return record && actionHistoryOfRecord(record);
+  }
+
+  async listActions(controllerId: string): Promise<ActionView[]> {
+    const records = await this.store.listActionsOfTarget(controllerId);
+    return records.map(actionViewOfRecord).sort((a, b) => a.id - b.id);
+  }
+
+  /** What the device should be shown next (see `selectNextAction`). */
+  async nextActionFor(controllerId: string): Promise<NextAction | undefined> {
+    return selectNextAction(await this.listActions(controllerId));
+  }
+
+  async findActionByRef(key: string, value: string): Promise<ActionView | undefined> {
+    const record = await this.store.findActionByRef(key, value);
+    return record && actionViewOfRecord(record);
+  }
+
+  /** Remembers a protocol reference (a correlation id, an operation id) for matching reports. */
+  async setActionRef(actionId: number, key: string, value: string): Promise<void> {
+    const found = await this.store.getAction(actionId);
+    if (!found) throw new OtaflowError('ACTION_NOT_FOUND', `action ${actionId} not found`);
+    await this.#withTarget(found.controllerId, async () => {
+      const record = await this.store.getAction(actionId);
+      if (!record) throw new OtaflowError('ACTION_NOT_FOUND', `action ${actionId} not found`);
+      await this.store.putAction({ ...record, version: record.version + 1, refs: { ...record.refs, [key]: value } }, record.version);
+    });
+  }
+
+  /**
+   * Assigns a distribution set to targets. Per target, with multi-assignment off as in hawkBit:
+   * the same set still active -> nothing new; otherwise earlier active actions go to CANCELING and a
+   * new action is created (WAIT_FOR_CONFIRMATION when consent is required and auto-confirm is off).
+   * Emits ACTION_CREATED and TARGET_UPDATED per target and one UPDATE_ASSIGNMENT.
+   */
+  async assign(distributionSetId: number, targets: readonly AssignTargetInput[]): Promise<AssignmentResult> {
+    const set = await this.requireDistributionSet(distributionSetId);
+    const modules = await this.modulesOf(set);
+    const created: ActionView[] = [];
+    const assignedTargets: AssignedTarget[] = [];
+    let already = 0;
+    for (const input of targets) {
+      await this.requireTarget(input.controllerId);
+    }
+    for (const input of targets) {
+      const outcome = await this.#withTarget(input.controllerId, () => this.#assignOne(set, input));
+      if (!outcome) {
+        already++;
+        continue;
+      }
+      created.push(outcome.action);
+      assignedTargets.push({
+        actionId: outcome.action.id,
+        controllerId: input.controllerId,
+        securityToken: outcome.securityToken,
+        type: outcome.action.type,
+        confirmation: confirmationStateOf(outcome.action),
+      });
+    }
+    if (assignedTargets.length > 0) {
+      this.#emit({
+        type: 'UPDATE_ASSIGNMENT',
+        distributionSetId,
+        softwareModules: modules.map(toAssignedModule),
+        targets: assignedTargets,
+        timestamp: this.#clock(),
+      });
+    }
+    return { assigned: created.length, alreadyAssigned: already, total: targets.length, actions: created };
+  }
+
+  async #assignOne(set: DistributionSet, input: AssignTargetInput): Promise<{ action: ActionView; securityToken: string } | undefined> {
+    const target = await this.requireTarget(input.controllerId);
+    const existing = (await this.store.listActionsOfTarget(input.controllerId)).map(actionViewOfRecord);
+    const plan = planAssignment(existing, set.id);
+    if (plan.alreadyAssigned) return undefined;
+    const now = this.#clock();
+    for (const id of plan.cancel) {
+      await this.#applyLocked(id, { type: 'cancel.requested', at: now, messages: [`superseded by an assignment of distribution set ${set.id}`] });
+    }
+    const actionInput: ActionInput = {
+      id: await this.store.nextId('action'),
+      controllerId: input.controllerId,
+      distributionSetId: set.id,
+      distributionSetName: set.name,
+      distributionSetVersion: set.version,
+      type: input.type ?? 'forced',
+      weight: input.weight ?? DEFAULT_WEIGHT,
+      confirmationRequired: input.confirmationRequired ?? false,
+      createdAt: now,
+      maxHistory: this.#maxHistory,
+    };
+    if (input.forcedTime !== undefined) actionInput.forcedTime = input.forcedTime;
+    if (input.maintenanceWindow !== undefined) actionInput.maintenanceWindow = input.maintenanceWindow;
+    if (input.scheduled) actionInput.scheduled = true;
+    let snapshot: ActionSnapshot = createActionSnapshot(actionInput);
+    if (snapshot.context.status === 'WAIT_FOR_CONFIRMATION' && target.autoConfirm?.active) {
+      const confirmed = applyActionEvent(snapshot, { type: 'action.confirmed', at: now, messages: [autoConfirmMessage(target.autoConfirm)] });
+      if (confirmed.ok) snapshot = confirmed.snapshot;
+    }
+    const record: ActionRecord = { id: actionInput.id, controllerId: input.controllerId, version: 0, state: persistAction(snapshot) };
+    await this.store.putAction(record, -1);
+    this.#observe('action', record.id, undefined, record.state);
+    const view = actionViewOfRecord(record);
+    this.#emitAction('ACTION_CREATED', view);
+    if (!input.scheduled) await this.#settleTarget(input.controllerId, { type: 'target.assigned', distributionSetId: set.id, at: now });
+    return { action: view, securityToken: target.securityToken };
+  }
+
+  #emitAction(type: 'ACTION_CREATED' | 'ACTION_UPDATED', view: ActionView): void {
+    this.#emit({
+      type,
+      actionId: view.id,
+      actionStatus: view.status,
+      lastActionStatusCode: view.lastStatusCode === undefined ? 'N/A' : String(view.lastStatusCode),
+      actionActive: view.active,
+      controllerId: view.controllerId,
+      distributionSetId: view.distributionSetId,
+      distributionSetName: view.distributionSetName,
+      distributionSetVersion: view.distributionSetVersion,
+      timestamp: this.#clock(),
+    });
+  }
+
+  async #settleTarget(controllerId: string, event: TargetEvent): Promise<TargetUpdateStatus> {
+    const record = await this.requireTarget(controllerId);
+    const snapshot = restoreTarget(record.state);
+    const before = targetStatusOf(snapshot);
+    const after = applyTargetEvent(snapshot, event);
+    const next: TargetRecord = { ...record, version: record.version + 1, state: persistTarget(after) };
+    await this.store.putTarget(next, record.version);
+    this.#observe('target', controllerId, event, next.state);
+    const status = targetStatusOf(after);
+    if (status !== before) this.#emitTarget('TARGET_UPDATED', targetViewOfRecord(next));
+    return status;
+  }
+
+  /**
+   * Applies one protocol-neutral event to an action and settles its target. A closed action or an
+   * event its state does not take is refused with a typed result and nothing changes.
+   */
+  async apply(actionId: number, event: ActionEvent): Promise<ApplyResult> {
+    const found = await this.store.getAction(actionId);
+    if (!found) return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
+    return this.#withTarget(found.controllerId, () => this.#applyLocked(actionId, event));
+  }
+
+  async #applyLocked(actionId: number, event: ActionEvent): Promise<ApplyResult> {
+    const record = await this.store.getAction(actionId);
+    if (!record) return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
+    const snapshot = restoreAction(record.state);
+    const result = applyActionEvent(snapshot, event);
+    if (!result.ok) {
+      return { ok: false, code: result.reason, message: result.message, action: actionViewOfRecord(record) };
+    }
+    const next: ActionRecord = { ...record, version: record.version + 1, state: persistAction(result.snapshot) };
+    await this.store.putAction(next, record.version);
+    this.#observe('action', actionId, event, next.state);
+    const view = actionViewOfRecord(next);
+    if (result.changedStatus) this.#emitAction('ACTION_UPDATED', view);
+
+    let targetEvent: TargetEvent | undefined;
+    const at = event.at;
+    if (result.closed) {
+      const others = (await this.store.listActionsOfTarget(record.controllerId))
+        .filter((r) => r.id !== actionId)
+        .some((r) => actionViewOfRecord(r).active);
+      const state = view.state;
+      if (state === 'finished') {
+        targetEvent = { type: 'target.actionSucceeded', distributionSetId: view.distributionSetId, othersActive: others, at };
+      } else if (state === 'downloadOnlyDone') {
+        targetEvent = { type: 'target.actionDownloaded', othersActive: others, at };
+      } else if (state === 'error') {
+        targetEvent = { type: 'target.actionFailed', othersActive: others, at };
+      } else {
+        targetEvent = { type: 'target.actionCanceled', othersActive: others, at };
+      }
+    } else if (event.type === 'action.start') {
+      targetEvent = { type: 'target.assigned', distributionSetId: view.distributionSetId, at };
+    }
+    const targetStatus = targetEvent
+      ? await this.#settleTarget(record.controllerId, targetEvent)
+      : targetViewOfRecord(await this.requireTarget(record.controllerId)).updateStatus;
+    return { ok: true, action: view, targetStatus, changed: result.changedStatus };
+  }
+
+  /** Asks for a cancel: the action goes to CANCELING and the device is told on its next contact. */
+  cancel(actionId: number, messages?: string[]): Promise<ApplyResult> {
+    return this.apply(actionId, withMessages({ type: 'cancel.requested', at: this.#clock() }, messages));
+  }
+
+  /** Closes a CANCELING action without the device's word (hawkBit's force quit). */
+  forceQuit(actionId: number, messages?: string[]): Promise<ApplyResult> {
+    return this.apply(actionId, withMessages({ type: 'action.forceQuit', at: this.#clock() }, messages));
+  }
+}
+
+/** 128 random bits as hex; Web Crypto keeps the core free of Node imports. */
+function randomToken(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function withMessages<E extends ActionEvent>(event: E, messages?: string[]): E {
+  if (messages && messages.length > 0) event.messages = messages;
+  return event;
+}
+
+function autoConfirmMessage(auto: AutoConfirm | undefined): string {
+  const by = auto?.initiator ? ` by initiator '${auto.initiator}'` : '';
+  const remark = auto?.remark ? ` with remark '${auto.remark}'` : '';
+  return `Assignment automatically confirmed${by}. Auto confirmation activated${remark}.`;
+}
+
+function toAssignedModule(module: SoftwareModule): AssignedModule {
+  return {
+    moduleId: module.id,
+    moduleType: module.type,
+    moduleName: module.name,
+    moduleVersion: module.version,
+    artifacts: module.artifacts.map((a) => ({ id: a.id, filename: a.filename, size: a.size, hashes: a.hashes })),
+    metadata: module.metadata,
+  };
+}

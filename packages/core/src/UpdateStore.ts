@@ -1,0 +1,43 @@
+import type { DistributionSet, SoftwareModule } from './catalogue.js';
+import type { ActionRecord, TargetRecord } from './records.js';
+
+export type Sequence = 'action' | 'softwareModule' | 'distributionSet' | 'artifact';
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export interface PageQuery {
+  offset?: number;
+  limit?: number;
+}
+
+/**
+ * Where the update state lives. Records are plain JSON; implementations must treat the objects
+ * they are given and return as immutable. A write with `expectedVersion` that does not match the
+ * stored version throws `OtaflowError('CONFLICT')`, so several processes can share one store.
+ */
+export interface UpdateStore {
+  getTarget(controllerId: string): Promise<TargetRecord | undefined>;
+  listTargets(query?: PageQuery): Promise<Page<TargetRecord>>;
+  putTarget(record: TargetRecord, expectedVersion?: number): Promise<void>;
+  deleteTarget(controllerId: string): Promise<boolean>;
+
+  getAction(id: number): Promise<ActionRecord | undefined>;
+  listActionsOfTarget(controllerId: string): Promise<ActionRecord[]>;
+  putAction(record: ActionRecord, expectedVersion?: number): Promise<void>;
+  findActionByRef(key: string, value: string): Promise<ActionRecord | undefined>;
+
+  getSoftwareModule(id: number): Promise<SoftwareModule | undefined>;
+  listSoftwareModules(query?: PageQuery): Promise<Page<SoftwareModule>>;
+  putSoftwareModule(module: SoftwareModule): Promise<void>;
+  deleteSoftwareModule(id: number): Promise<boolean>;
+
+  getDistributionSet(id: number): Promise<DistributionSet | undefined>;
+  listDistributionSets(query?: PageQuery): Promise<Page<DistributionSet>>;
+  putDistributionSet(set: DistributionSet): Promise<void>;
+  deleteDistributionSet(id: number): Promise<boolean>;
+
+  nextId(sequence: Sequence): Promise<number>;
+}

@@ -1,0 +1,90 @@
+import { type SnapshotFrom, initialTransition, transition } from 'xstate';
+import type { ActionEvent } from './actionEvents.js';
+import { type ActionContext, type ActionInput, actionMachine } from './actionMachine.js';
+import type { ActionStatus, StatusEntry } from './vocabulary.js';
+
+export type ActionSnapshot = SnapshotFrom<typeof actionMachine>;
+
+/** A read-only, JSON view of an action: what APIs and adapters show. */
+export interface ActionView extends Omit<ActionContext, 'history' | 'maxHistory'> {
+  active: boolean;
+  /** The state node, e.g. `running.download`; useful in logs and the inspector. */
+  state: string;
+}
+
+export type ActionRefusalReason = 'ACTION_CLOSED' | 'EVENT_NOT_ALLOWED';
+
+export type ActionTransitionResult =
+  | { ok: true; snapshot: ActionSnapshot; changedStatus: boolean; closed: boolean }
+  | { ok: false; reason: ActionRefusalReason; status: ActionStatus; message: string };
+
+export function createActionSnapshot(input: ActionInput): ActionSnapshot {
+  return initialTransition(actionMachine, input)[0];
+}
+
+export function stateKeyOf(snapshot: { value: unknown }): string {
+  const value = snapshot.value;
+  if (typeof value === 'string') return value;
+  const parts: string[] = [];
+  let node: unknown = value;
+  while (node && typeof node === 'object') {
+    const [key, child] = Object.entries(node as Record<string, unknown>)[0] ?? [];
+    if (key === undefined) break;
+    parts.push(key);
+    if (typeof child === 'string') {
+      parts.push(child);
+      break;
+    }
+    node = child;
+  }
+  return parts.join('.');
+}
+
+/** hawkBit: an action is active until it is closed; a scheduled one is not active yet. */
+export function isActionActive(snapshot: ActionSnapshot): boolean {
+  return snapshot.status !== 'done' && !snapshot.matches('scheduled');
+}
+
+export function isActionClosed(snapshot: ActionSnapshot): boolean {
+  return snapshot.status === 'done';
+}
+
+/**
+ * Applies one event. A final action refuses everything (`ACTION_CLOSED`); an event the current
+ * state does not take is refused too (`EVENT_NOT_ALLOWED`). A refusal never changes anything.
+ */
+export function applyActionEvent(snapshot: ActionSnapshot, event: ActionEvent): ActionTransitionResult {
+  const status = snapshot.context.status;
+  if (snapshot.status === 'done') {
+    return {
+      ok: false,
+      reason: 'ACTION_CLOSED',
+      status,
+      message: `action ${snapshot.context.id} is closed (${status}); ${event.type} ignored`,
+    };
+  }
+  if (!snapshot.can(event)) {
+    return {
+      ok: false,
+      reason: 'EVENT_NOT_ALLOWED',
+      status,
+      message: `action ${snapshot.context.id} in ${status} does not take ${event.type}`,
+    };
+  }
+  const [next] = transition(actionMachine, snapshot, event);
+  return {
+    ok: true,
+    snapshot: next,
+    changedStatus: next.context.status !== status || next.value !== snapshot.value,
+    closed: next.status === 'done',
+  };
+}
+
+export function actionView(snapshot: ActionSnapshot): ActionView {
+  const { history: _history, maxHistory: _max, ...rest } = snapshot.context;
+  return { ...rest, active: isActionActive(snapshot), state: stateKeyOf(snapshot) };
+}
+
+export function actionHistory(snapshot: ActionSnapshot): readonly StatusEntry[] {
+  return snapshot.context.history;
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { Timestamp } from './vocabulary.js';
+
+const sha1 = z.string().regex(/^[0-9a-f]{40}$/i);
+const md5 = z.string().regex(/^[0-9a-f]{32}$/i);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/i);
+
+export const ArtifactHashes = z.object({ sha1, md5, sha256 });
+export type ArtifactHashes = z.infer<typeof ArtifactHashes>;
+
+/** Artifact metadata; the bytes live in whatever artifact storage an app provides. */
+export const Artifact = z.object({
+  id: z.number().int().positive(),
+  filename: z.string().min(1).max(256),
+  size: z.number().int().nonnegative(),
+  hashes: ArtifactHashes,
+  createdAt: Timestamp,
+});
+export type Artifact = z.infer<typeof Artifact>;
+
+export const MetadataEntry = z.object({ key: z.string().min(1).max(128), value: z.string().max(4000) });
+export type MetadataEntry = z.infer<typeof MetadataEntry>;
+
+export const SoftwareModule = z.object({
+  id: z.number().int().positive(),
+  /** hawkBit module type key, e.g. `os`, `application`, `firmware`. */
+  type: z.string().min(1).max(64),
+  name: z.string().min(1).max(128),
+  version: z.string().min(1).max(64),
+  vendor: z.string().max(256).optional(),
+  description: z.string().max(512).optional(),
+  encrypted: z.boolean().default(false),
+  metadata: z.array(MetadataEntry).default([]),
+  artifacts: z.array(Artifact).default([]),
+  createdAt: Timestamp,
+  lastModifiedAt: Timestamp,
+});
+export type SoftwareModule = z.infer<typeof SoftwareModule>;
+
+export const DistributionSet = z.object({
+  id: z.number().int().positive(),
+  name: z.string().min(1).max(128),
+  version: z.string().min(1).max(64),
+  /** hawkBit distribution set type key, e.g. `os_app`. */
+  type: z.string().min(1).max(64).default('os_app'),
+  description: z.string().max(512).optional(),
+  requiredMigrationStep: z.boolean().default(false),
+  modules: z.array(z.number().int().positive()),
+  createdAt: Timestamp,
+  lastModifiedAt: Timestamp,
+});
+export type DistributionSet = z.infer<typeof DistributionSet>;

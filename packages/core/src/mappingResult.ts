@@ -1,0 +1,26 @@
+import type { ActionEvent } from './actionEvents.js';
+
+/** The outcome of mapping one protocol report: a core event, or a reason it changes nothing. */
+export type MappingResult =
+  | { kind: 'event'; event: ActionEvent }
+  | { kind: 'ignored'; reason: string };
+
+/** A core event without its report fields; the mapping adds `at`, messages and code. */
+export type EventTemplate = ActionEvent extends infer E
+  ? E extends ActionEvent
+    ? Omit<E, 'at' | 'messages' | 'code'>
+    : never
+  : never;
+
+export interface ReportFields {
+  at: number;
+  messages?: string[] | undefined;
+  code?: number | undefined;
+}
+
+export function fromTemplate(template: EventTemplate, report: ReportFields): MappingResult {
+  const event = { ...template, at: report.at } as ActionEvent;
+  if (report.messages && report.messages.length > 0) event.messages = report.messages;
+  if (typeof report.code === 'number') event.code = report.code;
+  return { kind: 'event', event };
+}

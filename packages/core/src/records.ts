@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { PersistedSnapshot } from './persistence.js';
+import { ControllerId, Timestamp } from './vocabulary.js';
+
+/** How a target is reached; adapters pick the channel they serve, apps may add their own. */
+export const TargetChannel = z.enum(['ddi', 'mqtt', 'huawei']);
+export type TargetChannel = z.infer<typeof TargetChannel>;
+
+export const AutoConfirm = z.object({
+  active: z.boolean(),
+  initiator: z.string().max(64).optional(),
+  remark: z.string().max(512).optional(),
+  activatedAt: Timestamp.optional(),
+});
+export type AutoConfirm = z.infer<typeof AutoConfirm>;
+
+/** A target as stored: its metadata plus its persisted machine. */
+export const TargetRecord = z.object({
+  controllerId: ControllerId,
+  name: z.string().max(128),
+  description: z.string().max(512).optional(),
+  securityToken: z.string().min(1).max(128),
+  address: z.string().max(512).optional(),
+  channel: TargetChannel.optional(),
+  /** hawkBit's configData: free key/value attributes the device reports. */
+  attributes: z.record(z.string(), z.string()),
+  /** hawkBit asks the device for its configData again when this is set. */
+  requestAttributes: z.boolean(),
+  autoConfirm: AutoConfirm.optional(),
+  /** Optimistic concurrency: every write must name the version it read. */
+  version: z.number().int().nonnegative(),
+  state: PersistedSnapshot,
+});
+export type TargetRecord = z.infer<typeof TargetRecord>;
+
+export const ActionRecord = z.object({
+  id: z.number().int().positive(),
+  controllerId: ControllerId,
+  version: z.number().int().nonnegative(),
+  /** Protocol references, e.g. `suv2.correlationId` or `huawei.operation`, for matching reports. */
+  refs: z.record(z.string(), z.string()).optional(),
+  state: PersistedSnapshot,
+});
+export type ActionRecord = z.infer<typeof ActionRecord>;

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const pkg = (dir: string) => fileURLToPath(new URL(`./packages/${dir}/src/index.ts`, import.meta.url));
+
+/**
+ * Tests run against the packages' TypeScript sources, so no build is needed first.
+ * Broker tests are slow to start, hence the generous timeouts.
+ */
+export const sharedConfig = defineConfig({
+  resolve: {
+    alias: {
+      '@otaflow/core': pkg('core'),
+      '@otaflow/ddi-http': pkg('ddi-http'),
+      '@otaflow/iothub-mqtt': pkg('iothub-mqtt'),
+      '@otaflow/sie-amqp': pkg('sie-amqp'),
+      '@otaflow/huawei-webhook': pkg('huawei-webhook'),
+    },
+  },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    include: ['test/**/*.test.ts'],
+  },
+});
