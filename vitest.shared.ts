@@ -21,5 +21,8 @@ export const sharedConfig = defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     include: ['test/**/*.test.ts'],
+    // The JSON report feeds the one summary line `pnpm test` prints for the whole repository.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.vitest/result.json' },
   },
 });
