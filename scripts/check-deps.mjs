@@ -11,6 +11,8 @@ const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:
 
 const allowed = {
   core: new Set(['xstate', 'zod']),
+  // What every app shares (flags, logs, shutdown); apps may use it, adapters do not need it.
+  cli: new Set([]),
   'ddi-http': new Set(['@otaflow/core', 'zod', 'undici']),
   'iothub-mqtt': new Set(['@otaflow/core', 'zod', 'mqtt']),
   'sie-amqp': new Set(['@otaflow/core', 'zod', 'amqplib']),
