@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const pkg = (dir: string) => fileURLToPath(new URL(`./packages/${dir}/src/index.ts`, import.meta.url));
+const pkg = (dir: string) =>
+  fileURLToPath(new URL(`./packages/${dir}/src/index.ts`, import.meta.url));
 
 /**
  * Tests run against the packages' TypeScript sources, so no build is needed first.
@@ -11,6 +12,7 @@ export const sharedConfig = defineConfig({
   resolve: {
     alias: {
       '@otaflow/core': pkg('core'),
+      '@otaflow/cli': pkg('cli'),
       '@otaflow/ddi-http': pkg('ddi-http'),
       '@otaflow/iothub-mqtt': pkg('iothub-mqtt'),
       '@otaflow/sie-amqp': pkg('sie-amqp'),

@@ -21,7 +21,11 @@ for (const [i, dir] of dirs.entries()) {
 }
 
 const fmt = (n) =>
-  n === null || n === undefined ? '' : Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : Number(n.toPrecision(3)).toString();
+  n === null || n === undefined
+    ? ''
+    : Math.abs(n) >= 100
+      ? Math.round(n).toLocaleString('en-US')
+      : Number(n.toPrecision(3)).toString();
 
 const lines = [
   '# Benchmarks',
@@ -30,19 +34,29 @@ const lines = [
   'script on the same machine, so the ratio is what carries over to other machines.',
   '',
 ];
-for (const dir of ['packages', 'apps'].flatMap((kind) => readdirSync(join(root, kind)).map((n) => join(kind, n)))) {
+for (const dir of ['packages', 'apps'].flatMap((kind) =>
+  readdirSync(join(root, kind)).map((n) => join(kind, n)),
+)) {
   const file = join(root, dir, 'bench', 'result.json');
   if (!existsSync(file)) continue;
   const result = JSON.parse(readFileSync(file, 'utf8'));
   const m = result.machine ?? {};
   lines.push(`## ${result.name ?? dir}`, '');
-  lines.push(`${result.date ?? ''} · ${m.cores ?? cpus().length} cores · ${m.memoryGiB ?? Math.round(totalmem() / 2 ** 30)} GiB · Node ${m.node ?? process.version} · \`pnpm bench\` in \`${dir}\``, '');
-  lines.push('| metric | value | unit | baseline | ratio | goal | met |', '|---|---:|---|---:|---:|---:|:--:|');
+  lines.push(
+    `${result.date ?? ''} · ${m.cores ?? cpus().length} cores · ${m.memoryGiB ?? Math.round(totalmem() / 2 ** 30)} GiB · Node ${m.node ?? process.version} · \`pnpm bench\` in \`${dir}\``,
+    '',
+  );
+  lines.push(
+    '| metric | value | unit | baseline | ratio | goal | met |',
+    '|---|---:|---|---:|---:|---:|:--:|',
+  );
   for (const f of result.figures ?? []) {
     // `goalBelow` marks a ceiling (bytes, RSS); every other goal is a floor for the ratio (or value).
     const ok = f.goalBelow ? f.value <= f.goal : (f.ratio ?? f.value) >= f.goal;
     const met = f.goal === null || f.goal === undefined ? '' : ok ? 'yes' : 'no';
-    lines.push(`| ${f.metric} | ${fmt(f.value)} | ${f.unit ?? ''} | ${fmt(f.baseline)} | ${fmt(f.ratio)} | ${fmt(f.goal)} | ${met} |`);
+    lines.push(
+      `| ${f.metric} | ${fmt(f.value)} | ${f.unit ?? ''} | ${fmt(f.baseline)} | ${fmt(f.ratio)} | ${fmt(f.goal)} | ${met} |`,
+    );
   }
   lines.push('');
 }

@@ -2,7 +2,7 @@
 // The dependency rule of ARCHITECTURE.md, checked on every import and every package.json:
 // core imports only xstate and zod; an adapter imports core, zod, node builtins and its own
 // transport; no adapter imports another adapter; nothing imports an app.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 
@@ -34,7 +34,8 @@ function* files(dir) {
   }
 }
 
-const importRe = /(?:^|[\s;])(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+const importRe =
+  /(?:^|[\s;])(?:import|export)\s[^'"`]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
 function packageName(spec) {
   if (spec.startsWith('@')) return spec.split('/').slice(0, 2).join('/');
@@ -48,7 +49,8 @@ function checkPackageDir(kind, name) {
   const dir = join(root, kind, name);
   const isCore = kind === 'packages' && name === 'core';
   const rule = kind === 'packages' ? allowed[name] : undefined;
-  if (kind === 'packages' && !rule) problems.push(`${kind}/${name}: no dependency rule is defined for this package`);
+  if (kind === 'packages' && !rule)
+    problems.push(`${kind}/${name}: no dependency rule is defined for this package`);
   // Source files obey the rule; tests and benchmarks may use dev tools but never an app.
   for (const sub of ['src', 'test', 'bench']) {
     for (const file of files(join(dir, sub))) {
@@ -61,11 +63,18 @@ function checkPackageDir(kind, name) {
         if (spec.startsWith('.')) {
           const target = relative(root, resolve(join(file, '..'), spec));
           const [topDir, pkgDir] = target.split(/[\\/]/);
-          if (topDir === 'apps' && (kind !== 'apps' || pkgDir !== name)) problems.push(`${where}: imports an app (${spec})`);
-          if (topDir === 'packages' && pkgDir !== name) problems.push(`${where}: reaches into another package by path (${spec})`);
+          if (topDir === 'apps' && (kind !== 'apps' || pkgDir !== name))
+            problems.push(`${where}: imports an app (${spec})`);
+          if (topDir === 'packages' && pkgDir !== name)
+            problems.push(`${where}: reaches into another package by path (${spec})`);
           continue;
         }
-        if (spec.startsWith('@otaflow/') && ['backend', 'device-ddi', 'device-mqtt', 'sie-consumer', 'demo'].includes(spec.split('/')[1])) {
+        if (
+          spec.startsWith('@otaflow/') &&
+          ['backend', 'device-ddi', 'device-mqtt', 'sie-consumer', 'demo'].includes(
+            spec.split('/')[1],
+          )
+        ) {
           problems.push(`${where}: imports an app (${spec})`);
           continue;
         }
@@ -74,14 +83,17 @@ function checkPackageDir(kind, name) {
           if (isCore) problems.push(`${where}: core must stay pure, but imports ${spec}`);
           continue;
         }
-        if (!rule.has(packageName(spec))) problems.push(`${where}: ${kind}/${name} may not import ${spec}`);
+        if (!rule.has(packageName(spec)))
+          problems.push(`${where}: ${kind}/${name} may not import ${spec}`);
       }
     }
   }
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   for (const dep of Object.keys(pkg.dependencies ?? {})) {
-    if (rule && !rule.has(dep)) problems.push(`${kind}/${name}/package.json: dependency ${dep} breaks the rule`);
-    if (kind === 'packages' && dep.startsWith('@otaflow/') && dep !== '@otaflow/core') problems.push(`${kind}/${name}/package.json: an adapter depends on ${dep}`);
+    if (rule && !rule.has(dep))
+      problems.push(`${kind}/${name}/package.json: dependency ${dep} breaks the rule`);
+    if (kind === 'packages' && dep.startsWith('@otaflow/') && dep !== '@otaflow/core')
+      problems.push(`${kind}/${name}/package.json: an adapter depends on ${dep}`);
   }
 }
 

@@ -11,10 +11,14 @@ const dirs = ['packages', 'apps'].flatMap((kind) =>
 );
 for (const dir of dirs) rmSync(join(dir, '.vitest'), { recursive: true, force: true });
 
-const run = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--concurrency=2', ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const run = spawnSync(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'test', '--concurrency=2', ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 
 let passed = 0;
 let failed = 0;
@@ -22,7 +26,9 @@ let skipped = 0;
 const missing = [];
 for (const dir of dirs) {
   const file = join(dir, '.vitest', 'result.json');
-  const hasTests = existsSync(join(dir, 'test')) && readdirSync(join(dir, 'test')).some((f) => f.endsWith('.test.ts'));
+  const hasTests =
+    existsSync(join(dir, 'test')) &&
+    readdirSync(join(dir, 'test')).some((f) => f.endsWith('.test.ts'));
   if (!existsSync(file)) {
     if (hasTests) missing.push(dir.slice(root.length + 1));
     continue;

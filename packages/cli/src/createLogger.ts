@@ -32,7 +32,13 @@ export function createLogger(app: string, options: LoggerOptions = {}): Logger {
   const make = (base: Record<string, unknown>): Logger => {
     const log = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
       if (RANK[level] < min) return;
-      const entry: Record<string, unknown> = { time: new Date().toISOString(), level, app, msg, ...base };
+      const entry: Record<string, unknown> = {
+        time: new Date().toISOString(),
+        level,
+        app,
+        msg,
+        ...base,
+      };
       for (const [k, v] of Object.entries(fields ?? {})) entry[k] = serialise(v);
       write(JSON.stringify(entry));
     };

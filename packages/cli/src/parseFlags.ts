@@ -13,11 +13,17 @@ export interface FlagSpec {
 
 export type FlagSpecs = Record<string, FlagSpec>;
 
-type ValueOf<S extends FlagSpec> = S['type'] extends 'number' ? number : S['type'] extends 'boolean' ? boolean : string;
+type ValueOf<S extends FlagSpec> = S['type'] extends 'number'
+  ? number
+  : S['type'] extends 'boolean'
+    ? boolean
+    : string;
 
 /** Flags with a default are always present; the others may be undefined. */
 export type FlagValues<T extends FlagSpecs> = {
-  [K in keyof T]: T[K] extends { default: string | number | boolean } ? ValueOf<T[K]> : ValueOf<T[K]> | undefined;
+  [K in keyof T]: T[K] extends { default: string | number | boolean }
+    ? ValueOf<T[K]>
+    : ValueOf<T[K]> | undefined;
 };
 
 export interface CliSpec<T extends FlagSpecs> {
@@ -27,33 +33,56 @@ export interface CliSpec<T extends FlagSpecs> {
   examples?: string[];
 }
 
-export type ParseResult<T extends FlagSpecs> = { help: true; text: string } | { help: false; values: FlagValues<T> };
+export type ParseResult<T extends FlagSpecs> =
+  | { help: true; text: string }
+  | { help: false; values: FlagValues<T> };
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-function convert(name: string, spec: FlagSpec, raw: string, source: string): string | number | boolean {
+function convert(
+  name: string,
+  spec: FlagSpec,
+  raw: string,
+  source: string,
+): string | number | boolean {
   if (spec.type === 'string') return raw;
   if (spec.type === 'number') {
     const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new CliError('BAD_VALUE', `${source} for --${kebab(name)} must be a number, got '${raw}'`);
+    if (raw.trim() === '' || !Number.isFinite(n))
+      throw new CliError(
+        'BAD_VALUE',
+        `${source} for --${kebab(name)} must be a number, got '${raw}'`,
+      );
     return n;
   }
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)?$/i.test(raw)) return false;
-  throw new CliError('BAD_VALUE', `${source} for --${kebab(name)} must be true or false, got '${raw}'`);
+  throw new CliError(
+    'BAD_VALUE',
+    `${source} for --${kebab(name)} must be true or false, got '${raw}'`,
+  );
 }
 
 export function helpText<T extends FlagSpecs>(spec: CliSpec<T>): string {
   const rows = Object.entries(spec.flags).map(([name, f]) => {
     const flag = `${f.short ? `-${f.short}, ` : '    '}--${kebab(name)}${f.type === 'boolean' ? '' : ` <${f.placeholder ?? f.type}>`}`;
-    const extra = [f.env ? `env ${f.env}` : '', f.default !== undefined && f.default !== '' ? `default ${String(f.default)}` : '']
+    const extra = [
+      f.env ? `env ${f.env}` : '',
+      f.default !== undefined && f.default !== '' ? `default ${String(f.default)}` : '',
+    ]
       .filter(Boolean)
       .join('; ');
     return [flag, `${f.description}${extra ? ` (${extra})` : ''}`] as const;
   });
   rows.push(['-h, --help', 'print this help and exit']);
   const width = Math.max(...rows.map(([f]) => f.length)) + 2;
-  const lines = [`${spec.name}: ${spec.summary}`, '', `Usage: ${spec.name} [options]`, '', 'Options:'];
+  const lines = [
+    `${spec.name}: ${spec.summary}`,
+    '',
+    `Usage: ${spec.name} [options]`,
+    '',
+    'Options:',
+  ];
   for (const [flag, text] of rows) lines.push(`  ${flag.padEnd(width)}${text}`);
   if (spec.examples?.length) lines.push('', 'Examples:', ...spec.examples.map((e) => `  ${e}`));
   return `${lines.join('\n')}\n`;
@@ -90,7 +119,10 @@ export function parseFlags<T extends FlagSpecs>(
     if (!name) throw new CliError('BAD_FLAG', `unknown option ${key} (see --help)`);
     const f = spec.flags[name] as FlagSpec;
     if (f.type === 'boolean') {
-      given.set(name, negated ? false : eq > 0 ? convert(name, f, arg.slice(eq + 1), 'the value') : true);
+      given.set(
+        name,
+        negated ? false : eq > 0 ? convert(name, f, arg.slice(eq + 1), 'the value') : true,
+      );
       continue;
     }
     let raw: string | undefined;
@@ -105,7 +137,8 @@ export function parseFlags<T extends FlagSpecs>(
   const values: Record<string, string | number | boolean | undefined> = {};
   for (const [name, f] of Object.entries(spec.flags)) {
     if (given.has(name)) values[name] = given.get(name);
-    else if (f.env && env[f.env] !== undefined && env[f.env] !== '') values[name] = convert(name, f, env[f.env] as string, `$${f.env}`);
+    else if (f.env && env[f.env] !== undefined && env[f.env] !== '')
+      values[name] = convert(name, f, env[f.env] as string, `$${f.env}`);
     else values[name] = f.default;
   }
   return { help: false, values: values as FlagValues<T> };

@@ -13,7 +13,7 @@ export interface MainContext<T extends FlagSpecs> {
  */
 export async function runMain<T extends FlagSpecs>(
   spec: CliSpec<T>,
-  main: (ctx: MainContext<T>) => Promise<number | undefined | void>,
+  main: (ctx: MainContext<T>) => Promise<unknown>,
 ): Promise<never> {
   let parsed: ReturnType<typeof parseFlags<T>>;
   try {
@@ -40,7 +40,9 @@ export async function runMain<T extends FlagSpecs>(
     const code = await main({ flags: parsed.values, signal: controller.signal });
     process.exit(typeof code === 'number' ? code : 0);
   } catch (error) {
-    process.stderr.write(`${spec.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `${spec.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   }
 }
@@ -48,5 +50,7 @@ export async function runMain<T extends FlagSpecs>(
 /** Resolves when the signal aborts; for mains that run until they are told to stop. */
 export function untilAborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  return new Promise((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
 }

@@ -14,10 +14,20 @@ const spec = {
 
 describe('parseFlags', () => {
   it('takes flags, then the environment, then defaults', () => {
-    const r = parseFlags(spec, ['--port', '9000', '--inspect', '-n', 'a'], { MQTT_URL: 'mqtt://h' });
-    expect(r).toEqual({ help: false, values: { port: 9000, mqttUrl: 'mqtt://h', inspect: true, name: 'a' } });
+    const r = parseFlags(spec, ['--port', '9000', '--inspect', '-n', 'a'], {
+      MQTT_URL: 'mqtt://h',
+    });
+    expect(r).toEqual({
+      help: false,
+      values: { port: 9000, mqttUrl: 'mqtt://h', inspect: true, name: 'a' },
+    });
     const env = parseFlags(spec, [], { PORT: '81' });
-    expect(env.help === false && env.values).toEqual({ port: 81, mqttUrl: undefined, inspect: false, name: 'dev' });
+    expect(env.help === false && env.values).toEqual({
+      port: 81,
+      mqttUrl: undefined,
+      inspect: false,
+      name: 'dev',
+    });
   });
   it('reads --flag=value and --no-flag', () => {
     const r = parseFlags(spec, ['--mqtt-url=mqtt://x', '--no-inspect'], {});
@@ -43,11 +53,20 @@ describe('parseFlags', () => {
 describe('createLogger', () => {
   it('writes one JSON object per line, filtered by level', () => {
     const lines: string[] = [];
-    const log = createLogger('t', { level: 'info', write: (l) => lines.push(l) }).child({ device: 'd1' });
+    const log = createLogger('t', { level: 'info', write: (l) => lines.push(l) }).child({
+      device: 'd1',
+    });
     log.debug('hidden');
     log.info('hello', { n: 1, err: new Error('boom') });
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 'info', app: 't', msg: 'hello', device: 'd1', n: 1, err: { message: 'boom' } });
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      level: 'info',
+      app: 't',
+      msg: 'hello',
+      device: 'd1',
+      n: 1,
+      err: { message: 'boom' },
+    });
   });
 });
 
