@@ -1,0 +1,56 @@
+export {
+  type ArtifactEntry,
+  type ArtifactInfo,
+  type ArtifactSource,
+  ArtifactStore,
+  type StagedArtifact,
+} from './ArtifactStore.js';
+export { BackendError, type BackendErrorCode } from './BackendError.js';
+export {
+  BackendConfig,
+  type BackendConfigInput,
+  helpText,
+  type ParsedCommandLine,
+  parseCommandLine,
+  parseConfig,
+} from './config.js';
+export type { HttpHandler } from './http.js';
+export {
+  type Inspection,
+  type InspectionOptions,
+  sessionIdOf,
+  startInspection,
+} from './inspection.js';
+export {
+  createLogger,
+  type LogFields,
+  type Logger,
+  type LoggerOptions,
+  LogLevel,
+} from './logger.js';
+export { createManagementApi, type ManagementApiOptions, MGMT_BASE } from './managementApi.js';
+export {
+  boundaryOf,
+  type MultipartFilePart,
+  type MultipartHandlers,
+  type MultipartLimits,
+  readMultipart,
+} from './multipart.js';
+export {
+  compileFilter,
+  compileSort,
+  type FieldMap,
+  type FieldValue,
+  type Paging,
+  pagingOf,
+  QueryError,
+  queryList,
+} from './query.js';
+export {
+  type Backend,
+  type BackendOptions,
+  HUAWEI_RECEIVER_PATH,
+  type IntegrationContext,
+  redact,
+  startBackend,
+} from './server.js';

@@ -1,0 +1,84 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { boundaryOf, readMultipart } from '../src/multipart.js';
+
+function body(boundary: string, file: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      `preamble\r\n--${boundary}\r\nContent-Disposition: form-data; name="sha1sum"\r\n\r\nabc\r\n`,
+    ),
+    Buffer.from(
+      `--${boundary}  \r\nContent-Disposition: form-data; name="file"; filename*=UTF-8''na%C3%AFve%20file.bin\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+    file,
+    Buffer.from(`\r\n--${boundary}--\r\nepilogue`),
+  ]);
+}
+
+async function* chunks(data: Buffer, size: number) {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+}
+
+async function parse(data: Buffer, boundary: string, size: number) {
+  const fields: Record<string, string> = {};
+  const files: { name: string; filename: string; sha1: string; length: number }[] = [];
+  await readMultipart(chunks(data, size), boundary, {
+    onField: (name, value) => {
+      fields[name] = value;
+    },
+    onFile: async (part, stream) => {
+      const hash = createHash('sha1');
+      let length = 0;
+      for await (const chunk of stream) {
+        hash.update(chunk as Buffer);
+        length += (chunk as Buffer).length;
+      }
+      files.push({ name: part.name, filename: part.filename, sha1: hash.digest('hex'), length });
+    },
+  });
+  return { fields, files };
+}
+
+describe('readMultipart', () => {
+  it('finds the boundary however the body is split into chunks', async () => {
+    const boundary = '----otaflow-boundary-42';
+    // File bytes that contain near-boundaries, to catch a parser that matches too early.
+    const file = Buffer.concat([
+      randomBytes(5000),
+      Buffer.from(`\r\n--${boundary.slice(0, -1)}x`),
+      randomBytes(3000),
+      Buffer.from('\r\n-'),
+    ]);
+    const data = body(boundary, file);
+    const expected = createHash('sha1').update(file).digest('hex');
+    for (const size of [1, 2, 3, 7, 41, 64, 1000, 65536]) {
+      const { fields, files } = await parse(data, boundary, size);
+      expect(fields).toEqual({ sha1sum: 'abc' });
+      expect(files).toEqual([
+        { name: 'file', filename: 'naïve file.bin', sha1: expected, length: file.length },
+      ]);
+    }
+  });
+
+  it('rejects a body without its closing boundary, and bad headers', async () => {
+    const boundary = 'b';
+    await expect(
+      parse(Buffer.from('--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nx'), boundary, 4),
+    ).rejects.toMatchObject({
+      code: 'BAD_MULTIPART',
+    });
+    await expect(
+      parse(Buffer.from('--b\r\nno-colon-here\r\n\r\nx\r\n--b--'), boundary, 4),
+    ).rejects.toMatchObject({ code: 'BAD_MULTIPART' });
+    await expect(
+      parse(Buffer.from('--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--'), boundary, 4),
+    ).rejects.toMatchObject({ code: 'BAD_MULTIPART' });
+  });
+
+  it('reads the boundary from the content type', () => {
+    expect(boundaryOf('multipart/form-data; boundary=XyZ')).toBe('XyZ');
+    expect(boundaryOf('multipart/form-data; charset=utf-8; boundary="a b"')).toBe('a b');
+    expect(boundaryOf('application/json')).toBeUndefined();
+    expect(boundaryOf(undefined)).toBeUndefined();
+  });
+});
