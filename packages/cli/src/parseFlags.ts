@@ -30,7 +30,7 @@ export interface CliSpec<T extends FlagSpecs> {
   name: string;
   summary: string;
   flags: T;
-  examples?: string[];
+  examples?: readonly string[];
 }
 
 export type ParseResult<T extends FlagSpecs> =
