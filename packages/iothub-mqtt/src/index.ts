@@ -1,0 +1,88 @@
+export {
+  AgentState,
+  type AgentStateStore,
+  FileAgentStateStore,
+  MemoryAgentStateStore,
+} from './agentState.js';
+export {
+  artifactUrl,
+  type DownloadedArtifact,
+  type DownloadOptions,
+  downloadArtifact,
+} from './artifactDownload.js';
+export {
+  CORRELATION_REF,
+  Commander,
+  type CommanderOptions,
+  type CommandResult,
+  createCommander,
+  defaultThingIdOf,
+  FEATURE_ID_ATTRIBUTE,
+  MODULE_TYPE_ATTRIBUTE,
+  type ReportOutcome,
+  type ReportResult,
+} from './Commander.js';
+export { createDeviceAgent, DeviceAgent, type DeviceAgentOptions } from './DeviceAgent.js';
+export {
+  correlationIdHeader,
+  DITTO_CONTENT_TYPE,
+  DittoEnvelope,
+  DittoError,
+  DittoHeaders,
+  type DittoTopic,
+  dittoTopic,
+  errorResponse,
+  featureMessagePath,
+  header,
+  type LiveMessageInput,
+  liveMessage,
+  messageResponse,
+  parseDittoEnvelope,
+  parseDittoTopic,
+  responseRequired,
+  splitThingId,
+  type TwinCommandInput,
+  thingIdOfTopic,
+  twinMerge,
+  twinModify,
+} from './dittoEnvelope.js';
+export {
+  commandRequestTopic,
+  commandResponseTopic,
+  commandSubscription,
+  eventTopic,
+  type HonoAddress,
+  type ParsedHonoTopic,
+  type PropertyBag,
+  parseHonoTopic,
+  telemetryTopic,
+} from './honoTopics.js';
+export type { InstallContext, Installer, InstallResult } from './Installer.js';
+export { IotHubError, type IotHubErrorCode } from './IotHubError.js';
+export { type Logger, silentLogger } from './logger.js';
+export {
+  DEFAULT_FEATURE_ID,
+  DependencyDescription,
+  DownloadProtocol,
+  dependencyKey,
+  featurePath,
+  HashAlgorithm,
+  isFailedStatus,
+  isFinalStatus,
+  Links,
+  numericStatusCode,
+  OperationStatus,
+  SoftwareArtifactAction,
+  SoftwareModuleAction,
+  SoftwareModuleId,
+  SoftwareRemoveAction,
+  SoftwareUpdatableFeature,
+  SoftwareUpdatableStatus,
+  SoftwareUpdateAction,
+  SUV2_DEFINITION,
+  SUV2_OPERATIONS,
+  Suv2Operation,
+  Suv2StatusSchema,
+  softwareUpdatableFeature,
+  statusPropertyPath,
+} from './softwareUpdatable.js';
