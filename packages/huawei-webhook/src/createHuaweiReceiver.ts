@@ -1,0 +1,442 @@
+import { timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import {
+  type ActionView,
+  type MappingResult,
+  mapHuaweiUpgradeResult,
+  mapHuaweiUpgradeState,
+  type UpdateService,
+} from '@otaflow/core';
+import { type HuaweiLogger, silentLogger } from './logger.js';
+import {
+  HUAWEI_NOTIFY_TYPES,
+  HuaweiNotification,
+  notificationKey,
+  upgradeResultOf,
+  upgradeStateOf,
+} from './notifications.js';
+import {
+  HUAWEI_OPERATION_REF,
+  HUAWEI_SUB_OPERATION_REF,
+  operationRef,
+  subOperationRef,
+} from './refs.js';
+
+/** The path the platform's own NA SDKs listen on; used unless `path` says otherwise. */
+export const DEFAULT_RECEIVER_PATH = '/v1.0.0/messageReceiver';
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+export const DEFAULT_DEDUPE_SIZE = 10_000;
+export const DEFAULT_MATCH_WAIT_MS = 2_000;
+
+export interface HuaweiReceiverOptions {
+  service: UpdateService;
+  /** Exact request path (query ignored); default `/v1.0.0/messageReceiver`. */
+  path?: string;
+  /**
+   * Shared secret the callback URL carries as `?secret=...` (the platform sends no headers of
+   * ours, so the subscribed URL is the only place for it).
+   */
+  secret?: string;
+  /** Basic auth; the platform sends it when the subscribed URL has `user:pass@`. */
+  basicAuth?: { username: string; password: string };
+  /** Largest accepted body in bytes; default 64 KiB. */
+  bodyLimit?: number;
+  /** How many notification keys are remembered for de-duplication; default 10 000. */
+  dedupeSize?: number;
+  /**
+   * How long to wait for an action to carry the notification's ref before answering `ignored`:
+   * the platform may push before the dispatcher has stored the ids it got back. Default 2 s.
+   */
+  matchWaitMs?: number;
+  logger?: HuaweiLogger;
+  /** Sees every outcome after it is decided, before the answer goes out; must not throw. */
+  onOutcome?: (outcome: ReceiverOutcome) => void;
+}
+
+export type ReceiverOutcome =
+  | { result: 'applied'; actionId: number; notification: HuaweiNotification; status: string }
+  | { result: 'duplicate'; notification: HuaweiNotification }
+  | { result: 'refused'; actionId: number; notification: HuaweiNotification; reason: string }
+  | { result: 'ignored'; notification?: HuaweiNotification; reason: string };
+
+export interface HuaweiReceiver {
+  readonly path: string;
+  /** Handles the request when it is for this receiver's path; false otherwise (nothing answered). */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean>;
+  /** Notification keys currently remembered. */
+  readonly dedupeCount: number;
+}
+
+class Reject {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+}
+
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function isJson(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const type = (contentType.split(';', 1)[0] ?? '').trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.pause();
+        reject(new Reject(413, `body larger than ${limit} bytes`, { connection: 'close' }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
+    );
+    req.on('error', reject);
+  });
+}
+
+function describeIssues(error: {
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>;
+}): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.map(String).join('.') || '(body)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Parses and validates a push body; a Reject says what is wrong in the answer's terms. */
+function parseNotification(
+  body: Buffer,
+): { notification: HuaweiNotification } | { ignored: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new Reject(400, `body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new Reject(400, 'body must be a JSON object');
+  }
+  const notifyType = (json as { notifyType?: unknown }).notifyType;
+  if (typeof notifyType !== 'string' || notifyType.length === 0) {
+    throw new Reject(400, 'notifyType: a non-empty string is required');
+  }
+  if (!(HUAWEI_NOTIFY_TYPES as readonly string[]).includes(notifyType)) {
+    // Another subscription may share this URL; refusing it would get the whole host blacklisted.
+    return { ignored: `notifyType ${notifyType} is not an upgrade notification` };
+  }
+  const parsed = HuaweiNotification.safeParse(json);
+  if (!parsed.success)
+    throw new Reject(400, `invalid ${notifyType}: ${describeIssues(parsed.error)}`);
+  return { notification: parsed.data };
+}
+
+function mapNotification(notification: HuaweiNotification, at: number): MappingResult {
+  const where = `operation ${notification.operationId}, sub-operation ${notification.subOperationId}`;
+  const state = upgradeStateOf(notification);
+  if (state !== undefined) {
+    return mapHuaweiUpgradeState(state, {
+      at,
+      messages: [`Huawei ${notification.notifyType}: ${state} (${where})`],
+    });
+  }
+  const result = upgradeResultOf(notification) as string;
+  const messages = [`Huawei ${notification.notifyType}: ${result} (${where})`];
+  let code: number | undefined;
+  if (notification.notifyType === 'swUpgradeResultNotify') {
+    if (notification.resultDesc) messages.push(notification.resultDesc);
+    if (notification.description) messages.push(notification.description);
+    const parsed = Number(notification.errorCode);
+    if (
+      notification.errorCode !== undefined &&
+      notification.errorCode !== '' &&
+      Number.isInteger(parsed)
+    )
+      code = parsed;
+  } else if (notification.notifyType === 'fwUpgradeResultNotify' && notification.statusDesc) {
+    messages.push(notification.statusDesc);
+  }
+  const versions = notification as {
+    sourceVersion?: string;
+    curVersion?: string;
+    targetVersion?: string;
+  };
+  if (versions.curVersion !== undefined || versions.targetVersion !== undefined) {
+    messages.push(
+      `version ${versions.sourceVersion ?? '?'} -> ${versions.curVersion ?? '?'} (target ${versions.targetVersion ?? '?'})`,
+    );
+  }
+  return mapHuaweiUpgradeResult(result, { at, messages, code });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The NA side: a node:http handler for the platform's upgrade pushes. Each notification is
+ * validated, matched to its action by ref, mapped by core and applied before the answer, so a 200
+ * always means "stored". Redeliveries are answered 200 without being applied twice.
+ */
+export function createHuaweiReceiver(options: HuaweiReceiverOptions): HuaweiReceiver {
+  const { service } = options;
+  const path = options.path ?? DEFAULT_RECEIVER_PATH;
+  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const dedupeSize = options.dedupeSize ?? DEFAULT_DEDUPE_SIZE;
+  const matchWaitMs = options.matchWaitMs ?? DEFAULT_MATCH_WAIT_MS;
+  const log = options.logger ?? silentLogger;
+  const basic = options.basicAuth
+    ? `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`
+    : undefined;
+  // Insertion-ordered, so the oldest key is the first one to evict.
+  const seen = new Map<string, true>();
+  const inFlight = new Map<string, Promise<ReceiverOutcome>>();
+
+  function remember(key: string): void {
+    seen.set(key, true);
+    if (seen.size > dedupeSize) {
+      const oldest = seen.keys().next().value;
+      if (oldest !== undefined) seen.delete(oldest);
+    }
+  }
+
+  async function findAction(notification: HuaweiNotification): Promise<ActionView | undefined> {
+    const { deviceId, operationId, subOperationId } = notification;
+    const deadline = Date.now() + matchWaitMs;
+    for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+      const action =
+        (await service.findActionByRef(
+          HUAWEI_SUB_OPERATION_REF,
+          subOperationRef(deviceId, operationId, subOperationId),
+        )) ??
+        (await service.findActionByRef(HUAWEI_OPERATION_REF, operationRef(deviceId, operationId)));
+      if (action || Date.now() >= deadline) return action;
+      await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  async function process(notification: HuaweiNotification, key: string): Promise<ReceiverOutcome> {
+    const action = await findAction(notification);
+    if (!action) {
+      // Not remembered: a redelivery after the dispatcher stored its ref is then applied.
+      return {
+        result: 'ignored',
+        notification,
+        reason: `no action for device ${notification.deviceId}, operation ${notification.operationId}, sub-operation ${notification.subOperationId}`,
+      };
+    }
+    const mapped = mapNotification(notification, service.now());
+    if (mapped.kind === 'ignored') {
+      remember(key);
+      return { result: 'ignored', notification, reason: mapped.reason };
+    }
+    const applied = await service.apply(action.id, mapped.event);
+    if (applied.ok) {
+      remember(key);
+      return {
+        result: 'applied',
+        actionId: action.id,
+        notification,
+        status: applied.action.status,
+      };
+    }
+    if (applied.code === 'ACTION_NOT_FOUND')
+      return { result: 'ignored', notification, reason: applied.message };
+    // Core's refusal is final (a late report for a closed action): answering anything but 200
+    // would only make the platform push it again.
+    remember(key);
+    return {
+      result: 'refused',
+      actionId: action.id,
+      notification,
+      reason: `${applied.code}: ${applied.message}`,
+    };
+  }
+
+  function checkRequest(req: http.IncomingMessage, query: string): void {
+    if (req.method !== 'POST')
+      throw new Reject(405, `method ${req.method} not allowed`, { allow: 'POST' });
+    if (basic !== undefined) {
+      const given = req.headers.authorization;
+      if (given === undefined || !sameSecret(given, basic)) {
+        throw new Reject(401, 'bad or missing credentials', {
+          'www-authenticate': 'Basic realm="huawei-webhook"',
+        });
+      }
+    }
+    if (options.secret !== undefined) {
+      const given = new URLSearchParams(query).get('secret');
+      if (given === null || !sameSecret(given, options.secret))
+        throw new Reject(401, 'bad or missing secret');
+    }
+    if (!isJson(req.headers['content-type'])) {
+      throw new Reject(
+        415,
+        `content-type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
+      );
+    }
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) {
+      throw new Reject(413, `body larger than ${limit} bytes`, { connection: 'close' });
+    }
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+    const url = req.url ?? '/';
+    const mark = url.indexOf('?');
+    const pathname = mark < 0 ? url : url.slice(0, mark);
+    if (pathname !== path) return false;
+    let outcome: ReceiverOutcome;
+    try {
+      checkRequest(req, mark < 0 ? '' : url.slice(mark + 1));
+      const parsed = parseNotification(await readBody(req, limit));
+      if (!('notification' in parsed)) {
+        outcome = { result: 'ignored', reason: parsed.ignored };
+      } else {
+        const { notification } = parsed;
+        const key = notificationKey(notification);
+        const running = inFlight.get(key);
+        if (seen.has(key)) {
+          outcome = { result: 'duplicate', notification };
+        } else if (running) {
+          // Answer as the first delivery is answered: a failure or an unmatched push was not stored.
+          const first = await running;
+          outcome = seen.has(key) ? { result: 'duplicate', notification } : first;
+        } else {
+          const work = process(notification, key);
+          inFlight.set(key, work);
+          try {
+            outcome = await work;
+          } finally {
+            inFlight.delete(key);
+          }
+        }
+      }
+    } catch (error) {
+      if (error instanceof Reject) {
+        log.warn?.('huawei push refused', { status: error.status, reason: error.reason });
+        send(res, error.status, { result: 'rejected', reason: error.reason }, error.headers);
+        return true;
+      }
+      // Not stored: a 500 makes the platform push it again.
+      log.error?.('huawei push failed', { error: String(error) });
+      send(res, 500, { result: 'error', reason: 'notification could not be stored' });
+      return true;
+    }
+    if (outcome.result === 'ignored' || outcome.result === 'refused') {
+      log.info?.(`huawei push ${outcome.result}`, { reason: outcome.reason });
+    } else {
+      log.debug?.(`huawei push ${outcome.result}`, { notifyType: outcome.notification.notifyType });
+    }
+    try {
+      options.onOutcome?.(outcome);
+    } catch {
+      // An observer's failure must not turn a stored notification into a platform retry.
+    }
+    const body: Record<string, unknown> = { result: outcome.result };
+    if ('actionId' in outcome) body.actionId = outcome.actionId;
+    if ('reason' in outcome) body.reason = outcome.reason;
+    send(res, 200, body);
+    return true;
+  }
+
+  return {
+    path,
+    handle,
+    get dedupeCount() {
+      return seen.size;
+    },
+  };
+}
+
+export interface HuaweiReceiverServerOptions extends HuaweiReceiverOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: an ephemeral port. */
+  port?: number;
+  /** Serve HTTPS with this certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+}
+
+export interface HuaweiReceiverServer {
+  readonly server: http.Server;
+  readonly receiver: HuaweiReceiver;
+  /** The callback URL to subscribe, e.g. `https://127.0.0.1:41234/v1.0.0/messageReceiver`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The receiver on its own HTTP(S) server, listening; other paths get 404. */
+export async function createHuaweiReceiverServer(
+  options: HuaweiReceiverServerOptions,
+): Promise<HuaweiReceiverServer> {
+  const receiver = createHuaweiReceiver(options);
+  const listener: http.RequestListener = (req, res) => {
+    receiver.handle(req, res).then(
+      (handled) => {
+        if (!handled) send(res, 404, { result: 'rejected', reason: 'not found' });
+      },
+      () => {
+        if (!res.headersSent) send(res, 500, { result: 'error', reason: 'internal error' });
+      },
+    );
+  };
+  const server: http.Server = options.tls
+    ? https.createServer(
+        {
+          key: options.tls.key,
+          cert: options.tls.cert,
+          ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+        },
+        listener,
+      )
+    : http.createServer(listener);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `${options.tls ? 'https' : 'http'}://${host}:${port}${receiver.path}`;
+  return {
+    server,
+    receiver,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

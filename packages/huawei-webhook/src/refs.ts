@@ -1,0 +1,21 @@
+/**
+ * How a Huawei sub-task is tied to a core action: `service.setActionRef(actionId, key, value)`.
+ * Parts are URI-encoded and joined by `/`, so any id may contain any character.
+ */
+export const HUAWEI_SUB_OPERATION_REF = 'huawei.subOperation';
+/** The task-level ref, set first (the create call only returns the operation id). */
+export const HUAWEI_OPERATION_REF = 'huawei.operation';
+
+const join = (parts: string[]) => parts.map(encodeURIComponent).join('/');
+
+export function subOperationRef(
+  deviceId: string,
+  operationId: string,
+  subOperationId: string,
+): string {
+  return join([deviceId, operationId, subOperationId]);
+}
+
+export function operationRef(deviceId: string, operationId: string): string {
+  return join([deviceId, operationId]);
+}
