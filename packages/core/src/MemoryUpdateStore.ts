@@ -10,7 +10,12 @@ function page<T>(all: Iterable<T>, query: PageQuery = {}): Page<T> {
   return { items: items.slice(offset, offset + limit), total: items.length };
 }
 
-function checkVersion(kind: string, key: string | number, stored: { version: number } | undefined, expected?: number) {
+function checkVersion(
+  kind: string,
+  key: string | number,
+  stored: { version: number } | undefined,
+  expected?: number,
+) {
   if (expected === undefined) return;
   const actual = stored?.version ?? -1;
   if (actual !== expected) {
@@ -35,7 +40,12 @@ export class MemoryUpdateStore implements UpdateStore {
     return page(this.#targets.values(), query);
   }
   async putTarget(record: TargetRecord, expectedVersion?: number) {
-    checkVersion('target', record.controllerId, this.#targets.get(record.controllerId), expectedVersion);
+    checkVersion(
+      'target',
+      record.controllerId,
+      this.#targets.get(record.controllerId),
+      expectedVersion,
+    );
     this.#targets.set(record.controllerId, record);
   }
   async deleteTarget(controllerId: string) {
@@ -71,7 +81,8 @@ export class MemoryUpdateStore implements UpdateStore {
       this.#actionsByTarget.set(record.controllerId, ids);
     }
     ids.add(record.id);
-    for (const [k, v] of Object.entries(record.refs ?? {})) this.#refs.set(`${k}\u0000${v}`, record.id);
+    for (const [k, v] of Object.entries(record.refs ?? {}))
+      this.#refs.set(`${k}\u0000${v}`, record.id);
   }
   async findActionByRef(key: string, value: string) {
     const id = this.#refs.get(`${key}\u0000${value}`);

@@ -1,23 +1,39 @@
 import type { ActionEvent } from './actionEvents.js';
 import type { ActionInput } from './actionMachine.js';
-import { type ActionSnapshot, type ActionView, applyActionEvent, createActionSnapshot } from './actions.js';
+import {
+  type ActionSnapshot,
+  type ActionView,
+  applyActionEvent,
+  createActionSnapshot,
+} from './actions.js';
 import type { Artifact, DistributionSet, MetadataEntry, SoftwareModule } from './catalogue.js';
 import type { AssignedModule, AssignedTarget, DomainEvent } from './domainEvents.js';
 import { KeyedLock } from './KeyedLock.js';
 import { OtaflowError } from './OtaflowError.js';
-import { type PersistedSnapshot, persistAction, persistTarget, restoreAction, restoreTarget } from './persistence.js';
+import {
+  type PersistedSnapshot,
+  persistAction,
+  persistTarget,
+  restoreAction,
+  restoreTarget,
+} from './persistence.js';
 import type { ActionRecord, AutoConfirm, TargetChannel, TargetRecord } from './records.js';
-import { type NextAction, confirmationStateOf, planAssignment, selectNextAction } from './rules.js';
-import type { TargetEvent } from './targetMachine.js';
+import { confirmationStateOf, type NextAction, planAssignment, selectNextAction } from './rules.js';
+import { type TargetEvent, targetStatusOfState } from './targetMachine.js';
 import { applyTargetEvent, createTargetSnapshot, targetStatusOf } from './targets.js';
 import type { Page, PageQuery, UpdateStore } from './UpdateStore.js';
 import {
-  type TargetView,
   actionHistoryOfRecord,
   actionViewOfRecord,
+  type TargetView,
   targetViewOfRecord,
 } from './views.js';
-import type { ActionType, MaintenanceWindow, StatusEntry, TargetUpdateStatus } from './vocabulary.js';
+import type {
+  ActionType,
+  MaintenanceWindow,
+  StatusEntry,
+  TargetUpdateStatus,
+} from './vocabulary.js';
 import { DEFAULT_MAX_HISTORY, DEFAULT_WEIGHT } from './vocabulary.js';
 
 export type DomainEventListener = (event: DomainEvent) => void | Promise<void>;
@@ -55,7 +71,12 @@ export interface CreateTargetInput {
   attributes?: Record<string, string>;
 }
 
-export type TargetPatch = Partial<Pick<TargetRecord, 'name' | 'description' | 'securityToken' | 'address' | 'channel' | 'requestAttributes'>>;
+export type TargetPatch = Partial<
+  Pick<
+    TargetRecord,
+    'name' | 'description' | 'securityToken' | 'address' | 'channel' | 'requestAttributes'
+  >
+>;
 
 export type AttributeUpdateMode = 'merge' | 'replace' | 'remove';
 
@@ -130,7 +151,12 @@ export class UpdateService {
     this.#onTransition = options.onTransition;
   }
 
-  #observe(machine: 'action' | 'target', id: string | number, event: ActionEvent | TargetEvent | undefined, snapshot: PersistedSnapshot): void {
+  #observe(
+    machine: 'action' | 'target',
+    id: string | number,
+    event: ActionEvent | TargetEvent | undefined,
+    snapshot: PersistedSnapshot,
+  ): void {
     this.#onTransition?.({ machine, id: String(id), event, snapshot });
   }
 
@@ -163,7 +189,12 @@ export class UpdateService {
         try {
           return await work();
         } catch (error) {
-          if (error instanceof OtaflowError && error.code === 'CONFLICT' && attempt < CONFLICT_RETRIES) continue;
+          if (
+            error instanceof OtaflowError &&
+            error.code === 'CONFLICT' &&
+            attempt < CONFLICT_RETRIES
+          )
+            continue;
           throw error;
         }
       }
@@ -195,7 +226,9 @@ export class UpdateService {
       attributes: input.attributes ?? {},
       requestAttributes: true,
       version: 0,
-      state: persistTarget(createTargetSnapshot({ controllerId: input.controllerId, createdAt: now })),
+      state: persistTarget(
+        createTargetSnapshot({ controllerId: input.controllerId, createdAt: now }),
+      ),
     };
     if (input.description !== undefined) record.description = input.description;
     if (input.address !== undefined) record.address = input.address;
@@ -203,8 +236,16 @@ export class UpdateService {
     return record;
   }
 
-  #emitTarget(type: 'TARGET_CREATED' | 'TARGET_UPDATED' | 'TARGET_DELETED', view: TargetView): void {
-    this.#emit({ type, controllerId: view.controllerId, updateStatus: view.updateStatus, timestamp: this.#clock() });
+  #emitTarget(
+    type: 'TARGET_CREATED' | 'TARGET_UPDATED' | 'TARGET_DELETED',
+    view: TargetView,
+  ): void {
+    this.#emit({
+      type,
+      controllerId: view.controllerId,
+      updateStatus: view.updateStatus,
+      timestamp: this.#clock(),
+    });
   }
 
   async getTarget(controllerId: string): Promise<TargetView | undefined> {
@@ -241,7 +282,12 @@ export class UpdateService {
     await this.#withTarget(controllerId, async () => {
       const record = await this.requireTarget(controllerId);
       await this.store.deleteTarget(controllerId);
-      this.#emit({ type: 'TARGET_DELETED', controllerId, updateStatus: 'UNKNOWN', timestamp: this.#clock() });
+      this.#emit({
+        type: 'TARGET_DELETED',
+        controllerId,
+        updateStatus: 'UNKNOWN',
+        timestamp: this.#clock(),
+      });
       return record;
     });
   }
@@ -253,13 +299,19 @@ export class UpdateService {
    */
   async contact(
     controllerId: string,
-    options: { autoRegister?: boolean; channel?: TargetChannel; name?: string; address?: string } = {},
+    options: {
+      autoRegister?: boolean;
+      channel?: TargetChannel;
+      name?: string;
+      address?: string;
+    } = {},
   ): Promise<TargetView> {
     return this.#withTarget(controllerId, async () => {
       let record = await this.store.getTarget(controllerId);
       let created = false;
       if (!record) {
-        if (!options.autoRegister) throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
+        if (!options.autoRegister)
+          throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
         const input: CreateTargetInput = { controllerId };
         if (options.channel) input.channel = options.channel;
         if (options.name) input.name = options.name;
@@ -273,11 +325,16 @@ export class UpdateService {
       const before = targetStatusOf(snapshot);
       const contacted: TargetEvent = { type: 'target.contacted', at: this.#clock() };
       const after = applyTargetEvent(snapshot, contacted);
-      const next: TargetRecord = { ...record, version: record.version + 1, state: persistTarget(after) };
+      const next: TargetRecord = {
+        ...record,
+        version: record.version + 1,
+        state: persistTarget(after),
+      };
       if (options.channel && record.channel !== options.channel) next.channel = options.channel;
       if (options.address && record.address !== options.address) next.address = options.address;
       await this.store.putTarget(next, record.version);
-      if (targetStatusOf(after) !== before) this.#observe('target', controllerId, contacted, next.state);
+      if (targetStatusOf(after) !== before)
+        this.#observe('target', controllerId, contacted, next.state);
       const view = targetViewOfRecord(next);
       if (created || before !== view.updateStatus) this.#emitTarget('TARGET_UPDATED', view);
       return view;
@@ -285,7 +342,11 @@ export class UpdateService {
   }
 
   /** DDI configData: merge, replace or remove the device's attributes. */
-  async updateAttributes(controllerId: string, attributes: Record<string, string>, mode: AttributeUpdateMode = 'merge'): Promise<TargetView> {
+  async updateAttributes(
+    controllerId: string,
+    attributes: Record<string, string>,
+    mode: AttributeUpdateMode = 'merge',
+  ): Promise<TargetView> {
     return this.#withTarget(controllerId, async () => {
       const record = await this.requireTarget(controllerId);
       let next: Record<string, string>;
@@ -294,7 +355,12 @@ export class UpdateService {
         next = { ...record.attributes };
         for (const key of Object.keys(attributes)) delete next[key];
       } else next = { ...record.attributes, ...attributes };
-      const updated: TargetRecord = { ...record, attributes: next, requestAttributes: false, version: record.version + 1 };
+      const updated: TargetRecord = {
+        ...record,
+        attributes: next,
+        requestAttributes: false,
+        version: record.version + 1,
+      };
       await this.store.putTarget(updated, record.version);
       return targetViewOfRecord(updated);
     });
@@ -304,7 +370,10 @@ export class UpdateService {
    * Turns auto-confirm on or off. Turning it on also confirms every action that waits for
    * confirmation, as hawkBit does.
    */
-  async setAutoConfirm(controllerId: string, options: { active: boolean; initiator?: string; remark?: string }): Promise<TargetView> {
+  async setAutoConfirm(
+    controllerId: string,
+    options: { active: boolean; initiator?: string; remark?: string },
+  ): Promise<TargetView> {
     const view = await this.#withTarget(controllerId, async () => {
       const record = await this.requireTarget(controllerId);
       const next: TargetRecord = { ...record, version: record.version + 1 };
@@ -322,7 +391,11 @@ export class UpdateService {
     if (options.active) {
       for (const action of await this.listActions(controllerId)) {
         if (action.status === 'WAIT_FOR_CONFIRMATION') {
-          await this.apply(action.id, { type: 'action.confirmed', at: this.#clock(), messages: [autoConfirmMessage(view.autoConfirm)] });
+          await this.apply(action.id, {
+            type: 'action.confirmed',
+            at: this.#clock(),
+            messages: [autoConfirmMessage(view.autoConfirm)],
+          });
         }
       }
     }
@@ -352,14 +425,22 @@ export class UpdateService {
 
   async requireSoftwareModule(id: number): Promise<SoftwareModule> {
     const module = await this.store.getSoftwareModule(id);
-    if (!module) throw new OtaflowError('SOFTWARE_MODULE_NOT_FOUND', `software module ${id} not found`);
+    if (!module)
+      throw new OtaflowError('SOFTWARE_MODULE_NOT_FOUND', `software module ${id} not found`);
     return module;
   }
 
   /** Records an artifact's metadata; a file of the same name is replaced. */
-  async addArtifact(moduleId: number, artifact: Omit<Artifact, 'id' | 'createdAt'>): Promise<Artifact> {
+  async addArtifact(
+    moduleId: number,
+    artifact: Omit<Artifact, 'id' | 'createdAt'>,
+  ): Promise<Artifact> {
     const module = await this.requireSoftwareModule(moduleId);
-    const created: Artifact = { ...artifact, id: await this.store.nextId('artifact'), createdAt: this.#clock() };
+    const created: Artifact = {
+      ...artifact,
+      id: await this.store.nextId('artifact'),
+      createdAt: this.#clock(),
+    };
     const artifacts = module.artifacts.filter((a) => a.filename !== artifact.filename);
     artifacts.push(created);
     await this.store.putSoftwareModule({ ...module, artifacts, lastModifiedAt: created.createdAt });
@@ -394,7 +475,8 @@ export class UpdateService {
 
   async requireDistributionSet(id: number): Promise<DistributionSet> {
     const set = await this.store.getDistributionSet(id);
-    if (!set) throw new OtaflowError('DISTRIBUTION_SET_NOT_FOUND', `distribution set ${id} not found`);
+    if (!set)
+      throw new OtaflowError('DISTRIBUTION_SET_NOT_FOUND', `distribution set ${id} not found`);
     return set;
   }
 
@@ -439,7 +521,10 @@ export class UpdateService {
     await this.#withTarget(found.controllerId, async () => {
       const record = await this.store.getAction(actionId);
       if (!record) throw new OtaflowError('ACTION_NOT_FOUND', `action ${actionId} not found`);
-      await this.store.putAction({ ...record, version: record.version + 1, refs: { ...record.refs, [key]: value } }, record.version);
+      await this.store.putAction(
+        { ...record, version: record.version + 1, refs: { ...record.refs, [key]: value } },
+        record.version,
+      );
     });
   }
 
@@ -449,7 +534,10 @@ export class UpdateService {
    * new action is created (WAIT_FOR_CONFIRMATION when consent is required and auto-confirm is off).
    * Emits ACTION_CREATED and TARGET_UPDATED per target and one UPDATE_ASSIGNMENT.
    */
-  async assign(distributionSetId: number, targets: readonly AssignTargetInput[]): Promise<AssignmentResult> {
+  async assign(
+    distributionSetId: number,
+    targets: readonly AssignTargetInput[],
+  ): Promise<AssignmentResult> {
     const set = await this.requireDistributionSet(distributionSetId);
     const modules = await this.modulesOf(set);
     const created: ActionView[] = [];
@@ -482,17 +570,31 @@ export class UpdateService {
         timestamp: this.#clock(),
       });
     }
-    return { assigned: created.length, alreadyAssigned: already, total: targets.length, actions: created };
+    return {
+      assigned: created.length,
+      alreadyAssigned: already,
+      total: targets.length,
+      actions: created,
+    };
   }
 
-  async #assignOne(set: DistributionSet, input: AssignTargetInput): Promise<{ action: ActionView; securityToken: string } | undefined> {
+  async #assignOne(
+    set: DistributionSet,
+    input: AssignTargetInput,
+  ): Promise<{ action: ActionView; securityToken: string } | undefined> {
     const target = await this.requireTarget(input.controllerId);
-    const existing = (await this.store.listActionsOfTarget(input.controllerId)).map(actionViewOfRecord);
+    const existing = (await this.store.listActionsOfTarget(input.controllerId)).map(
+      actionViewOfRecord,
+    );
     const plan = planAssignment(existing, set.id);
     if (plan.alreadyAssigned) return undefined;
     const now = this.#clock();
     for (const id of plan.cancel) {
-      await this.#applyLocked(id, { type: 'cancel.requested', at: now, messages: [`superseded by an assignment of distribution set ${set.id}`] });
+      await this.#applyLocked(id, {
+        type: 'cancel.requested',
+        at: now,
+        messages: [`superseded by an assignment of distribution set ${set.id}`],
+      });
     }
     const actionInput: ActionInput = {
       id: await this.store.nextId('action'),
@@ -507,19 +609,34 @@ export class UpdateService {
       maxHistory: this.#maxHistory,
     };
     if (input.forcedTime !== undefined) actionInput.forcedTime = input.forcedTime;
-    if (input.maintenanceWindow !== undefined) actionInput.maintenanceWindow = input.maintenanceWindow;
+    if (input.maintenanceWindow !== undefined)
+      actionInput.maintenanceWindow = input.maintenanceWindow;
     if (input.scheduled) actionInput.scheduled = true;
     let snapshot: ActionSnapshot = createActionSnapshot(actionInput);
     if (snapshot.context.status === 'WAIT_FOR_CONFIRMATION' && target.autoConfirm?.active) {
-      const confirmed = applyActionEvent(snapshot, { type: 'action.confirmed', at: now, messages: [autoConfirmMessage(target.autoConfirm)] });
+      const confirmed = applyActionEvent(snapshot, {
+        type: 'action.confirmed',
+        at: now,
+        messages: [autoConfirmMessage(target.autoConfirm)],
+      });
       if (confirmed.ok) snapshot = confirmed.snapshot;
     }
-    const record: ActionRecord = { id: actionInput.id, controllerId: input.controllerId, version: 0, state: persistAction(snapshot) };
+    const record: ActionRecord = {
+      id: actionInput.id,
+      controllerId: input.controllerId,
+      version: 0,
+      state: persistAction(snapshot),
+    };
     await this.store.putAction(record, -1);
     this.#observe('action', record.id, undefined, record.state);
     const view = actionViewOfRecord(record);
     this.#emitAction('ACTION_CREATED', view);
-    if (!input.scheduled) await this.#settleTarget(input.controllerId, { type: 'target.assigned', distributionSetId: set.id, at: now });
+    if (!input.scheduled)
+      await this.#settleTarget(input.controllerId, {
+        type: 'target.assigned',
+        distributionSetId: set.id,
+        at: now,
+      });
     return { action: view, securityToken: target.securityToken };
   }
 
@@ -543,7 +660,11 @@ export class UpdateService {
     const snapshot = restoreTarget(record.state);
     const before = targetStatusOf(snapshot);
     const after = applyTargetEvent(snapshot, event);
-    const next: TargetRecord = { ...record, version: record.version + 1, state: persistTarget(after) };
+    const next: TargetRecord = {
+      ...record,
+      version: record.version + 1,
+      state: persistTarget(after),
+    };
     await this.store.putTarget(next, record.version);
     this.#observe('target', controllerId, event, next.state);
     const status = targetStatusOf(after);
@@ -557,19 +678,30 @@ export class UpdateService {
    */
   async apply(actionId: number, event: ActionEvent): Promise<ApplyResult> {
     const found = await this.store.getAction(actionId);
-    if (!found) return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
+    if (!found)
+      return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
     return this.#withTarget(found.controllerId, () => this.#applyLocked(actionId, event));
   }
 
   async #applyLocked(actionId: number, event: ActionEvent): Promise<ApplyResult> {
     const record = await this.store.getAction(actionId);
-    if (!record) return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
+    if (!record)
+      return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
     const snapshot = restoreAction(record.state);
     const result = applyActionEvent(snapshot, event);
     if (!result.ok) {
-      return { ok: false, code: result.reason, message: result.message, action: actionViewOfRecord(record) };
+      return {
+        ok: false,
+        code: result.reason,
+        message: result.message,
+        action: actionViewOfRecord(record),
+      };
     }
-    const next: ActionRecord = { ...record, version: record.version + 1, state: persistAction(result.snapshot) };
+    const next: ActionRecord = {
+      ...record,
+      version: record.version + 1,
+      state: persistAction(result.snapshot),
+    };
     await this.store.putAction(next, record.version);
     this.#observe('action', actionId, event, next.state);
     const view = actionViewOfRecord(next);
@@ -583,7 +715,12 @@ export class UpdateService {
         .some((r) => actionViewOfRecord(r).active);
       const state = view.state;
       if (state === 'finished') {
-        targetEvent = { type: 'target.actionSucceeded', distributionSetId: view.distributionSetId, othersActive: others, at };
+        targetEvent = {
+          type: 'target.actionSucceeded',
+          distributionSetId: view.distributionSetId,
+          othersActive: others,
+          at,
+        };
       } else if (state === 'downloadOnlyDone') {
         targetEvent = { type: 'target.actionDownloaded', othersActive: others, at };
       } else if (state === 'error') {
@@ -596,18 +733,24 @@ export class UpdateService {
     }
     const targetStatus = targetEvent
       ? await this.#settleTarget(record.controllerId, targetEvent)
-      : targetViewOfRecord(await this.requireTarget(record.controllerId)).updateStatus;
+      : targetStatusOfState((await this.requireTarget(record.controllerId)).state.value);
     return { ok: true, action: view, targetStatus, changed: result.changedStatus };
   }
 
   /** Asks for a cancel: the action goes to CANCELING and the device is told on its next contact. */
   cancel(actionId: number, messages?: string[]): Promise<ApplyResult> {
-    return this.apply(actionId, withMessages({ type: 'cancel.requested', at: this.#clock() }, messages));
+    return this.apply(
+      actionId,
+      withMessages({ type: 'cancel.requested', at: this.#clock() }, messages),
+    );
   }
 
   /** Closes a CANCELING action without the device's word (hawkBit's force quit). */
   forceQuit(actionId: number, messages?: string[]): Promise<ApplyResult> {
-    return this.apply(actionId, withMessages({ type: 'action.forceQuit', at: this.#clock() }, messages));
+    return this.apply(
+      actionId,
+      withMessages({ type: 'action.forceQuit', at: this.#clock() }, messages),
+    );
   }
 }
 
@@ -635,7 +778,12 @@ function toAssignedModule(module: SoftwareModule): AssignedModule {
     moduleType: module.type,
     moduleName: module.name,
     moduleVersion: module.version,
-    artifacts: module.artifacts.map((a) => ({ id: a.id, filename: a.filename, size: a.size, hashes: a.hashes })),
+    artifacts: module.artifacts.map((a) => ({
+      id: a.id,
+      filename: a.filename,
+      size: a.size,
+      hashes: a.hashes,
+    })),
     metadata: module.metadata,
   };
 }

@@ -1,11 +1,6 @@
 import { assign, setup } from 'xstate';
 import type { ActionEvent } from './actionEvents.js';
-import type {
-  ActionStatus,
-  ActionType,
-  MaintenanceWindow,
-  StatusEntry,
-} from './vocabulary.js';
+import type { ActionStatus, ActionType, MaintenanceWindow, StatusEntry } from './vocabulary.js';
 import { DEFAULT_MAX_HISTORY } from './vocabulary.js';
 
 /** What an action is created with. Everything here is JSON, so snapshots persist as they are. */
@@ -48,7 +43,8 @@ function entryFrom(status: ActionStatus, event: InitEvent, fallbackAt: number): 
 function appended(context: ActionContext, entry: StatusEntry): StatusEntry[] {
   const { history, maxHistory } = context;
   // Drop the oldest entries, as hawkBit does when an action's status list is full.
-  const keep = history.length >= maxHistory ? history.slice(history.length - maxHistory + 1) : history.slice();
+  const keep =
+    history.length >= maxHistory ? history.slice(history.length - maxHistory + 1) : history.slice();
   keep.push(entry);
   return keep;
 }
@@ -93,7 +89,10 @@ export const actionMachine = setup({
     noteReported: assign(({ context, event }) => {
       const status = event.type === 'cancel.progress' ? event.reported : 'CANCELING';
       const entry = entryFrom(status, event, context.createdAt);
-      const next: Partial<ActionContext> = { lastModifiedAt: entry.at, history: appended(context, entry) };
+      const next: Partial<ActionContext> = {
+        lastModifiedAt: entry.at,
+        history: appended(context, entry),
+      };
       if (entry.code !== undefined) next.lastStatusCode = entry.code;
       return next;
     }),
@@ -104,6 +103,10 @@ export const actionMachine = setup({
     isDownloadOnly: ({ context }) => context.type === 'downloadonly',
     succeeded: ({ event }) => event.type === 'action.finished' && event.result === 'success',
     withWarning: ({ event }) => event.type === 'action.finished' && event.warning === true,
+    // The result decides the final state; a warning only adds an entry before it (SUv2
+    // FINISHED_WARNING mapped as a failure must end in ERROR, not FINISHED).
+    succeededWithWarning: ({ event }) =>
+      event.type === 'action.finished' && event.warning === true && event.result === 'success',
   },
 }).createMachine({
   id: 'action',
@@ -167,8 +170,9 @@ export const actionMachine = setup({
         'action.deviceCanceled': { actions: note('CANCELED') },
         'action.canceled': { target: 'canceled' },
         'action.finished': [
-          { guard: 'withWarning', target: 'finished', actions: note('WARNING') },
+          { guard: 'succeededWithWarning', target: 'finished', actions: note('WARNING') },
           { guard: 'succeeded', target: 'finished' },
+          { guard: 'withWarning', target: 'error', actions: note('WARNING') },
           { target: 'error' },
         ],
         'cancel.requested': { target: 'canceling' },
@@ -190,8 +194,9 @@ export const actionMachine = setup({
         'action.rejected': { actions: note('WARNING') },
         // The device finished before it saw the cancel: what it did is what counts.
         'action.finished': [
-          { guard: 'withWarning', target: 'finished', actions: note('WARNING') },
+          { guard: 'succeededWithWarning', target: 'finished', actions: note('WARNING') },
           { guard: 'succeeded', target: 'finished' },
+          { guard: 'withWarning', target: 'error', actions: note('WARNING') },
           { target: 'error' },
         ],
         'action.forceQuit': { target: 'canceled' },

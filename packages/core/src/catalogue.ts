@@ -18,7 +18,10 @@ export const Artifact = z.object({
 });
 export type Artifact = z.infer<typeof Artifact>;
 
-export const MetadataEntry = z.object({ key: z.string().min(1).max(128), value: z.string().max(4000) });
+export const MetadataEntry = z.object({
+  key: z.string().min(1).max(128),
+  value: z.string().max(4000),
+});
 export type MetadataEntry = z.infer<typeof MetadataEntry>;
 
 export const SoftwareModule = z.object({

@@ -1,4 +1,9 @@
-import { type EventTemplate, type MappingResult, type ReportFields, fromTemplate } from './mappingResult.js';
+import {
+  type EventTemplate,
+  fromTemplate,
+  type MappingResult,
+  type ReportFields,
+} from './mappingResult.js';
 
 export const DDI_EXECUTIONS = [
   'closed',
@@ -56,7 +61,10 @@ export interface DdiFeedbackReport extends ReportFields {
 }
 
 /** Maps one DDI feedback (`status.execution` + `status.result.finished`) to a core event. */
-export function mapDdiFeedback(endpoint: DdiFeedbackEndpoint, report: DdiFeedbackReport): MappingResult {
+export function mapDdiFeedback(
+  endpoint: DdiFeedbackEndpoint,
+  report: DdiFeedbackReport,
+): MappingResult {
   const table = endpoint === 'deployment' ? DDI_DEPLOYMENT_FEEDBACK : DDI_CANCEL_FEEDBACK;
   const row = table[report.execution];
   if (!row) return { kind: 'ignored', reason: `unknown execution ${String(report.execution)}` };
@@ -71,7 +79,10 @@ export const DDI_CONFIRMATION_FEEDBACK: Readonly<Record<DdiConfirmation, EventTe
 };
 
 /** Maps `confirmationBase/{id}/feedback`: confirmed -> RUNNING, denied -> stays waiting. */
-export function mapDdiConfirmation(confirmation: DdiConfirmation, report: ReportFields): MappingResult {
+export function mapDdiConfirmation(
+  confirmation: DdiConfirmation,
+  report: ReportFields,
+): MappingResult {
   const template = DDI_CONFIRMATION_FEEDBACK[confirmation];
   if (!template) return { kind: 'ignored', reason: `unknown confirmation ${String(confirmation)}` };
   return fromTemplate(template, report);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ArtifactHashes, MetadataEntry } from './catalogue.js';
-import { ActionStatus, ActionType, Timestamp, TargetUpdateStatus } from './vocabulary.js';
+import { ActionStatus, ActionType, TargetUpdateStatus, Timestamp } from './vocabulary.js';
 
 /** Target events carry what SIE's TARGET_* payloads need. */
 export const TargetDomainEvent = z.object({
@@ -33,7 +33,12 @@ export const AssignedModule = z.object({
   moduleName: z.string(),
   moduleVersion: z.string(),
   artifacts: z.array(
-    z.object({ id: z.number().int().positive(), filename: z.string(), size: z.number().int(), hashes: ArtifactHashes }),
+    z.object({
+      id: z.number().int().positive(),
+      filename: z.string(),
+      size: z.number().int(),
+      hashes: ArtifactHashes,
+    }),
   ),
   metadata: z.array(MetadataEntry),
 });

@@ -1,4 +1,9 @@
-import { type EventTemplate, type MappingResult, type ReportFields, fromTemplate } from './mappingResult.js';
+import {
+  type EventTemplate,
+  fromTemplate,
+  type MappingResult,
+  type ReportFields,
+} from './mappingResult.js';
 
 export const HUAWEI_UPGRADE_STATES = ['downloading', 'downloaded', 'updating', 'idle'] as const;
 export type HuaweiUpgradeState = (typeof HUAWEI_UPGRADE_STATES)[number];

@@ -1,26 +1,10 @@
-export {
-  ActionStatus,
-  ActionType,
-  ControllerId,
-  DEFAULT_MAX_HISTORY,
-  DEFAULT_WEIGHT,
-  MaintenanceWindow,
-  StatusEntry,
-  TargetUpdateStatus,
-  Timestamp,
-  Weight,
-} from './vocabulary.js';
-export { type CoreErrorCode, OtaflowError } from './OtaflowError.js';
 export { ActionEvent, type ActionEventType } from './actionEvents.js';
-export { type ActionContext, type ActionInput, type ActionMachine, actionMachine } from './actionMachine.js';
 export {
-  type TargetContext,
-  type TargetEvent,
-  type TargetInput,
-  type TargetMachine,
-  type TargetSnapshot,
-  targetMachine,
-} from './targetMachine.js';
+  type ActionContext,
+  type ActionInput,
+  type ActionMachine,
+  actionMachine,
+} from './actionMachine.js';
 export {
   type ActionRefusalReason,
   type ActionSnapshot,
@@ -34,21 +18,13 @@ export {
   isActionClosed,
   stateKeyOf,
 } from './actions.js';
-export { applyTargetEvent, createTargetSnapshot, targetStatusOf } from './targets.js';
-export { PersistedSnapshot, persistAction, persistTarget, restoreAction, restoreTarget } from './persistence.js';
 export {
-  type AssignmentPlan,
-  type InSyncInput,
-  type NextAction,
-  compareActionPriority,
-  confirmationStateOf,
-  deriveTargetStatus,
-  isForcedNow,
-  isInSync,
-  planAssignment,
-  selectNextAction,
-} from './rules.js';
-export { type EventTemplate, type MappingResult, type ReportFields } from './mappingResult.js';
+  Artifact,
+  ArtifactHashes,
+  DistributionSet,
+  MetadataEntry,
+  SoftwareModule,
+} from './catalogue.js';
 export {
   DDI_CANCEL_FEEDBACK,
   DDI_CONFIRMATION_FEEDBACK,
@@ -63,13 +39,15 @@ export {
   mapDdiFeedback,
 } from './ddiMapping.js';
 export {
-  SUV2_STATUS_MAP,
-  SUV2_STATUSES,
-  type Suv2MappingOptions,
-  type Suv2Status,
-  isSuv2Status,
-  mapSoftwareUpdatableStatus,
-} from './softwareUpdatableMapping.js';
+  ActionDomainEvent,
+  AssignedModule,
+  AssignedTarget,
+  DOMAIN_EVENT_TYPES,
+  DomainEvent,
+  type DomainEventType,
+  TargetDomainEvent,
+  UpdateAssignmentEvent,
+} from './domainEvents.js';
 export {
   HUAWEI_RESULT_MAP,
   HUAWEI_STATE_MAP,
@@ -80,32 +58,51 @@ export {
   mapHuaweiUpgradeResult,
   mapHuaweiUpgradeState,
 } from './huaweiMapping.js';
-export { Artifact, ArtifactHashes, DistributionSet, MetadataEntry, SoftwareModule } from './catalogue.js';
-export {
-  ActionDomainEvent,
-  AssignedModule,
-  AssignedTarget,
-  DOMAIN_EVENT_TYPES,
-  DomainEvent,
-  type DomainEventType,
-  TargetDomainEvent,
-  UpdateAssignmentEvent,
-} from './domainEvents.js';
-export { ActionRecord, AutoConfirm, TargetChannel, TargetRecord } from './records.js';
-export { type Page, type PageQuery, type Sequence, type UpdateStore } from './UpdateStore.js';
-export { MemoryUpdateStore } from './MemoryUpdateStore.js';
 export { KeyedLock } from './KeyedLock.js';
+export { MemoryUpdateStore } from './MemoryUpdateStore.js';
+export type { EventTemplate, MappingResult, ReportFields } from './mappingResult.js';
+export { type CoreErrorCode, OtaflowError } from './OtaflowError.js';
 export {
-  type TargetView,
-  actionHistoryOfRecord,
-  actionStatusOfRecord,
-  actionViewOfRecord,
-  targetViewOfRecord,
-} from './views.js';
+  PersistedSnapshot,
+  persistAction,
+  persistTarget,
+  restoreAction,
+  restoreTarget,
+} from './persistence.js';
+export { ActionRecord, AutoConfirm, TargetChannel, TargetRecord } from './records.js';
+export {
+  type AssignmentPlan,
+  compareActionPriority,
+  confirmationStateOf,
+  deriveTargetStatus,
+  type InSyncInput,
+  isForcedNow,
+  isInSync,
+  type NextAction,
+  planAssignment,
+  selectNextAction,
+} from './rules.js';
+export {
+  isSuv2Status,
+  mapSoftwareUpdatableStatus,
+  SUV2_STATUS_MAP,
+  SUV2_STATUSES,
+  type Suv2MappingOptions,
+  type Suv2Status,
+} from './softwareUpdatableMapping.js';
+export {
+  type TargetContext,
+  type TargetEvent,
+  type TargetInput,
+  type TargetMachine,
+  type TargetSnapshot,
+  targetMachine,
+} from './targetMachine.js';
+export { applyTargetEvent, createTargetSnapshot, targetStatusOf } from './targets.js';
 export {
   type ApplyResult,
-  type AssignTargetInput,
   type AssignmentResult,
+  type AssignTargetInput,
   type AttributeUpdateMode,
   type CreateDistributionSetInput,
   type CreateSoftwareModuleInput,
@@ -116,3 +113,23 @@ export {
   UpdateService,
   type UpdateServiceOptions,
 } from './UpdateService.js';
+export type { Page, PageQuery, Sequence, UpdateStore } from './UpdateStore.js';
+export {
+  actionHistoryOfRecord,
+  actionStatusOfRecord,
+  actionViewOfRecord,
+  type TargetView,
+  targetViewOfRecord,
+} from './views.js';
+export {
+  ActionStatus,
+  ActionType,
+  ControllerId,
+  DEFAULT_MAX_HISTORY,
+  DEFAULT_WEIGHT,
+  MaintenanceWindow,
+  StatusEntry,
+  TargetUpdateStatus,
+  Timestamp,
+  Weight,
+} from './vocabulary.js';

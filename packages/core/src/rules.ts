@@ -23,7 +23,11 @@ export function selectNextAction(actions: readonly ActionView[]): NextAction | u
   for (const action of actions) {
     if (!action.active) continue;
     if (action.status === 'CANCELING') {
-      if (!cancel || action.createdAt < cancel.createdAt || (action.createdAt === cancel.createdAt && action.id < cancel.id)) {
+      if (
+        !cancel ||
+        action.createdAt < cancel.createdAt ||
+        (action.createdAt === cancel.createdAt && action.id < cancel.id)
+      ) {
         cancel = action;
       }
       continue;
@@ -48,23 +52,32 @@ export interface AssignmentPlan {
  * (hawkBit's default): every earlier active action is canceled, unless the very same set is
  * still active, in which case nothing happens.
  */
-export function planAssignment(actions: readonly ActionView[], distributionSetId: number): AssignmentPlan {
+export function planAssignment(
+  actions: readonly ActionView[],
+  distributionSetId: number,
+): AssignmentPlan {
   const active = actions.filter((a) => a.active);
   if (active.some((a) => a.distributionSetId === distributionSetId && a.status !== 'CANCELING')) {
     return { alreadyAssigned: true, cancel: [] };
   }
-  return { alreadyAssigned: false, cancel: active.filter((a) => a.status !== 'CANCELING').map((a) => a.id) };
+  return {
+    alreadyAssigned: false,
+    cancel: active.filter((a) => a.status !== 'CANCELING').map((a) => a.id),
+  };
 }
 
 /** A timeforced action counts as forced once its time has come. */
 export function isForcedNow(action: Pick<ActionView, 'type' | 'forcedTime'>, now: number): boolean {
   if (action.type === 'forced') return true;
-  if (action.type === 'timeforced') return action.forcedTime !== undefined && now >= action.forcedTime;
+  if (action.type === 'timeforced')
+    return action.forcedTime !== undefined && now >= action.forcedTime;
   return false;
 }
 
 /** SIE's `confirmation` field of an assignment. */
-export function confirmationStateOf(action: Pick<ActionView, 'confirmationRequired' | 'status'>): 'not_applicable' | 'pending' | 'given' {
+export function confirmationStateOf(
+  action: Pick<ActionView, 'confirmationRequired' | 'status'>,
+): 'not_applicable' | 'pending' | 'given' {
   if (!action.confirmationRequired) return 'not_applicable';
   return action.status === 'WAIT_FOR_CONFIRMATION' ? 'pending' : 'given';
 }
@@ -87,14 +100,22 @@ const CLOSED_OK: ReadonlySet<ActionStatus> = new Set(['FINISHED', 'CANCELED', 'D
  * action closed last; no action at all -> REGISTERED once the device made contact, else UNKNOWN.
  * The target machine must always agree with this (a property test holds it to that).
  */
-export function deriveTargetStatus(actions: readonly ActionView[], contacted: boolean): TargetUpdateStatus {
+export function deriveTargetStatus(
+  actions: readonly ActionView[],
+  contacted: boolean,
+): TargetUpdateStatus {
   let last: ActionView | undefined;
   let started = false;
   for (const a of actions) {
     if (a.status === 'SCHEDULED') continue;
     started = true;
     if (a.active) return 'PENDING';
-    if (!last || a.lastModifiedAt > last.lastModifiedAt || (a.lastModifiedAt === last.lastModifiedAt && a.id > last.id)) last = a;
+    if (
+      !last ||
+      a.lastModifiedAt > last.lastModifiedAt ||
+      (a.lastModifiedAt === last.lastModifiedAt && a.id > last.id)
+    )
+      last = a;
   }
   if (!started || !last) return contacted ? 'REGISTERED' : 'UNKNOWN';
   return CLOSED_OK.has(last.status) ? 'IN_SYNC' : 'ERROR';

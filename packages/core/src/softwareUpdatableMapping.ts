@@ -1,4 +1,9 @@
-import { type EventTemplate, type MappingResult, type ReportFields, fromTemplate } from './mappingResult.js';
+import {
+  type EventTemplate,
+  fromTemplate,
+  type MappingResult,
+  type ReportFields,
+} from './mappingResult.js';
 
 /** The 18 statuses of SoftwareUpdatable 2.0.0's OperationStatus. */
 export const SUV2_STATUSES = [
@@ -66,7 +71,8 @@ export function mapSoftwareUpdatableStatus(
   report: ReportFields,
   options: Suv2MappingOptions = {},
 ): MappingResult {
-  if (!isSuv2Status(status)) return { kind: 'ignored', reason: `unknown SoftwareUpdatable status ${status}` };
+  if (!isSuv2Status(status))
+    return { kind: 'ignored', reason: `unknown SoftwareUpdatable status ${status}` };
   let row = SUV2_STATUS_MAP[status];
   if (status === 'FINISHED_WARNING' && options.finishedWarningAs === 'failure') {
     row = { type: 'action.finished', result: 'failure', warning: true };

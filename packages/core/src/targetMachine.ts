@@ -32,7 +32,7 @@ export type TargetEvent =
 
 /**
  * The update status of one device, driven by its actions (hawkBit's rules):
- * first contact -> REGISTERED, assignment -> PENDING, success with assigned == installed -> IN_SYNC,
+ * first contact -> REGISTERED, assignment -> PENDING, success -> IN_SYNC (assigned := installed),
  * failure -> ERROR, cancel or download-only completion with nothing else active -> IN_SYNC.
  * While another action is still active the target stays PENDING: it still waits for an update.
  */
@@ -58,6 +58,11 @@ export const targetMachine = setup({
           }
         : {},
     ),
+    settleAssignment: assign(({ event }) =>
+      event.type === 'target.actionSucceeded'
+        ? { assignedDistributionSetId: event.distributionSetId }
+        : {},
+    ),
     // A canceled or download-only assignment is not installed: hawkBit falls back to what is.
     revertAssignment: assign(({ context, event }) => {
       const next: Partial<TargetContext> = { lastModifiedAt: event.at };
@@ -72,10 +77,6 @@ export const targetMachine = setup({
   },
   guards: {
     othersActive: ({ event }) => 'othersActive' in event && event.othersActive,
-    assignedIsInstalled: ({ context, event }) =>
-      event.type === 'target.actionSucceeded' &&
-      (context.assignedDistributionSetId === undefined ||
-        context.assignedDistributionSetId === event.distributionSetId),
   },
 }).createMachine({
   id: 'target',
@@ -90,8 +91,11 @@ export const targetMachine = setup({
     'target.assigned': { target: '.pending', actions: 'assign' },
     'target.actionSucceeded': [
       { guard: 'othersActive', target: '.pending', actions: 'install' },
-      { guard: 'assignedIsInstalled', target: '.inSync', actions: 'install' },
-      { target: '.pending', actions: 'install' },
+      // Nothing else is in flight, so the device runs what it just installed. Staying PENDING
+      // because a later assignment named another set (whose action already closed, e.g. after a
+      // rejected cancel let both run) would leave the target waiting for an action that no longer
+      // exists; the property test against deriveTargetStatus found exactly that.
+      { target: '.inSync', actions: ['install', 'settleAssignment'] },
     ],
     'target.actionDownloaded': [
       { guard: 'othersActive', target: '.pending', actions: 'touched' },

@@ -1,13 +1,21 @@
-import { initialTransition, transition } from 'xstate';
-import { type TargetEvent, type TargetInput, type TargetSnapshot, targetMachine, targetStatusOfState } from './targetMachine.js';
+import { createInertScope } from './inertScope.js';
+import {
+  type TargetEvent,
+  type TargetInput,
+  type TargetSnapshot,
+  targetMachine,
+  targetStatusOfState,
+} from './targetMachine.js';
 import type { TargetUpdateStatus } from './vocabulary.js';
 
+const scope = createInertScope();
+
 export function createTargetSnapshot(input: TargetInput): TargetSnapshot {
-  return initialTransition(targetMachine, input)[0];
+  return targetMachine.getInitialSnapshot(scope, input);
 }
 
 export function applyTargetEvent(snapshot: TargetSnapshot, event: TargetEvent): TargetSnapshot {
-  return transition(targetMachine, snapshot, event)[0];
+  return targetMachine.transition(snapshot, event, scope);
 }
 
 export function targetStatusOf(snapshot: TargetSnapshot): TargetUpdateStatus {

@@ -5,25 +5,38 @@ import type { TargetContext } from './targetMachine.js';
 import { targetStatusOfState } from './targetMachine.js';
 import type { ActionStatus, StatusEntry, TargetUpdateStatus } from './vocabulary.js';
 
-const FINAL_STATES: ReadonlySet<string> = new Set(['finished', 'error', 'canceled', 'downloadOnlyDone']);
+const FINAL_STATES: ReadonlySet<string> = new Set([
+  'finished',
+  'error',
+  'canceled',
+  'downloadOnlyDone',
+]);
 
-function stateKey(value: PersistedSnapshot['value']): string {
-  if (typeof value === 'string') return value;
-  const [parent, child] = Object.entries(value)[0] ?? ['', ''];
-  return typeof child === 'string' ? `${parent}.${child}` : parent;
+function stateKey(value: PersistedSnapshot['value']): { state: string; root: string } {
+  if (typeof value === 'string') return { state: value, root: value };
+  for (const parent in value) {
+    const child = value[parent];
+    return { state: typeof child === 'string' ? `${parent}.${child}` : parent, root: parent };
+  }
+  return { state: '', root: '' };
 }
 
 /** The view of a stored action, read straight from its persisted context (no machine needed). */
-export function actionViewOfRecord(record: ActionRecord): ActionView & { refs: Record<string, string> } {
-  const { history: _h, maxHistory: _m, ...context } = record.state.context as Record<string, unknown>;
-  const state = stateKey(record.state.value);
-  const root = state.split('.')[0] ?? state;
-  return {
-    ...(context as Omit<ActionView, 'active' | 'state'>),
-    active: !FINAL_STATES.has(root) && root !== 'scheduled',
-    state,
-    refs: record.refs ?? {},
-  };
+export function actionViewOfRecord(
+  record: ActionRecord,
+): ActionView & { refs: Record<string, string> } {
+  // One plain copy instead of rest + spread: views are built for every action of a target on
+  // every report, and the generic object rest was a tenth of the service's time.
+  const context = record.state.context;
+  const view: Record<string, unknown> = {};
+  for (const key in context) {
+    if (key !== 'history' && key !== 'maxHistory') view[key] = context[key];
+  }
+  const { state, root } = stateKey(record.state.value);
+  view.active = !FINAL_STATES.has(root) && root !== 'scheduled';
+  view.state = state;
+  view.refs = record.refs ?? {};
+  return view as unknown as ActionView & { refs: Record<string, string> };
 }
 
 export function actionHistoryOfRecord(record: ActionRecord): StatusEntry[] {
@@ -70,8 +83,10 @@ export function targetViewOfRecord(record: TargetRecord): TargetView {
   if (record.channel !== undefined) view.channel = record.channel;
   if (record.autoConfirm !== undefined) view.autoConfirm = record.autoConfirm;
   if (ctx.lastContactAt !== undefined) view.lastContactAt = ctx.lastContactAt;
-  if (ctx.assignedDistributionSetId !== undefined) view.assignedDistributionSetId = ctx.assignedDistributionSetId;
-  if (ctx.installedDistributionSetId !== undefined) view.installedDistributionSetId = ctx.installedDistributionSetId;
+  if (ctx.assignedDistributionSetId !== undefined)
+    view.assignedDistributionSetId = ctx.assignedDistributionSetId;
+  if (ctx.installedDistributionSetId !== undefined)
+    view.installedDistributionSetId = ctx.installedDistributionSetId;
   if (ctx.installedAt !== undefined) view.installedAt = ctx.installedAt;
   return view;
 }

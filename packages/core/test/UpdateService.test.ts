@@ -14,7 +14,11 @@ async function setupService() {
     size: 3,
     hashes: { sha1: 'a'.repeat(40), md5: 'b'.repeat(32), sha256: 'c'.repeat(64) },
   });
-  const set = await service.createDistributionSet({ name: 'fw', version: '1.0', modules: [module.id] });
+  const set = await service.createDistributionSet({
+    name: 'fw',
+    version: '1.0',
+    modules: [module.id],
+  });
   return { service, events, set };
 }
 
@@ -27,19 +31,46 @@ describe('UpdateService', () => {
     const action = actions[0]!;
     expect(action.status).toBe('RUNNING');
     expect((await service.getTarget('dev-1'))?.updateStatus).toBe('PENDING');
-    for (const type of ['action.retrieved', 'action.download', 'action.downloaded', 'action.proceeding'] as const) {
+    for (const type of [
+      'action.retrieved',
+      'action.download',
+      'action.downloaded',
+      'action.proceeding',
+    ] as const) {
       const r = await service.apply(action.id, { type, at: service.now() });
       expect(r.ok).toBe(true);
     }
-    const done = await service.apply(action.id, { type: 'action.finished', result: 'success', at: service.now(), code: 200 });
-    expect(done).toMatchObject({ ok: true, targetStatus: 'IN_SYNC', action: { status: 'FINISHED', active: false } });
-    const late = await service.apply(action.id, { type: 'action.finished', result: 'failure', at: service.now() });
+    const done = await service.apply(action.id, {
+      type: 'action.finished',
+      result: 'success',
+      at: service.now(),
+      code: 200,
+    });
+    expect(done).toMatchObject({
+      ok: true,
+      targetStatus: 'IN_SYNC',
+      action: { status: 'FINISHED', active: false },
+    });
+    const late = await service.apply(action.id, {
+      type: 'action.finished',
+      result: 'failure',
+      at: service.now(),
+    });
     expect(late).toMatchObject({ ok: false, code: 'ACTION_CLOSED' });
     expect(events.map((e) => e.type)).toContain('UPDATE_ASSIGNMENT');
     const last = events.filter((e) => e.type === 'ACTION_UPDATED').at(-1);
-    expect(last).toMatchObject({ actionStatus: 'FINISHED', lastActionStatusCode: '200', actionActive: false });
+    expect(last).toMatchObject({
+      actionStatus: 'FINISHED',
+      lastActionStatusCode: '200',
+      actionActive: false,
+    });
     expect((await service.getActionHistory(action.id))?.map((h) => h.status)).toEqual([
-      'RUNNING', 'RETRIEVED', 'DOWNLOAD', 'DOWNLOADED', 'RUNNING', 'FINISHED',
+      'RUNNING',
+      'RETRIEVED',
+      'DOWNLOAD',
+      'DOWNLOADED',
+      'RUNNING',
+      'FINISHED',
     ]);
   });
 
@@ -49,8 +80,13 @@ describe('UpdateService', () => {
     const first = (await service.assign(set.id, [{ controllerId: 'dev-2' }])).actions[0]!;
     const again = await service.assign(set.id, [{ controllerId: 'dev-2' }]);
     expect(again.alreadyAssigned).toBe(1);
-    const set2 = await service.createDistributionSet({ name: 'fw', version: '2.0', modules: set.modules });
-    const second = (await service.assign(set2.id, [{ controllerId: 'dev-2', weight: 10 }])).actions[0]!;
+    const set2 = await service.createDistributionSet({
+      name: 'fw',
+      version: '2.0',
+      modules: set.modules,
+    });
+    const second = (await service.assign(set2.id, [{ controllerId: 'dev-2', weight: 10 }]))
+      .actions[0]!;
     expect((await service.getAction(first.id))?.status).toBe('CANCELING');
     expect((await service.nextActionFor('dev-2'))?.kind).toBe('cancel');
     const c = await service.apply(first.id, { type: 'cancel.confirmed', at: service.now() });
