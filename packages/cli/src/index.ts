@@ -16,4 +16,10 @@ export {
   parseFlags,
 } from './parseFlags.js';
 export { progressBar } from './progressBar.js';
+export { progressView } from './progressView.js';
+export {
+  describeFailure,
+  type InstallCommandResult,
+  runInstallCommand,
+} from './runInstallCommand.js';
 export { type MainContext, runMain, untilAborted } from './runMain.js';
