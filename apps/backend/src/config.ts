@@ -1,4 +1,11 @@
-import { parseArgs } from 'node:util';
+import {
+  CliError,
+  type CliSpec,
+  helpText as cliHelpText,
+  type FlagSpecs,
+  parseFlags,
+} from '@otaflow/cli';
+import { parsePollingSleep } from '@otaflow/ddi-http';
 import { z } from 'zod';
 import { BackendError } from './BackendError.js';
 import { LogLevel } from './logger.js';
@@ -43,6 +50,20 @@ export const BackendConfig = z.object({
   gatewayToken: z.string().min(1).optional(),
   /** DDI `TargetToken` auth (each device's securityToken). */
   targetTokenAuth: Flag.default(false),
+  /** The polling sleep DDI devices are told (`config.polling.sleep`). */
+  ddiPollingSleep: z
+    .string()
+    .refine((value) => {
+      try {
+        return parsePollingSleep(value) > 0;
+      } catch {
+        return false;
+      }
+    }, 'must be HH:mm:ss or an ISO-8601 duration above zero, e.g. 00:00:01')
+    .default('00:05:00'),
+  /** SIE exchange and queue names (unique ones let parallel runs share a broker). */
+  sieExchange: z.string().min(1).max(255).default('sievent.exchange'),
+  sieQueue: z.string().min(1).max(255).default('sievent_queue'),
   /** Base of every absolute URL the server hands out (HAL links, DDI download links). */
   publicUrl: Url(['http:', 'https:']).optional(),
   /** Huawei platform (or its stand-in) to create upgrade tasks on for `huawei` targets. */
@@ -59,180 +80,152 @@ export const BackendConfig = z.object({
 export type BackendConfig = z.infer<typeof BackendConfig>;
 export type BackendConfigInput = z.input<typeof BackendConfig>;
 
-interface OptionSpec {
-  key: keyof BackendConfig;
-  flag: string;
-  env: string;
-  type: 'string' | 'boolean';
-  value?: string;
-  help: string;
-}
-
-/** One table drives the parser, the environment lookup and the help text, so they cannot drift. */
-const OPTIONS: readonly OptionSpec[] = [
-  {
-    key: 'port',
-    flag: 'port',
-    env: 'PORT',
-    type: 'string',
-    value: 'n',
-    help: 'HTTP port (default 8080; 0 = any free port)',
+/**
+ * The command line, for @otaflow/cli's `parseFlags`. Every value is read as a string (booleans
+ * as booleans) so that the zod schema above stays the one place that validates and defaults.
+ */
+export const BACKEND_CLI = {
+  name: 'otaflow-backend',
+  summary: 'a light hawkBit-compatible update server',
+  flags: {
+    port: {
+      type: 'string',
+      env: 'PORT',
+      placeholder: 'n',
+      description: 'HTTP port (default 8080; 0 = any free port)',
+    },
+    host: {
+      type: 'string',
+      env: 'HOST',
+      placeholder: 'addr',
+      description: 'HTTP bind address (default 127.0.0.1)',
+    },
+    tenant: {
+      type: 'string',
+      env: 'TENANT',
+      placeholder: 'name',
+      description: 'DDI tenant in /{tenant}/controller/v1 (default DEFAULT)',
+    },
+    user: {
+      type: 'string',
+      env: 'MGMT_USER',
+      placeholder: 'name',
+      description: 'Management API basic-auth user (default admin)',
+    },
+    password: {
+      type: 'string',
+      env: 'MGMT_PASSWORD',
+      placeholder: 'secret',
+      description: 'Management API basic-auth password (default admin)',
+    },
+    dataDir: {
+      type: 'string',
+      env: 'DATA_DIR',
+      placeholder: 'dir',
+      description: 'artifact storage directory (default: a temporary directory)',
+    },
+    mqttUrl: {
+      type: 'string',
+      env: 'MQTT_URL',
+      placeholder: 'url',
+      description: 'MQTT broker for the IoT Hub commander (default: embedded broker)',
+    },
+    amqpUrl: {
+      type: 'string',
+      env: 'AMQP_URL',
+      placeholder: 'url',
+      description: 'AMQP broker for SIE events (default: no SIE)',
+    },
+    sieExchange: {
+      type: 'string',
+      env: 'SIE_EXCHANGE',
+      placeholder: 'name',
+      description: 'SIE exchange to publish to (default sievent.exchange)',
+    },
+    sieQueue: {
+      type: 'string',
+      env: 'SIE_QUEUE',
+      placeholder: 'name',
+      description: 'SIE queue declared and bound to it (default sievent_queue)',
+    },
+    inspect: {
+      type: 'boolean',
+      env: 'INSPECT',
+      description: 'stream every target and action machine to the XState inspector',
+    },
+    inspectPort: {
+      type: 'string',
+      env: 'INSPECT_PORT',
+      placeholder: 'n',
+      description: 'inspector server port (default 8090)',
+    },
+    logLevel: {
+      type: 'string',
+      env: 'LOG_LEVEL',
+      placeholder: 'level',
+      description: 'debug | info | warn | error | silent (default info)',
+    },
+    gatewayToken: {
+      type: 'string',
+      env: 'GATEWAY_TOKEN',
+      placeholder: 'token',
+      description: 'DDI gateway token (default: gateway auth off)',
+    },
+    targetTokenAuth: {
+      type: 'boolean',
+      env: 'TARGET_TOKEN_AUTH',
+      description: 'require DDI TargetToken auth (default off; --no-target-token-auth)',
+    },
+    ddiPollingSleep: {
+      type: 'string',
+      env: 'DDI_POLLING_SLEEP',
+      placeholder: 'HH:mm:ss',
+      description: 'polling sleep DDI devices are told (default 00:05:00)',
+    },
+    publicUrl: {
+      type: 'string',
+      env: 'PUBLIC_URL',
+      placeholder: 'url',
+      description: 'base URL for links (default: from the request Host header)',
+    },
+    huaweiPlatformUrl: {
+      type: 'string',
+      env: 'HUAWEI_PLATFORM_URL',
+      placeholder: 'url',
+      description: 'Huawei platform for huawei-channel targets (default: none)',
+    },
+    huaweiAppId: {
+      type: 'string',
+      env: 'HUAWEI_APP_ID',
+      placeholder: 'id',
+      description: 'Huawei application id (default otaflow-app)',
+    },
+    huaweiSecret: {
+      type: 'string',
+      env: 'HUAWEI_SECRET',
+      placeholder: 'secret',
+      description: 'Huawei application secret (default otaflow-secret)',
+    },
+    maxArtifactBytes: {
+      type: 'string',
+      env: 'MAX_ARTIFACT_BYTES',
+      placeholder: 'n',
+      description: 'largest artifact upload in bytes (default 1 GiB)',
+    },
   },
-  {
-    key: 'host',
-    flag: 'host',
-    env: 'HOST',
-    type: 'string',
-    value: 'addr',
-    help: 'HTTP bind address (default 127.0.0.1)',
-  },
-  {
-    key: 'tenant',
-    flag: 'tenant',
-    env: 'TENANT',
-    type: 'string',
-    value: 'name',
-    help: 'DDI tenant in /{tenant}/controller/v1 (default DEFAULT)',
-  },
-  {
-    key: 'user',
-    flag: 'user',
-    env: 'MGMT_USER',
-    type: 'string',
-    value: 'name',
-    help: 'Management API basic-auth user (default admin)',
-  },
-  {
-    key: 'password',
-    flag: 'password',
-    env: 'MGMT_PASSWORD',
-    type: 'string',
-    value: 'secret',
-    help: 'Management API basic-auth password (default admin)',
-  },
-  {
-    key: 'dataDir',
-    flag: 'data-dir',
-    env: 'DATA_DIR',
-    type: 'string',
-    value: 'dir',
-    help: 'artifact storage directory (default: a temporary directory)',
-  },
-  {
-    key: 'mqttUrl',
-    flag: 'mqtt-url',
-    env: 'MQTT_URL',
-    type: 'string',
-    value: 'url',
-    help: 'MQTT broker for the IoT Hub commander (default: embedded broker)',
-  },
-  {
-    key: 'amqpUrl',
-    flag: 'amqp-url',
-    env: 'AMQP_URL',
-    type: 'string',
-    value: 'url',
-    help: 'AMQP broker for SIE events (default: no SIE)',
-  },
-  {
-    key: 'inspect',
-    flag: 'inspect',
-    env: 'INSPECT',
-    type: 'boolean',
-    help: 'stream every target and action machine to the XState inspector',
-  },
-  {
-    key: 'inspectPort',
-    flag: 'inspect-port',
-    env: 'INSPECT_PORT',
-    type: 'string',
-    value: 'n',
-    help: 'inspector server port (default 8090)',
-  },
-  {
-    key: 'logLevel',
-    flag: 'log-level',
-    env: 'LOG_LEVEL',
-    type: 'string',
-    value: 'level',
-    help: 'debug | info | warn | error | silent (default info)',
-  },
-  {
-    key: 'gatewayToken',
-    flag: 'gateway-token',
-    env: 'GATEWAY_TOKEN',
-    type: 'string',
-    value: 'token',
-    help: 'DDI gateway token (default: gateway auth off)',
-  },
-  {
-    key: 'targetTokenAuth',
-    flag: 'target-token-auth',
-    env: 'TARGET_TOKEN_AUTH',
-    type: 'boolean',
-    help: 'require DDI TargetToken auth (default off; --no-target-token-auth)',
-  },
-  {
-    key: 'publicUrl',
-    flag: 'public-url',
-    env: 'PUBLIC_URL',
-    type: 'string',
-    value: 'url',
-    help: 'base URL for links (default: from the request Host header)',
-  },
-  {
-    key: 'huaweiPlatformUrl',
-    flag: 'huawei-platform-url',
-    env: 'HUAWEI_PLATFORM_URL',
-    type: 'string',
-    value: 'url',
-    help: 'Huawei platform for huawei-channel targets (default: none)',
-  },
-  {
-    key: 'huaweiAppId',
-    flag: 'huawei-app-id',
-    env: 'HUAWEI_APP_ID',
-    type: 'string',
-    value: 'id',
-    help: 'Huawei application id (default otaflow-app)',
-  },
-  {
-    key: 'huaweiSecret',
-    flag: 'huawei-secret',
-    env: 'HUAWEI_SECRET',
-    type: 'string',
-    value: 'secret',
-    help: 'Huawei application secret (default otaflow-secret)',
-  },
-  {
-    key: 'maxArtifactBytes',
-    flag: 'max-artifact-bytes',
-    env: 'MAX_ARTIFACT_BYTES',
-    type: 'string',
-    value: 'n',
-    help: 'largest artifact upload in bytes (default 1 GiB)',
-  },
-];
-
-export function helpText(): string {
-  const rows = OPTIONS.map((o) => {
-    const left = `  --${o.flag}${o.value ? ` <${o.value}>` : ''}`;
-    return `${left.padEnd(34)} ${o.env.padEnd(20)} ${o.help}`;
-  });
-  return [
-    'otaflow backend: a light hawkBit-compatible update server',
-    '',
-    'Usage: otaflow-backend [options]',
-    '',
-    `  ${'flag'.padEnd(32)} ${'environment'.padEnd(20)} meaning`,
-    ...rows,
-    `  ${'--help, -h'.padEnd(32)} ${''.padEnd(20)} print this text and exit`,
-    '',
+  examples: [
+    'otaflow-backend --port 0 --inspect',
+    'MQTT_URL=mqtt://127.0.0.1:1883 AMQP_URL=amqp://guest:guest@127.0.0.1:5672 otaflow-backend',
     'Flags win over environment variables. Endpoints: /rest/v1 (Management API, basic auth),',
     '/{tenant}/controller/v1 (DDI), /v1.0.0/messageReceiver (Huawei receiver),',
     '/artifacts/{moduleId}/{filename} (downloads for MQTT devices), /livez, /readyz.',
-    '',
-  ].join('\n');
+  ],
+} as const satisfies CliSpec<FlagSpecs>;
+
+type FlagKey = keyof typeof BACKEND_CLI.flags;
+
+export function helpText(): string {
+  return cliHelpText(BACKEND_CLI);
 }
 
 export type ParsedCommandLine =
@@ -244,40 +237,28 @@ export function parseCommandLine(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ParsedCommandLine {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
-    help: { type: 'boolean', short: 'h' },
-  };
-  for (const o of OPTIONS) options[o.flag] = { type: o.type };
-  let values: Record<string, string | boolean | undefined>;
+  let parsed: ReturnType<typeof parseFlags<typeof BACKEND_CLI.flags>>;
   try {
-    values = parseArgs({
-      args: [...argv],
-      options,
-      allowNegative: true,
-      strict: true,
-      allowPositionals: false,
-    }).values;
+    parsed = parseFlags(BACKEND_CLI, argv, env);
   } catch (error) {
-    throw new BackendError('BAD_CONFIG', (error as Error).message);
+    if (error instanceof CliError) throw new BackendError('BAD_CONFIG', error.message);
+    throw error;
   }
-  if (values.help) return { kind: 'help', text: helpText() };
+  if (parsed.help) return { kind: 'help', text: parsed.text };
   const raw: Record<string, unknown> = {};
-  for (const o of OPTIONS) {
-    const fromFlag = values[o.flag];
-    const fromEnv = env[o.env];
-    if (fromFlag !== undefined) raw[o.key] = fromFlag;
-    else if (fromEnv !== undefined && fromEnv !== '') raw[o.key] = fromEnv;
-  }
+  for (const [key, value] of Object.entries(parsed.values))
+    if (value !== undefined) raw[key] = value;
   return { kind: 'run', config: parseConfig(raw) };
 }
 
 export function parseConfig(input: BackendConfigInput | Record<string, unknown>): BackendConfig {
   const parsed = BackendConfig.safeParse(input);
   if (!parsed.success) {
-    const byKey = new Map(OPTIONS.map((o) => [o.key as string, o]));
+    const flags: Record<string, { env: string }> = BACKEND_CLI.flags;
     const lines = parsed.error.issues.map((issue) => {
-      const o = byKey.get(String(issue.path[0]));
-      return `${o ? `--${o.flag} / ${o.env}` : issue.path.join('.')}: ${issue.message}`;
+      const key = String(issue.path[0]);
+      const flag = flags[key];
+      return `${flag ? `--${kebab(key as FlagKey)} / ${flag.env}` : issue.path.join('.')}: ${issue.message}`;
     });
     throw new BackendError(
       'BAD_CONFIG',
@@ -287,3 +268,5 @@ export function parseConfig(input: BackendConfigInput | Record<string, unknown>)
   }
   return parsed.data;
 }
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -1,57 +1,34 @@
+import { createLogger as createCliLogger, type Logger } from '@otaflow/cli';
 import { z } from 'zod';
 
+export type { Logger } from '@otaflow/cli';
+
+/** @otaflow/cli's levels plus `silent`, which tests and embedders use to keep stdout clean. */
 export const LogLevel = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
 export type LogLevel = z.infer<typeof LogLevel>;
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
 export type LogFields = Record<string, unknown>;
-
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  /** A logger that adds `fields` to every line (e.g. `{ component: 'mgmt' }`). */
-  child(fields: LogFields): Logger;
-}
 
 export interface LoggerOptions {
   level?: LogLevel;
-  /** Where lines go; stdout by default. */
+  /** Where lines go (one JSON object, no trailing newline); stdout by default. */
   write?: (line: string) => void;
-  clock?: () => number;
+  /** Fields on every line. */
+  fields?: LogFields;
 }
 
 /**
- * One JSON object per line: `{"level","time","msg",...fields}`. Errors are flattened to
- * `{name,message,code?}` because JSON.stringify drops an Error's own fields.
+ * @otaflow/cli's JSON-lines logger with `app: "backend"`; `silent` drops every line, since the
+ * shared logger knows no such level.
  */
-export function createLogger(options: LoggerOptions = {}, base: LogFields = {}): Logger {
-  const min = RANK[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stdout.write(line));
-  const clock = options.clock ?? Date.now;
-  const log = (level: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
-    if (RANK[level] < min) return;
-    const line = { level, time: new Date(clock()).toISOString(), msg, ...base, ...fields };
-    write(`${JSON.stringify(line, replacer)}\n`);
-  };
-  return {
-    debug: (msg, fields) => log('debug', msg, fields),
-    info: (msg, fields) => log('info', msg, fields),
-    warn: (msg, fields) => log('warn', msg, fields),
-    error: (msg, fields) => log('error', msg, fields),
-    child: (fields) => createLogger(options, { ...base, ...fields }),
-  };
-}
-
-function replacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) {
-    const out: Record<string, unknown> = { name: value.name, message: value.message };
-    const code = (value as { code?: unknown }).code;
-    if (code !== undefined) out.code = code;
-    return out;
-  }
-  if (typeof value === 'bigint') return value.toString();
-  return value;
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const silent = options.level === 'silent';
+  return createCliLogger('backend', {
+    level:
+      silent || options.level === undefined
+        ? 'info'
+        : (options.level as Exclude<LogLevel, 'silent'>),
+    ...(silent ? { write: () => {} } : options.write ? { write: options.write } : {}),
+    ...(options.fields ? { fields: options.fields } : {}),
+  });
 }

@@ -1,13 +1,20 @@
+import { runMain, untilAborted } from '@otaflow/cli';
 import { BackendError } from './BackendError.js';
-import { parseCommandLine } from './config.js';
+import { BACKEND_CLI, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startBackend } from './server.js';
 
-/** The command: flags and environment -> a running backend; SIGINT/SIGTERM close it and exit 0. */
-async function main(): Promise<number | undefined> {
-  let parsed: ReturnType<typeof parseCommandLine>;
+/**
+ * The command: flags and environment -> a running backend. @otaflow/cli handles --help, unknown
+ * flags (exit 2) and the signals; zod validates the values (exit 2 too); SIGINT/SIGTERM close
+ * everything and exit 0.
+ */
+await runMain(BACKEND_CLI, async ({ flags, signal }) => {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flags)) if (value !== undefined) raw[key] = value;
+  let config: ReturnType<typeof parseConfig>;
   try {
-    parsed = parseCommandLine(process.argv.slice(2), process.env);
+    config = parseConfig(raw);
   } catch (error) {
     if (error instanceof BackendError && error.code === 'BAD_CONFIG') {
       process.stderr.write(`${error.message}\n\nRun with --help for the options.\n`);
@@ -15,47 +22,24 @@ async function main(): Promise<number | undefined> {
     }
     throw error;
   }
-  if (parsed.kind === 'help') {
-    process.stdout.write(parsed.text);
-    return 0;
-  }
-  const logger = createLogger({ level: parsed.config.logLevel });
+  const logger = createLogger({ level: config.logLevel });
   let backend: Awaited<ReturnType<typeof startBackend>>;
   try {
-    backend = await startBackend(parsed.config, { logger });
+    backend = await startBackend(config, { logger });
   } catch (error) {
     logger.error('start failed', { error });
     return 1;
   }
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    backend
-      .close()
-      .then(() => {
-        logger.info('stopped');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        logger.error('shutdown failed', { error });
-        process.exit(1);
-      });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return undefined;
-}
-
-main().then(
-  (code) => {
-    if (code !== undefined) process.exit(code);
-  },
-  (error: unknown) => {
-    process.stderr.write(
-      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+  await untilAborted(signal);
+  logger.info('shutting down', {
+    signal: String((signal.reason as Error | undefined)?.message ?? '').replace('received ', ''),
+  });
+  try {
+    await backend.close();
+  } catch (error) {
+    logger.error('shutdown failed', { error });
+    return 1;
+  }
+  logger.info('stopped');
+  return 0;
+});

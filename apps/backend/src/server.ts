@@ -223,6 +223,8 @@ export async function startBackend(
       const publisher = createSiePublisher({
         url: config.amqpUrl,
         tenant: config.tenant,
+        exchange: config.sieExchange,
+        queue: config.sieQueue,
         logger: logger.child({ component: 'sie' }),
         artifactUrls: (module, artifact) => ({
           HTTP: artifactUrl(module.moduleId, artifact.filename),
@@ -280,6 +282,7 @@ export async function startBackend(
       huaweiReceiver: `${url}${huaweiReceiver.path}`,
       huaweiPlatform: config.huaweiPlatformUrl,
       sie: backend.sie,
+      ...(backend.sie ? { sieExchange: config.sieExchange, sieQueue: config.sieQueue } : {}),
       inspector: inspection?.url,
     });
     return backend;
@@ -307,6 +310,7 @@ function mountDdi({ config, service, artifacts, logger }: IntegrationContext): H
     artifacts,
     auth,
     autoRegister: true,
+    pollingSleep: config.ddiPollingSleep,
     logger: {
       warn: (message, details) => log.warn(message, { details }),
       error: (message, details) => log.error(message, { details }),
