@@ -1,46 +1,40 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ddiHttp from '@otaflow/ddi-http';
+import {
+  buildSignedSwu,
+  hasSwupdate,
+  type SuricattaProcess,
+  SWUPDATE_BINARY,
+  startSuricatta,
+} from '@otaflow/ddi-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/server.js';
 import { call, seed, startTestBackend } from './helpers.js';
 
 /**
  * SWUpdate's suricatta updating through the whole backend: Management API upload and
- * assignment, DDI polling, download, feedback. The signed .swu comes from @otaflow/ddi-http's
- * test kit, which has to become public API first (`buildSignedSwu(dir) -> {swu, cert}`); until
- * then this file skips itself loudly.
+ * assignment, DDI polling, download, feedback.
  */
-type BuildSignedSwu = (dir: string) => { swu: Buffer; cert: string };
-const buildSignedSwu = (ddiHttp as unknown as { buildSignedSwu?: BuildSignedSwu }).buildSignedSwu;
-
-const SWUPDATE = '/usr/bin/swupdate';
-const present = existsSync(SWUPDATE);
-if (!present) {
+const runs = hasSwupdate();
+if (!runs) {
   if (process.env.CI === 'true')
-    throw new Error(`${SWUPDATE} is missing: the backend's suricatta test cannot run (CI=true)`);
+    throw new Error(
+      `${SWUPDATE_BINARY} is missing: the backend's suricatta test cannot run (CI=true)`,
+    );
   console.warn(
-    `\n*** SKIPPED backend suricatta test: ${SWUPDATE} not found (apt-get install swupdate) ***\n`,
+    `\n*** SKIPPED backend suricatta test: ${SWUPDATE_BINARY} not found (apt-get install swupdate) ***\n`,
   );
 }
-if (present && !buildSignedSwu)
-  console.warn(
-    '\n*** SKIPPED backend suricatta test: @otaflow/ddi-http does not export buildSignedSwu yet (pending: see apps/backend/README.md) ***\n',
-  );
-const runs = present && buildSignedSwu !== undefined;
 
 let backend: Backend;
 let dir: string;
 let swu: Buffer;
 let cert: string;
-let child: ChildProcess | undefined;
-let log = '';
+let suricatta: SuricattaProcess | undefined;
 
 beforeAll(async () => {
-  if (!runs || !buildSignedSwu) return;
+  if (!runs) return;
   dir = await mkdtemp(join(tmpdir(), 'backend-swupdate-'));
   ({ swu, cert } = buildSignedSwu(dir));
   backend = await startTestBackend({ ddiPollingSleep: '00:00:01' });
@@ -53,47 +47,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** suricatta in dry-run (`-n`) against the loopback backend only; anonymous DDI (the default). */
-function start(controllerId: string, extra: string[] = []): void {
-  const suricatta = [
-    '-t',
-    'DEFAULT',
-    '-u',
-    backend.url,
-    '-i',
+/** suricatta in dry-run against the loopback backend only; anonymous DDI (the default). */
+function start(controllerId: string, extraArgs: string[] = []): void {
+  suricatta = startSuricatta({
+    baseUrl: backend.url,
+    tenant: 'DEFAULT',
     controllerId,
-    '-p',
-    '1',
-    '-w',
-    '1',
-    ...extra,
-  ];
-  const config = join(dir, 'empty.cfg');
-  writeFileSync(config, 'globals : { };\n'); // keeps swupdate away from /etc/swupdate.cfg
-  child = spawn(
-    SWUPDATE,
-    ['-v', '-n', '-f', config, '-k', cert, '-H', 'test:1.0', '-u', suricatta.join(' ')],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child.stdout?.on('data', (d: Buffer) => {
-    log += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    log += d.toString();
+    cert,
+    workDir: dir,
+    extraArgs,
   });
 }
 
 async function stop(): Promise<void> {
-  const proc = child;
-  child = undefined;
-  if (!proc || proc.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
+  const running = suricatta;
+  suricatta = undefined;
+  await running?.stop();
 }
 
 async function until(what: string, check: () => Promise<boolean>, ms = 40_000): Promise<void> {
@@ -102,7 +71,9 @@ async function until(what: string, check: () => Promise<boolean>, ms = 40_000): 
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out waiting for ${what}; swupdate log tail:\n${log.slice(-3000)}`);
+  throw new Error(
+    `timed out waiting for ${what}; swupdate log tail:\n${suricatta?.log().slice(-3000) ?? ''}`,
+  );
 }
 
 describe.skipIf(!runs)('SWUpdate suricatta through the backend', () => {
@@ -133,7 +104,6 @@ describe.skipIf(!runs)('SWUpdate suricatta through the backend', () => {
           .json.content as { messages?: string[] }[]
       ).flatMap((e) => e.messages ?? []);
 
-    log = '';
     start(cid);
     await until('"All Chunks Installed."', async () =>
       (await history()).includes('All Chunks Installed.'),

@@ -30,3 +30,12 @@ export {
   type ServedArtifact,
   serveArtifact,
 } from './serveArtifact.js';
+export {
+  buildSignedSwu,
+  hasSwupdate,
+  newcArchive,
+  type SuricattaOptions,
+  type SuricattaProcess,
+  SWUPDATE_BINARY,
+  startSuricatta,
+} from './swupdateKit.js';

@@ -1,21 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildSignedSwu,
+  hasSwupdate,
+  type SuricattaProcess,
+  SWUPDATE_BINARY,
+  startSuricatta,
+} from '../src/index.js';
 import { GATEWAY, type Harness, startHarness } from './helpers.js';
-import { buildSignedSwu } from './swu.js';
 
-const SWUPDATE = '/usr/bin/swupdate';
-const present = existsSync(SWUPDATE);
+const present = hasSwupdate();
 if (!present) {
   if (process.env.CI === 'true')
     throw new Error(
-      `${SWUPDATE} is missing: the SWUpdate suricatta interop tests cannot run (CI=true)`,
+      `${SWUPDATE_BINARY} is missing: the SWUpdate suricatta interop tests cannot run (CI=true)`,
     );
   console.warn(
-    `\n*** SKIPPED: SWUpdate suricatta interop tests: ${SWUPDATE} not found (apt-get install swupdate) ***\n`,
+    `\n*** SKIPPED: SWUpdate suricatta interop tests: ${SWUPDATE_BINARY} not found (apt-get install swupdate) ***\n`,
   );
 }
 
@@ -23,8 +26,7 @@ let h: Harness;
 let dir: string;
 let cert: string;
 let swu: Buffer;
-let child: ChildProcess | undefined;
-let log = '';
+let suricatta: SuricattaProcess | undefined;
 
 beforeAll(async () => {
   if (!present) return;
@@ -43,46 +45,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs suricatta in dry-run against the loopback server only, with a throwaway config. */
-function startSwupdate(controllerId: string, extra: string[] = []): void {
-  const inner = [
-    '-t',
-    'DEFAULT',
-    '-u',
-    `http://127.0.0.1:${h.port}`,
-    '-i',
+function startSwupdate(controllerId: string, extraArgs: string[] = []): void {
+  suricatta = startSuricatta({
+    baseUrl: `http://127.0.0.1:${h.port}`,
+    tenant: 'DEFAULT',
     controllerId,
-    '-g',
-    GATEWAY,
-    '-p',
-    '1',
-    '-w',
-    '1',
-    ...extra,
-  ].join(' ');
-  const config = join(dir, 'empty.cfg');
-  // An empty config keeps swupdate from reading /etc/swupdate.cfg.
-  writeFileSync(config, 'globals : { };\n');
-  child = spawn(SWUPDATE, ['-v', '-n', '-f', config, '-k', cert, '-H', 'test:1.0', '-u', inner], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (d: Buffer) => {
-    log += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    log += d.toString();
+    gatewayToken: GATEWAY,
+    cert,
+    workDir: dir,
+    extraArgs,
   });
 }
 
 async function stopSwupdate(): Promise<void> {
-  const proc = child;
-  child = undefined;
-  if (!proc || proc.exitCode !== null || proc.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
-  await exited;
-  clearTimeout(timer);
+  const running = suricatta;
+  suricatta = undefined;
+  await running?.stop();
 }
 
 async function until(what: string, check: () => Promise<boolean>, ms = 40_000): Promise<void> {
@@ -91,7 +69,9 @@ async function until(what: string, check: () => Promise<boolean>, ms = 40_000): 
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`timed out waiting for ${what}; swupdate log tail:\n${log.slice(-3000)}`);
+  throw new Error(
+    `timed out waiting for ${what}; swupdate log tail:\n${suricatta?.log().slice(-3000) ?? ''}`,
+  );
 }
 
 async function release(controllerId: string) {
@@ -122,7 +102,6 @@ describe.skipIf(!present)('SWUpdate suricatta against the DDI server', () => {
   it('installs a signed .swu and, restarted with -c 2, closes the action: FINISHED, target IN_SYNC', async () => {
     const cid = `swu-${process.pid}-${Date.now()}`;
     const action = await release(cid);
-    log = '';
     startSwupdate(cid);
     await until('"All Chunks Installed."', async () =>
       (await messages(action.id)).includes('All Chunks Installed.'),
@@ -148,7 +127,6 @@ describe.skipIf(!present)('SWUpdate suricatta against the DDI server', () => {
     const cid = `swc-${process.pid}-${Date.now()}`;
     const action = await release(cid);
     await h.service.cancel(action.id);
-    log = '';
     startSwupdate(cid);
     await until(
       'CANCELED',
