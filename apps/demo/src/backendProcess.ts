@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type AppExit, spawnApp } from '@otaflow/cli';
 import { z } from 'zod';
 
 /** The backend's `ready` log line: the fields the demo needs (the backend README documents it). */
@@ -35,76 +34,47 @@ export const BACKEND_MAIN = fileURLToPath(new URL('../../backend/src/main.ts', i
 
 export async function startBackendProcess(options: {
   args: readonly string[];
-  env?: NodeJS.ProcessEnv;
+  /** Added to (or, where undefined, removed from) the demo's own environment. */
+  env?: Record<string, string | undefined>;
   /** Every backend log line, as written. */
   onLine?: (line: string) => void;
   timeoutMs?: number;
 }): Promise<BackendProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@otaflow/source', BACKEND_MAIN, ...options.args],
-    { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
   const problems: string[] = [];
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))),
-  );
   const remember = (line: string) => {
     problems.push(line);
     if (problems.length > 50) problems.shift();
   };
-  let resolveReady: (ready: BackendReady) => void = () => {};
-  const readyLine = new Promise<BackendReady>((resolve) => {
-    resolveReady = resolve;
+  const app = spawnApp(BACKEND_MAIN, options.args, {
+    ...(options.env ? { env: options.env } : {}),
+    onLine: (line, stream) => {
+      options.onLine?.(line);
+      if (stream === 'stderr') return remember(line);
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return remember(line);
+      }
+      if (entry.level === 'warn' || entry.level === 'error') remember(line);
+    },
   });
-  const stdout = child.stdout;
-  const stderr = child.stderr;
-  if (!stdout || !stderr) throw new Error('backend child has no pipes');
-  createInterface({ input: stdout }).on('line', (line) => {
-    options.onLine?.(line);
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      remember(line);
-      return;
-    }
-    if (entry.msg === 'ready') {
-      const parsed = BackendReady.safeParse(entry);
-      if (parsed.success) resolveReady(parsed.data);
-      else remember(`unreadable ready line: ${line}`);
-    } else if (entry.level === 'warn' || entry.level === 'error') remember(line);
-  });
-  createInterface({ input: stderr }).on('line', (line) => {
-    options.onLine?.(line);
-    remember(line);
-  });
-
-  const stop = async (graceMs = 5000) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    }
-    return exited;
-  };
-
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    readyLine.then((ready) => ({ kind: 'ready' as const, ready })),
-    exited.then((code) => ({ kind: 'exited' as const, code })),
-    new Promise<{ kind: 'timeout' }>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: 'timeout' }), options.timeoutMs ?? 30_000);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (outcome.kind !== 'ready') {
+  const codeOf = (exit: AppExit) => exit.code ?? (exit.signal ? 128 : null);
+  const stop = async (graceMs = 5000) => codeOf(await app.stop(graceMs));
+  let ready: BackendReady;
+  try {
+    const line = await app.waitForLine(
+      (l) => l.includes('"msg":"ready"'),
+      options.timeoutMs ?? 30_000,
+    );
+    const parsed = BackendReady.safeParse(JSON.parse(line));
+    if (!parsed.success) throw new Error(`unreadable ready line: ${line}`);
+    ready = parsed.data;
+  } catch (error) {
     await stop(1000);
-    const why =
-      outcome.kind === 'exited' ? `exited with code ${outcome.code}` : 'was not ready in time';
-    throw new Error(`the backend ${why}:\n${problems.join('\n')}`);
+    throw new Error(
+      `the backend did not get ready: ${(error as Error).message}\n${problems.join('\n')}`,
+    );
   }
-  return { ready: outcome.ready, problems, stop, exited };
+  return { ready, problems, stop, exited: app.done.then(codeOf) };
 }

@@ -163,7 +163,7 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
     const backend: BackendProcess = await startBackendProcess({
       args,
       // The backend reads the same variables; flags above already say what the demo decided.
-      env: { ...process.env, AMQP_URL: '', MQTT_URL: '' },
+      env: { AMQP_URL: undefined, MQTT_URL: undefined },
       ...(flags.verbose ? { onLine: (line: string) => say(`backend | ${line}`) } : {}),
     });
     cleanups.push(() => backend.stop());

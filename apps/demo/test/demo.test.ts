@@ -1,7 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { type AppExit, spawnApp } from '@otaflow/cli';
 import { createSieConsumer, createSiePublisher, type SieConsumer } from '@otaflow/sie-amqp';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DemoSummary } from '../src/summary.js';
@@ -11,30 +12,10 @@ const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const CI = process.env.CI === 'true';
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
+type Run = AppExit;
 
-function runDemo(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  const childEnv = { ...process.env, ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@otaflow/source', MAIN, ...args],
-    { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
-}
+const runDemo = (args: string[], env: Record<string, string | undefined>): Promise<Run> =>
+  spawnApp(MAIN, args, { env }).done;
 
 function reachable(url: string): Promise<string | undefined> {
   const { hostname, port } = new URL(url);

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnApp, waitFor } from '@otaflow/cli';
 import { type AssignTargetInput, MemoryUpdateStore, UpdateService } from '@otaflow/core';
 import { createDdiServer, FileArtifactSource } from '@otaflow/ddi-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,41 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const GATEWAY = `gw-${randomBytes(6).toString('hex')}`;
 
-interface Run {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; out: string; err: string }>;
-  output(): string;
-}
-
-function runApp(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@otaflow/source', main, ...args],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
-  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, out, err })),
-  );
-  return { child, done, output: () => out };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, ms = 20_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const runApp = (args: string[], env: Record<string, string> = {}) => spawnApp(main, args, { env });
 
 let service: UpdateService;
 let server: Server;

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -6,6 +6,7 @@ import { type AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnApp, waitFor } from '@otaflow/cli';
 import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
 import { type Commander, createCommander } from '@otaflow/iothub-mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,41 +32,7 @@ if (!up && process.env.CI !== 'true')
     `\n*** SKIPPED device-mqtt broker tests: no Mosquitto at ${MQTT_URL} (set CI=true to fail instead) ***\n`,
   );
 
-interface Run {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; out: string; err: string }>;
-  output(): string;
-}
-
-function runApp(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@otaflow/source', main, ...args],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
-  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, out, err })),
-  );
-  return { child, done, output: () => out };
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string, ms = 20_000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const runApp = (args: string[], env: Record<string, string> = {}) => spawnApp(main, args, { env });
 
 const unique = (p: string) => `${p}-${process.pid}-${randomBytes(4).toString('hex')}`;
 
@@ -235,7 +202,7 @@ describe.skipIf(!up && process.env.CI !== 'true')('otaflow-device-mqtt against M
     const { actions } = await service.assign(await release(), [{ controllerId: deviceId }]);
     const actionId = actions[0]!.id;
     await waitFor(
-      async () => first.output().includes('"msg":"installing"'),
+      async () => first.stdout().includes('"msg":"installing"'),
       'the install to start',
     );
     first.child.kill('SIGKILL');
@@ -247,6 +214,6 @@ describe.skipIf(!up && process.env.CI !== 'true')('otaflow-device-mqtt against M
       return a && !a.active ? a : undefined;
     }, `action ${actionId} to close after the restart`);
     expect(action.status).toBe('FINISHED');
-    expect(second.output()).toContain('resuming an installation interrupted by a restart');
+    expect(second.stdout()).toContain('resuming an installation interrupted by a restart');
   });
 });

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { spawnApp } from '@otaflow/cli';
 import { createSiePublisher } from '@otaflow/sie-amqp';
 import * as amqp from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,31 +9,7 @@ import { formatEvent } from '../src/formatEvent.js';
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-function runApp(
-  args: string[],
-  env: Record<string, string> = {},
-): { child: ChildProcess; done: Promise<{ code: number | null; out: string; err: string }> } {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@otaflow/source', main, ...args],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d) => {
-    err += d;
-  });
-  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, out, err })),
-  );
-  return { child, done };
-}
+const runApp = (args: string[], env: Record<string, string> = {}) => spawnApp(main, args, { env });
 
 async function brokerProblem(): Promise<string | undefined> {
   try {
@@ -177,14 +153,9 @@ describe('otaflow-sie-consumer', () => {
       const ch = await c.createChannel();
       await ch.assertQueue(id, { durable: false });
       await c.close();
-      const { child, done } = runApp(['--queue', id], { AMQP_URL });
-      await new Promise<void>((resolve) => {
-        child.stderr?.on('data', (d: Buffer) => {
-          if (d.toString().includes('"consuming"')) resolve();
-        });
-      });
-      child.kill('SIGTERM');
-      const r = await done;
+      const app = runApp(['--queue', id], { AMQP_URL });
+      await app.waitForLine((line) => line.includes('"consuming"'));
+      const r = await app.stop();
       expect(r.code).toBe(0);
       expect(r.err).toContain('"stopped"');
     });

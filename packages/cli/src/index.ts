@@ -23,3 +23,11 @@ export {
   runInstallCommand,
 } from './runInstallCommand.js';
 export { type MainContext, runMain, untilAborted } from './runMain.js';
+export {
+  type AppExit,
+  type AppProcess,
+  type SpawnAppOptions,
+  spawnApp,
+  waitFor,
+} from './spawnApp.js';
+export { type ReadyChild, type ReadyChildOptions, startReadyChild } from './startReadyChild.js';
