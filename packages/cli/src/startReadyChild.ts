@@ -88,7 +88,8 @@ export async function startReadyChild(options: ReadyChildOptions): Promise<Ready
   clearTimeout(timer);
   if (outcome.kind !== 'ready') {
     await stop(1000);
-    const why = outcome.kind === 'exited' ? `exited with code ${outcome.code}` : 'was not ready in time';
+    const why =
+      outcome.kind === 'exited' ? `exited with code ${outcome.code}` : 'was not ready in time';
     throw new Error(`${options.script} ${why}:\n${problems.join('\n')}`);
   }
   return { child, pid: child.pid as number, ready: outcome.ready, problems, stop, exited };

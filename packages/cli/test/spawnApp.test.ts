@@ -14,7 +14,7 @@ async function script(body: string): Promise<string> {
 describe('spawnApp', () => {
   it('runs a TypeScript main with args and env, and collects its output', async () => {
     const main = await script(
-      "const n: number = 2; console.log(process.argv.slice(2).join(',')); console.error(`x${n}`, process.env.OTAFLOW_T, process.env.HOME === undefined);",
+      "const n: number = 2; console.log(process.argv.slice(2).join(',')); console.error('x' + String(n), process.env.OTAFLOW_T, process.env.HOME === undefined);",
     );
     const app = spawnApp(main, ['a', 'b'], { env: { OTAFLOW_T: 'yes', HOME: undefined } });
     const exit = await app.done;
