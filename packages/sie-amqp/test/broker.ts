@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import type { SieLogger } from '../src/index.js';
 
 const exec = promisify(execFile);
@@ -198,4 +198,28 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Names for one test file: `fresh(label)` gives a unique exchange and queue, `queue(label)` and
+ * `exchange(label)` one of each; all of them are deleted after the file's tests.
+ */
+export function namesForFile() {
+  const names = { queues: [] as string[], exchanges: [] as string[] };
+  afterAll(() => cleanup(names));
+  const queue = (label: string) => {
+    const name = uniqueName(label);
+    names.queues.push(name);
+    return name;
+  };
+  const exchange = (label: string) => {
+    const name = uniqueName(label);
+    names.exchanges.push(name);
+    return name;
+  };
+  return {
+    queue,
+    exchange,
+    fresh: (label: string) => ({ exchange: exchange(`${label}-ex`), queue: queue(`${label}-q`) }),
+  };
 }

@@ -1,24 +1,14 @@
 import type { Options } from 'amqplib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SieConsumer, SieError, SiePublisher } from '../src/index.js';
-import {
-  AMQP_URL,
-  brokerSuite,
-  cleanup,
-  memoryLogger,
-  rawChannel,
-  uniqueName,
-  until,
-} from './broker.js';
+import { AMQP_URL, brokerSuite, memoryLogger, namesForFile, rawChannel, until } from './broker.js';
 import { SEED_BODIES, TENANT, targetCreated } from './fixtures.js';
 
-const names = { queues: [] as string[], exchanges: [] as string[] };
-afterAll(() => cleanup(names));
+const scoped = namesForFile();
 
 /** A queue with the SIE arguments, declared the way Bosch would, plus a raw publisher to it. */
 async function sieQueue(label: string) {
-  const queue = uniqueName(label);
-  names.queues.push(queue);
+  const queue = scoped.queue(label);
   const raw = await rawChannel();
   await raw.channel.assertQueue(queue, {
     durable: true,
@@ -96,10 +86,7 @@ brokerSuite('SieConsumer on RabbitMQ', {}, () => {
 
   it('with a dead-letter target: republishes invalid messages there with the reason, then acknowledges', async () => {
     const q = await sieQueue('dlx');
-    const dlExchange = uniqueName('dl-ex');
-    const dlQueue = uniqueName('dl-q');
-    names.exchanges.push(dlExchange);
-    names.queues.push(dlQueue);
+    const { exchange: dlExchange, queue: dlQueue } = scoped.fresh('dl');
     await q.raw.channel.assertExchange(dlExchange, 'direct', { durable: false });
     await q.raw.channel.assertQueue(dlQueue, { durable: false });
     await q.raw.channel.bindQueue(dlQueue, dlExchange, 'sie.invalid');

@@ -1,27 +1,23 @@
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SieConsumer, SiePublisher } from '../src/index.js';
 import {
   AMQP_URL,
   brokerSuite,
-  cleanup,
   forceCloseConnections,
   memoryLogger,
+  namesForFile,
   rawChannel,
   uniqueName,
   until,
 } from './broker.js';
 import { TENANT, targetCreated } from './fixtures.js';
 
-const names = { queues: [] as string[], exchanges: [] as string[] };
-afterAll(() => cleanup(names));
+const { fresh } = namesForFile();
 
 brokerSuite('broker force-closes connections mid-stream', { ctl: true }, () => {
   it('loses nothing confirmed, and publisher and consumer both resume', async () => {
-    const exchange = uniqueName('resil-ex');
-    const queue = uniqueName('resil-q');
+    const { exchange, queue } = fresh('resil');
     const run = uniqueName('conn');
-    names.exchanges.push(exchange);
-    names.queues.push(queue);
     const publisher = new SiePublisher({
       url: AMQP_URL,
       tenant: TENANT,

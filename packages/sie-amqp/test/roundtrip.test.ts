@@ -1,5 +1,5 @@
 import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   SIE_TOPICS,
   type SieBodies,
@@ -9,27 +9,10 @@ import {
   SiePublisher,
   type SieTopic,
 } from '../src/index.js';
-import {
-  AMQP_URL,
-  brokerSuite,
-  cleanup,
-  memoryLogger,
-  rawChannel,
-  uniqueName,
-  until,
-} from './broker.js';
+import { AMQP_URL, brokerSuite, memoryLogger, namesForFile, rawChannel, until } from './broker.js';
 import { ALL_EVENTS, artifactUrls, manyTargets, SEED_BODIES, TENANT } from './fixtures.js';
 
-const names = { queues: [] as string[], exchanges: [] as string[] };
-afterAll(() => cleanup(names));
-
-function fresh(label: string) {
-  const exchange = uniqueName(`${label}-ex`);
-  const queue = uniqueName(`${label}-q`);
-  names.exchanges.push(exchange);
-  names.queues.push(queue);
-  return { exchange, queue };
-}
+const { fresh } = namesForFile();
 
 type Received = { topic: SieTopic; body: unknown; context: SieHandlerContext };
 

@@ -1,4 +1,4 @@
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   declareSieTopology,
   SIE_QUEUE_ARGUMENTS,
@@ -8,25 +8,16 @@ import {
 import {
   AMQP_URL,
   brokerSuite,
-  cleanup,
   exchangeInfo,
   memoryLogger,
+  namesForFile,
   queueInfo,
   rawChannel,
   uniqueName,
 } from './broker.js';
 import { TENANT, targetCreated } from './fixtures.js';
 
-const names = { queues: [] as string[], exchanges: [] as string[] };
-afterAll(() => cleanup(names));
-
-function fresh(label: string) {
-  const exchange = uniqueName(`${label}-ex`);
-  const queue = uniqueName(`${label}-q`);
-  names.exchanges.push(exchange);
-  names.queues.push(queue);
-  return { exchange, queue };
-}
+const { fresh } = namesForFile();
 
 /** Runs a declaration on a channel of its own and returns the broker's refusal, if any. */
 async function refusal(
