@@ -31,6 +31,8 @@ export class MemoryUpdateStore implements UpdateStore {
   readonly #refs = new Map<string, number>();
   readonly #modules = new Map<number, SoftwareModule>();
   readonly #sets = new Map<number, DistributionSet>();
+  /** name NUL version -> ids of the sets carrying it, oldest first. */
+  readonly #setsByName = new Map<string, Set<number>>();
   readonly #sequences = new Map<Sequence, number>();
 
   async getTarget(controllerId: string) {
@@ -52,7 +54,10 @@ export class MemoryUpdateStore implements UpdateStore {
     const ids = this.#actionsByTarget.get(controllerId);
     for (const id of ids ?? []) {
       const action = this.#actions.get(id);
-      for (const [k, v] of Object.entries(action?.refs ?? {})) this.#refs.delete(`${k}\u0000${v}`);
+      for (const [k, v] of Object.entries(action?.refs ?? {})) {
+        const key = `${k}\u0000${v}`;
+        if (this.#refs.get(key) === id) this.#refs.delete(key);
+      }
       this.#actions.delete(id);
     }
     this.#actionsByTarget.delete(controllerId);
@@ -73,16 +78,26 @@ export class MemoryUpdateStore implements UpdateStore {
     return out;
   }
   async putAction(record: ActionRecord, expectedVersion?: number) {
-    checkVersion('action', record.id, this.#actions.get(record.id), expectedVersion);
+    const previous = this.#actions.get(record.id);
+    checkVersion('action', record.id, previous, expectedVersion);
     this.#actions.set(record.id, record);
+    // A reference that got a new value (or went away) must no longer find this action.
+    if (previous?.refs && previous.refs !== record.refs) {
+      for (const [k, v] of Object.entries(previous.refs)) {
+        if (record.refs?.[k] === v) continue;
+        const key = `${k}\u0000${v}`;
+        if (this.#refs.get(key) === record.id) this.#refs.delete(key);
+      }
+    }
     let ids = this.#actionsByTarget.get(record.controllerId);
     if (!ids) {
       ids = new Set();
       this.#actionsByTarget.set(record.controllerId, ids);
     }
     ids.add(record.id);
-    for (const [k, v] of Object.entries(record.refs ?? {}))
-      this.#refs.set(`${k}\u0000${v}`, record.id);
+    if (record.refs) {
+      for (const k in record.refs) this.#refs.set(`${k}\u0000${record.refs[k]}`, record.id);
+    }
   }
   async findActionByRef(key: string, value: string) {
     const id = this.#refs.get(`${key}\u0000${value}`);
@@ -108,11 +123,35 @@ export class MemoryUpdateStore implements UpdateStore {
   async listDistributionSets(query?: PageQuery) {
     return page(this.#sets.values(), query);
   }
+  async findDistributionSet(name: string, version: string) {
+    for (const id of this.#setsByName.get(`${name}\u0000${version}`) ?? []) {
+      const set = this.#sets.get(id);
+      if (set) return set;
+    }
+    return undefined;
+  }
   async putDistributionSet(set: DistributionSet) {
+    const previous = this.#sets.get(set.id);
+    if (previous) this.#unindexSet(previous);
     this.#sets.set(set.id, set);
+    const key = `${set.name}\u0000${set.version}`;
+    let ids = this.#setsByName.get(key);
+    if (!ids) {
+      ids = new Set();
+      this.#setsByName.set(key, ids);
+    }
+    ids.add(set.id);
   }
   async deleteDistributionSet(id: number) {
+    const previous = this.#sets.get(id);
+    if (previous) this.#unindexSet(previous);
     return this.#sets.delete(id);
+  }
+  #unindexSet(set: DistributionSet) {
+    const key = `${set.name}\u0000${set.version}`;
+    const ids = this.#setsByName.get(key);
+    ids?.delete(set.id);
+    if (ids?.size === 0) this.#setsByName.delete(key);
   }
 
   async nextId(sequence: Sequence) {

@@ -1,30 +1,27 @@
 import type { ActionEvent } from './actionEvents.js';
 import type { ActionInput } from './actionMachine.js';
-import {
-  type ActionSnapshot,
-  type ActionView,
-  applyActionEvent,
-  createActionSnapshot,
-} from './actions.js';
+import type { ActionView } from './actions.js';
 import type { Artifact, DistributionSet, MetadataEntry, SoftwareModule } from './catalogue.js';
 import type { AssignedModule, AssignedTarget, DomainEvent } from './domainEvents.js';
+import {
+  newPersistedAction,
+  stepPersistedAction,
+  stepPersistedTarget,
+  trustTarget,
+} from './fastTransitions.js';
 import { KeyedLock } from './KeyedLock.js';
 import { OtaflowError } from './OtaflowError.js';
-import {
-  type PersistedSnapshot,
-  persistAction,
-  persistTarget,
-  restoreAction,
-  restoreTarget,
-} from './persistence.js';
+import { type PersistedSnapshot, persistTarget } from './persistence.js';
 import type { ActionRecord, AutoConfirm, TargetChannel, TargetRecord } from './records.js';
 import { confirmationStateOf, type NextAction, planAssignment, selectNextAction } from './rules.js';
 import { type TargetEvent, targetStatusOfState } from './targetMachine.js';
-import { applyTargetEvent, createTargetSnapshot, targetStatusOf } from './targets.js';
+import { createTargetSnapshot } from './targets.js';
 import type { Page, PageQuery, UpdateStore } from './UpdateStore.js';
 import {
   actionHistoryOfRecord,
   actionViewOfRecord,
+  isActiveStateValue,
+  type StoredActionView,
   type TargetView,
   targetViewOfRecord,
 } from './views.js';
@@ -226,8 +223,8 @@ export class UpdateService {
       attributes: input.attributes ?? {},
       requestAttributes: true,
       version: 0,
-      state: persistTarget(
-        createTargetSnapshot({ controllerId: input.controllerId, createdAt: now }),
+      state: trustTarget(
+        persistTarget(createTargetSnapshot({ controllerId: input.controllerId, createdAt: now })),
       ),
     };
     if (input.description !== undefined) record.description = input.description;
@@ -268,9 +265,15 @@ export class UpdateService {
     return this.#withTarget(controllerId, async () => {
       const record = await this.requireTarget(controllerId);
       const next: TargetRecord = { ...record, version: record.version + 1 };
+      let changed = false;
       for (const [key, value] of Object.entries(patch)) {
-        if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+        if (value === undefined) continue;
+        const fields = next as unknown as Record<string, unknown>;
+        if (fields[key] !== value) changed = true;
+        fields[key] = value;
       }
+      // A patch that changes nothing is not an update: no write, no TARGET_UPDATED.
+      if (!changed) return targetViewOfRecord(record);
       await this.store.putTarget(next, record.version);
       const view = targetViewOfRecord(next);
       this.#emitTarget('TARGET_UPDATED', view);
@@ -321,19 +324,14 @@ export class UpdateService {
         created = true;
         this.#emitTarget('TARGET_CREATED', targetViewOfRecord(record));
       }
-      const snapshot = restoreTarget(record.state);
-      const before = targetStatusOf(snapshot);
+      const before = targetStatusOfState(record.state.value);
       const contacted: TargetEvent = { type: 'target.contacted', at: this.#clock() };
-      const after = applyTargetEvent(snapshot, contacted);
-      const next: TargetRecord = {
-        ...record,
-        version: record.version + 1,
-        state: persistTarget(after),
-      };
+      const state = stepPersistedTarget(record.state, contacted);
+      const next: TargetRecord = { ...record, version: record.version + 1, state };
       if (options.channel && record.channel !== options.channel) next.channel = options.channel;
       if (options.address && record.address !== options.address) next.address = options.address;
       await this.store.putTarget(next, record.version);
-      if (targetStatusOf(after) !== before)
+      if (targetStatusOfState(state.value) !== before)
         this.#observe('target', controllerId, contacted, next.state);
       const view = targetViewOfRecord(next);
       if (created || before !== view.updateStatus) this.#emitTarget('TARGET_UPDATED', view);
@@ -480,6 +478,11 @@ export class UpdateService {
     return set;
   }
 
+  /** A distribution set by name and version (DDI's installedBase names sets that way). */
+  findDistributionSet(name: string, version: string): Promise<DistributionSet | undefined> {
+    return this.store.findDistributionSet(name, version);
+  }
+
   /** The set's modules, in the set's order. */
   async modulesOf(set: DistributionSet): Promise<SoftwareModule[]> {
     const modules: SoftwareModule[] = [];
@@ -489,7 +492,7 @@ export class UpdateService {
 
   // ---------------------------------------------------------------- actions
 
-  async getAction(id: number): Promise<ActionView | undefined> {
+  async getAction(id: number): Promise<StoredActionView | undefined> {
     const record = await this.store.getAction(id);
     return record && actionViewOfRecord(record);
   }
@@ -509,7 +512,7 @@ export class UpdateService {
     return selectNextAction(await this.listActions(controllerId));
   }
 
-  async findActionByRef(key: string, value: string): Promise<ActionView | undefined> {
+  async findActionByRef(key: string, value: string): Promise<StoredActionView | undefined> {
     const record = await this.store.findActionByRef(key, value);
     return record && actionViewOfRecord(record);
   }
@@ -612,20 +615,20 @@ export class UpdateService {
     if (input.maintenanceWindow !== undefined)
       actionInput.maintenanceWindow = input.maintenanceWindow;
     if (input.scheduled) actionInput.scheduled = true;
-    let snapshot: ActionSnapshot = createActionSnapshot(actionInput);
-    if (snapshot.context.status === 'WAIT_FOR_CONFIRMATION' && target.autoConfirm?.active) {
-      const confirmed = applyActionEvent(snapshot, {
+    let state = newPersistedAction(actionInput);
+    if (state.context.status === 'WAIT_FOR_CONFIRMATION' && target.autoConfirm?.active) {
+      const confirmed = stepPersistedAction(state, {
         type: 'action.confirmed',
         at: now,
         messages: [autoConfirmMessage(target.autoConfirm)],
       });
-      if (confirmed.ok) snapshot = confirmed.snapshot;
+      if (confirmed.ok) state = confirmed.state;
     }
     const record: ActionRecord = {
       id: actionInput.id,
       controllerId: input.controllerId,
       version: 0,
-      state: persistAction(snapshot),
+      state,
     };
     await this.store.putAction(record, -1);
     this.#observe('action', record.id, undefined, record.state);
@@ -657,17 +660,15 @@ export class UpdateService {
 
   async #settleTarget(controllerId: string, event: TargetEvent): Promise<TargetUpdateStatus> {
     const record = await this.requireTarget(controllerId);
-    const snapshot = restoreTarget(record.state);
-    const before = targetStatusOf(snapshot);
-    const after = applyTargetEvent(snapshot, event);
+    const before = targetStatusOfState(record.state.value);
     const next: TargetRecord = {
       ...record,
       version: record.version + 1,
-      state: persistTarget(after),
+      state: stepPersistedTarget(record.state, event),
     };
     await this.store.putTarget(next, record.version);
     this.#observe('target', controllerId, event, next.state);
-    const status = targetStatusOf(after);
+    const status = targetStatusOfState(next.state.value);
     if (status !== before) this.#emitTarget('TARGET_UPDATED', targetViewOfRecord(next));
     return status;
   }
@@ -680,16 +681,29 @@ export class UpdateService {
     const found = await this.store.getAction(actionId);
     if (!found)
       return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
-    return this.#withTarget(found.controllerId, () => this.#applyLocked(actionId, event));
+    // The record read to find the target's lock is used once more inside it: a write names the
+    // version it read, so a stale record ends in CONFLICT and a refusal is checked against a
+    // fresh read; either way the work is redone from the store, as before.
+    let known: ActionRecord | undefined = found;
+    return this.#withTarget(found.controllerId, () => {
+      const record = known;
+      known = undefined;
+      return this.#applyLocked(actionId, event, record);
+    });
   }
 
-  async #applyLocked(actionId: number, event: ActionEvent): Promise<ApplyResult> {
-    const record = await this.store.getAction(actionId);
+  async #applyLocked(
+    actionId: number,
+    event: ActionEvent,
+    known?: ActionRecord,
+  ): Promise<ApplyResult> {
+    const record = known ?? (await this.store.getAction(actionId));
     if (!record)
       return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
-    const snapshot = restoreAction(record.state);
-    const result = applyActionEvent(snapshot, event);
+    const result = stepPersistedAction(record.state, event);
     if (!result.ok) {
+      if (known && (await this.store.getAction(actionId))?.version !== known.version)
+        return this.#applyLocked(actionId, event);
       return {
         ok: false,
         code: result.reason,
@@ -700,9 +714,15 @@ export class UpdateService {
     const next: ActionRecord = {
       ...record,
       version: record.version + 1,
-      state: persistAction(result.snapshot),
+      state: result.state,
     };
-    await this.store.putAction(next, record.version);
+    try {
+      await this.store.putAction(next, record.version);
+    } catch (error) {
+      if (known && error instanceof OtaflowError && error.code === 'CONFLICT')
+        return this.#applyLocked(actionId, event);
+      throw error;
+    }
     this.#observe('action', actionId, event, next.state);
     const view = actionViewOfRecord(next);
     if (result.changedStatus) this.#emitAction('ACTION_UPDATED', view);
@@ -710,9 +730,13 @@ export class UpdateService {
     let targetEvent: TargetEvent | undefined;
     const at = event.at;
     if (result.closed) {
-      const others = (await this.store.listActionsOfTarget(record.controllerId))
-        .filter((r) => r.id !== actionId)
-        .some((r) => actionViewOfRecord(r).active);
+      let others = false;
+      for (const r of await this.store.listActionsOfTarget(record.controllerId)) {
+        if (r.id !== actionId && isActiveStateValue(r.state.value)) {
+          others = true;
+          break;
+        }
+      }
       const state = view.state;
       if (state === 'finished') {
         targetEvent = {

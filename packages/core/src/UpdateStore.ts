@@ -36,6 +36,8 @@ export interface UpdateStore {
 
   getDistributionSet(id: number): Promise<DistributionSet | undefined>;
   listDistributionSets(query?: PageQuery): Promise<Page<DistributionSet>>;
+  /** The set with this name and version (the oldest, should several share them), if any. */
+  findDistributionSet(name: string, version: string): Promise<DistributionSet | undefined>;
   putDistributionSet(set: DistributionSet): Promise<void>;
   deleteDistributionSet(id: number): Promise<boolean>;
 

@@ -33,14 +33,14 @@ export interface ActionContext extends Omit<ActionInput, 'maxHistory'> {
 
 type InitEvent = { type: string; at?: number; messages?: string[]; code?: number };
 
-function entryFrom(status: ActionStatus, event: InitEvent, fallbackAt: number): StatusEntry {
+export function entryFrom(status: ActionStatus, event: InitEvent, fallbackAt: number): StatusEntry {
   const entry: StatusEntry = { status, at: typeof event.at === 'number' ? event.at : fallbackAt };
   if (event.messages && event.messages.length > 0) entry.messages = event.messages;
   if (typeof event.code === 'number') entry.code = event.code;
   return entry;
 }
 
-function appended(context: ActionContext, entry: StatusEntry): StatusEntry[] {
+export function appended(context: ActionContext, entry: StatusEntry): StatusEntry[] {
   const { history, maxHistory } = context;
   // Drop the oldest entries, as hawkBit does when an action's status list is full.
   const keep =

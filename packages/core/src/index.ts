@@ -118,6 +118,7 @@ export {
   actionHistoryOfRecord,
   actionStatusOfRecord,
   actionViewOfRecord,
+  type StoredActionView,
   type TargetView,
   targetViewOfRecord,
 } from './views.js';

@@ -46,7 +46,7 @@ function isStatusEntry(v: unknown): boolean {
  * is on every report's path, and zod parsing the history cost a tenth of the service's time. Any
  * doubt falls through to zod, which then reports the issues.
  */
-function looksLikePersistedAction(v: unknown): v is PersistedSnapshot {
+export function looksLikePersistedAction(v: unknown): v is PersistedSnapshot {
   if (!isRecord(v) || v.v !== 1 || !isRecord(v.context)) return false;
   if (typeof v.value !== 'string' && !isRecord(v.value)) return false;
   const c = v.context;
@@ -61,7 +61,7 @@ function looksLikePersistedAction(v: unknown): v is PersistedSnapshot {
   );
 }
 
-function looksLikePersistedTarget(v: unknown): v is PersistedSnapshot {
+export function looksLikePersistedTarget(v: unknown): v is PersistedSnapshot {
   return (
     isRecord(v) &&
     v.v === 1 &&

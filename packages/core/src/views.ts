@@ -12,6 +12,18 @@ const FINAL_STATES: ReadonlySet<string> = new Set([
   'downloadOnlyDone',
 ]);
 
+/** An action as the service returns it from the store: the view plus its protocol references. */
+export interface StoredActionView extends ActionView {
+  /** Protocol references set with `setActionRef`, e.g. `{ 'suv2.correlationId': '...' }`. */
+  refs: Record<string, string>;
+}
+
+/** hawkBit: active until closed; a scheduled action is not active yet. Read from a persisted value. */
+export function isActiveStateValue(value: PersistedSnapshot['value']): boolean {
+  const root = stateKey(value).root;
+  return !FINAL_STATES.has(root) && root !== 'scheduled';
+}
+
 function stateKey(value: PersistedSnapshot['value']): { state: string; root: string } {
   if (typeof value === 'string') return { state: value, root: value };
   for (const parent in value) {
@@ -22,9 +34,7 @@ function stateKey(value: PersistedSnapshot['value']): { state: string; root: str
 }
 
 /** The view of a stored action, read straight from its persisted context (no machine needed). */
-export function actionViewOfRecord(
-  record: ActionRecord,
-): ActionView & { refs: Record<string, string> } {
+export function actionViewOfRecord(record: ActionRecord): StoredActionView {
   // One plain copy instead of rest + spread: views are built for every action of a target on
   // every report, and the generic object rest was a tenth of the service's time.
   const context = record.state.context;
@@ -36,7 +46,7 @@ export function actionViewOfRecord(
   view.active = !FINAL_STATES.has(root) && root !== 'scheduled';
   view.state = state;
   view.refs = record.refs ?? {};
-  return view as unknown as ActionView & { refs: Record<string, string> };
+  return view as unknown as StoredActionView;
 }
 
 export function actionHistoryOfRecord(record: ActionRecord): StatusEntry[] {

@@ -4,12 +4,12 @@ import {
   type ActionView,
   type ApplyResult,
   ControllerId,
-  type DistributionSet,
   isForcedNow,
   type MappingResult,
   mapDdiConfirmation,
   mapDdiFeedback,
   type SoftwareModule,
+  selectNextAction,
   type TargetView,
   type UpdateService,
 } from '@otaflow/core';
@@ -462,10 +462,13 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
     return body;
   }
 
-  async function installedActionOf(target: TargetView): Promise<ActionView | undefined> {
+  function installedActionOf(
+    target: TargetView,
+    actions: readonly ActionView[],
+  ): ActionView | undefined {
     if (target.installedDistributionSetId === undefined) return undefined;
     let found: ActionView | undefined;
-    for (const a of await service.listActions(target.controllerId)) {
+    for (const a of actions) {
       if (a.status === 'FINISHED' && a.distributionSetId === target.installedDistributionSetId) {
         if (!found || a.id > found.id) found = a;
       }
@@ -522,7 +525,9 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
     const target = await contact(ctx);
     const now = service.now();
     const links: Record<string, { href: string }> = {};
-    const next = await service.nextActionFor(ctx.controllerId);
+    // One listing serves both links: `nextActionFor` is `selectNextAction` over the same list.
+    const actions = await service.listActions(ctx.controllerId);
+    const next = selectNextAction(actions);
     if (next?.kind === 'confirmation') {
       links.confirmationBase = {
         href: `${ctx.base}/confirmationBase/${next.action.id}?c=${changeMarker(next.action, now)}`,
@@ -534,7 +539,7 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
         href: `${ctx.base}/deploymentBase/${next.action.id}?c=${changeMarker(next.action, now)}`,
       };
     }
-    const installed = await installedActionOf(target);
+    const installed = installedActionOf(target, actions);
     if (installed) links.installedBase = { href: `${ctx.base}/installedBase/${installed.id}` };
     if (target.requestAttributes) links.configData = { href: `${ctx.base}/configData` };
     const body: Record<string, unknown> = { config: { polling: { sleep: pollingSleep } } };
@@ -647,12 +652,7 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
   async function putInstalledBase(ctx: Ctx): Promise<void> {
     const body = await readBody(ctx, DdiAssignedVersion);
     const target = requireTarget(ctx);
-    let set: DistributionSet | undefined;
-    for (let offset = 0; !set; offset += 500) {
-      const page = await service.store.listDistributionSets({ offset, limit: 500 });
-      set = page.items.find((s) => s.name === body.name && s.version === body.version);
-      if (page.items.length < 500) break;
-    }
+    const set = await service.findDistributionSet(body.name, body.version);
     if (!set)
       throw notFound(
         `DistributionSet with given identifier {${body.name}:${body.version}} does not exist.`,

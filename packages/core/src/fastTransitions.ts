@@ -1,0 +1,373 @@
+import { ActionEvent } from './actionEvents.js';
+import {
+  type ActionContext,
+  type ActionInput,
+  actionMachine,
+  appended,
+  entryFrom,
+} from './actionMachine.js';
+import { type ActionTransitionResult, applyActionEvent, createActionSnapshot } from './actions.js';
+import { createInertScope } from './inertScope.js';
+import {
+  looksLikePersistedAction,
+  looksLikePersistedTarget,
+  type PersistedSnapshot,
+  persistAction,
+  persistTarget,
+  restoreAction,
+  restoreTarget,
+} from './persistence.js';
+import { type TargetContext, type TargetEvent, targetMachine } from './targetMachine.js';
+import { applyTargetEvent } from './targets.js';
+import type { ActionStatus } from './vocabulary.js';
+
+/*
+ * The service's hot path works on persisted snapshots (`{ v, value, context }`) and never restores
+ * an xstate snapshot for them: per event, restoring and running the machine cost most of a
+ * report's time. What a transition does is read from the machine itself, once per combination of
+ * everything its guards look at (state, event type, the event's result/warning/reported, the
+ * action's scheduled/confirmation/downloadonly flags), by running it on a probe; the plan is then
+ * replayed with the same `entryFrom`/`appended` the machine's actions use. A property test holds
+ * this path equal to xstate's, byte for byte once persisted, for random event sequences.
+ * Anything unexpected (an unknown guard or action in the machine, a state value of another shape,
+ * a snapshot this module did not write and cannot vouch for cheaply) goes the xstate way.
+ */
+
+/** The guards and actions the plan keys and replay account for; a new one disables the fast path. */
+const KNOWN_GUARDS = [
+  'isScheduled',
+  'needsConfirmation',
+  'isDownloadOnly',
+  'succeeded',
+  'withWarning',
+  'succeededWithWarning',
+];
+const KNOWN_ACTIONS = ['record', 'note', 'noteReported'];
+const KNOWN_TARGET_GUARDS = ['othersActive'];
+const KNOWN_TARGET_ACTIONS = [
+  'contact',
+  'assign',
+  'install',
+  'settleAssignment',
+  'revertAssignment',
+  'touched',
+];
+
+const sameNames = (names: Iterable<string>, expected: readonly string[]) => {
+  const got = [...names].sort();
+  return got.length === expected.length && [...expected].sort().every((n, i) => n === got[i]);
+};
+
+const ACTION_FAST =
+  sameNames(Object.keys(actionMachine.implementations.guards), KNOWN_GUARDS) &&
+  sameNames(Object.keys(actionMachine.implementations.actions), KNOWN_ACTIONS);
+const TARGET_FAST =
+  sameNames(Object.keys(targetMachine.implementations.guards), KNOWN_TARGET_GUARDS) &&
+  sameNames(Object.keys(targetMachine.implementations.actions), KNOWN_TARGET_ACTIONS);
+
+const scope = createInertScope();
+
+const FINAL_ROOTS: ReadonlySet<string> = new Set([
+  'finished',
+  'error',
+  'canceled',
+  'downloadOnlyDone',
+]);
+const EVENT_TYPES: ReadonlySet<string> = new Set(
+  ActionEvent.options.map((option) => option.shape.type.value),
+);
+const REPORTED: ReadonlySet<string> = new Set([
+  'RETRIEVED',
+  'DOWNLOAD',
+  'DOWNLOADED',
+  'RUNNING',
+  'CANCELING',
+  'WARNING',
+]);
+
+/** Leaf state keys (`canceling`, `running.download`) of the action machine, read from it. */
+const ACTION_LEAVES: ReadonlySet<string> = (() => {
+  const keys = new Set<string>();
+  const walk = (node: { key: string; states: Record<string, unknown> }, prefix: string) => {
+    const children = Object.values(node.states) as (typeof node)[];
+    if (children.length === 0) keys.add(prefix);
+    for (const child of children) walk(child, prefix ? `${prefix}.${child.key}` : child.key);
+  };
+  walk(actionMachine.root as never, '');
+  return keys;
+})();
+
+/** The state key of a persisted value, or undefined when it is not a leaf in the usual shape. */
+function leafKey(value: PersistedSnapshot['value']): string | undefined {
+  let key: string | undefined;
+  if (typeof value === 'string') key = value;
+  else {
+    let count = 0;
+    for (const parent in value) {
+      const child = value[parent];
+      if (++count > 1 || typeof child !== 'string') return undefined;
+      key = `${parent}.${child}`;
+    }
+  }
+  return key !== undefined && ACTION_LEAVES.has(key) ? key : undefined;
+}
+
+type Plan =
+  | { kind: 'refuse' }
+  | { kind: 'slow' }
+  | {
+      kind: 'step';
+      /** Statuses of the history entries the transition appends, in order. */
+      entries: ActionStatus[];
+      /** The status the action ends in, or undefined when only notes were taken. */
+      status: ActionStatus | undefined;
+      value: PersistedSnapshot['value'];
+      /** xstate rebuilds object values on every transition, so `changedStatus` saw them change. */
+      valueChanged: boolean;
+      closed: boolean;
+    };
+
+const plans = new Map<string, Plan>();
+/** Persisted actions this module wrote or checked: immutable by the store contract. */
+const trustedActions = new WeakSet<object>();
+const trustedTargets = new WeakSet<object>();
+
+function variantOf(event: ActionEvent): string | undefined {
+  if (event.type === 'action.finished')
+    return `${event.result === 'success' ? 's' : 'f'}${event.warning === true ? 'w' : ''}`;
+  if (event.type === 'cancel.progress')
+    return REPORTED.has(event.reported) ? event.reported : undefined;
+  return EVENT_TYPES.has(event.type) ? '' : undefined;
+}
+
+const PROBE_STATUS = '\u0000probe' as ActionStatus;
+
+/** Runs the machine once on a probe of this action and reads what the transition does. */
+function derivePlan(
+  value: PersistedSnapshot['value'],
+  context: ActionContext,
+  event: ActionEvent,
+): Plan {
+  const probeContext: ActionContext = {
+    ...context,
+    status: PROBE_STATUS,
+    history: [],
+    maxHistory: Number.MAX_SAFE_INTEGER,
+  };
+  const probe = actionMachine.resolveState({ value: value as never, context: probeContext });
+  if (!probe.can(event)) return { kind: 'refuse' };
+  const next = actionMachine.transition(probe, event, scope);
+  const after = next.context;
+  const entries = after.history.map((e) => e.status);
+  const last = after.history[after.history.length - 1];
+  // The replay assumes the machine only appends entries built from the event and sets the status,
+  // the time and the code from them; anything else keeps xstate in charge of this combination.
+  if (!last || after.lastModifiedAt !== last.at) return { kind: 'slow' };
+  const replay = entries.map((s) => entryFrom(s, event, context.createdAt));
+  if (JSON.stringify(replay) !== JSON.stringify(after.history)) return { kind: 'slow' };
+  for (const key of Object.keys(after) as (keyof ActionContext)[]) {
+    if (key === 'status' || key === 'lastModifiedAt' || key === 'history') continue;
+    if (key === 'lastStatusCode' && after.lastStatusCode === last.code) continue;
+    if (after[key] !== probeContext[key]) return { kind: 'slow' };
+  }
+  const nextValue = next.value as PersistedSnapshot['value'];
+  if (typeof nextValue !== 'string' && leafKey(nextValue) === undefined) return { kind: 'slow' };
+  return {
+    kind: 'step',
+    entries,
+    status: after.status === PROBE_STATUS ? undefined : after.status,
+    value: nextValue,
+    valueChanged: next.value !== probe.value,
+    closed: next.status === 'done',
+  };
+}
+
+export type PersistedActionStep =
+  | { ok: true; state: PersistedSnapshot; changedStatus: boolean; closed: boolean }
+  | Extract<ActionTransitionResult, { ok: false }>;
+
+/**
+ * `applyActionEvent` for a persisted action: the same refusals, the same next snapshot (persisted).
+ * Throws `INVALID_SNAPSHOT` as `restoreAction` does when the input is not a persisted action.
+ */
+export function stepPersistedAction(
+  state: PersistedSnapshot,
+  event: ActionEvent,
+): PersistedActionStep {
+  const key = ACTION_FAST ? admitAction(state) : undefined;
+  if (key === undefined) return slowStep(state, event);
+  const context = state.context as unknown as ActionContext;
+  const status = context.status;
+  const root = typeof state.value === 'string' ? state.value : key.slice(0, key.indexOf('.'));
+  if (FINAL_ROOTS.has(root)) {
+    return {
+      ok: false,
+      reason: 'ACTION_CLOSED',
+      status,
+      message: `action ${context.id} is closed (${status}); ${event.type} ignored`,
+    };
+  }
+  const variant = variantOf(event);
+  if (variant === undefined) return slowStep(state, event);
+  const planKey = `${key}|${event.type}|${variant}|${context.scheduled === true ? 1 : 0}${context.confirmationRequired ? 1 : 0}${context.type === 'downloadonly' ? 1 : 0}`;
+  let plan = plans.get(planKey);
+  if (!plan) {
+    plan = derivePlan(state.value, context, event);
+    plans.set(planKey, plan);
+  }
+  if (plan.kind === 'slow') return slowStep(state, event);
+  if (plan.kind === 'refuse') {
+    return {
+      ok: false,
+      reason: 'EVENT_NOT_ALLOWED',
+      status,
+      message: `action ${context.id} in ${status} does not take ${event.type}`,
+    };
+  }
+  // One copy of the context, updated as xstate's `assign` would (same keys, same order).
+  const next: Record<string, unknown> = {};
+  for (const k in context) next[k] = (context as unknown as Record<string, unknown>)[k];
+  const nextContext = next as unknown as ActionContext;
+  for (const entryStatus of plan.entries) {
+    const entry = entryFrom(entryStatus, event, context.createdAt);
+    nextContext.lastModifiedAt = entry.at;
+    nextContext.history = appended(nextContext, entry);
+    if (entry.code !== undefined) nextContext.lastStatusCode = entry.code;
+  }
+  if (plan.status !== undefined) nextContext.status = plan.status;
+  const value = typeof plan.value === 'string' ? plan.value : { ...plan.value };
+  const persisted: PersistedSnapshot = { v: 1, value, context: next };
+  trustedActions.add(persisted);
+  return {
+    ok: true,
+    state: persisted,
+    changedStatus: nextContext.status !== status || plan.valueChanged,
+    closed: plan.closed,
+  };
+}
+
+function admitAction(state: PersistedSnapshot): string | undefined {
+  if (trustedActions.has(state)) return leafKey(state.value);
+  if (!looksLikePersistedAction(state)) return undefined;
+  const key = leafKey(state.value);
+  if (key !== undefined) trustedActions.add(state);
+  return key;
+}
+
+function slowStep(state: PersistedSnapshot, event: ActionEvent): PersistedActionStep {
+  const result = applyActionEvent(restoreAction(state), event);
+  if (!result.ok) return result;
+  const persisted = persistAction(result.snapshot);
+  trustedActions.add(persisted);
+  return { ok: true, state: persisted, changedStatus: result.changedStatus, closed: result.closed };
+}
+
+/** `persistAction(createActionSnapshot(input))`, marked as written by the core. */
+export function newPersistedAction(input: ActionInput): PersistedSnapshot {
+  const persisted = persistAction(createActionSnapshot(input));
+  trustedActions.add(persisted);
+  return persisted;
+}
+
+/** Marks a persisted target the core wrote itself, so the next step skips the shape checks. */
+export function trustTarget(state: PersistedSnapshot): PersistedSnapshot {
+  trustedTargets.add(state);
+  return state;
+}
+
+const TARGET_STATES: ReadonlySet<string> = new Set(Object.keys(targetMachine.root.states));
+/** Combinations of (state, event type, othersActive) whose replay matched xstate once. */
+const checkedTargetSteps = new Map<string, boolean>();
+
+/**
+ * `persistTarget(applyTargetEvent(restoreTarget(state), event))` without xstate: the target
+ * machine is six events over plain assignments, written out below. The first time each
+ * combination of state, event and `othersActive` is seen, the result is compared with xstate's;
+ * a difference sends that combination the xstate way for good (and a property test compares the
+ * two for random sequences).
+ */
+export function stepPersistedTarget(
+  state: PersistedSnapshot,
+  event: TargetEvent,
+): PersistedSnapshot {
+  const value = state.value;
+  const admitted =
+    TARGET_FAST &&
+    typeof value === 'string' &&
+    TARGET_STATES.has(value) &&
+    (trustedTargets.has(state) || looksLikePersistedTarget(state));
+  if (!admitted) return slowTarget(state, event);
+  const others = 'othersActive' in event && event.othersActive ? 1 : 0;
+  const checkKey = `${value}|${event.type}|${others}`;
+  const checked = checkedTargetSteps.get(checkKey);
+  if (checked === false) return slowTarget(state, event);
+  const fast = replayTarget(value, state.context as unknown as TargetContext, event);
+  if (checked === undefined) {
+    const slow = slowTarget(state, event);
+    const same = slow.value === fast.value && sameJson(slow.context, fast.context);
+    checkedTargetSteps.set(checkKey, same);
+    if (!same) return slow;
+  }
+  trustedTargets.add(fast);
+  return fast;
+}
+
+function sameJson(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return (
+    ka.length === kb.length &&
+    ka.every((k, i) => k === kb[i]) &&
+    JSON.stringify(a) === JSON.stringify(b)
+  );
+}
+
+function slowTarget(state: PersistedSnapshot, event: TargetEvent): PersistedSnapshot {
+  return trustTarget(persistTarget(applyTargetEvent(restoreTarget(state), event)));
+}
+
+function replayTarget(
+  value: string,
+  context: TargetContext,
+  event: TargetEvent,
+): PersistedSnapshot {
+  const next: Record<string, unknown> = {};
+  for (const k in context) next[k] = (context as unknown as Record<string, unknown>)[k];
+  const c = next as unknown as TargetContext;
+  let to = value;
+  const others = 'othersActive' in event && event.othersActive;
+  switch (event.type) {
+    case 'target.contacted':
+      if (value === 'unknown') to = 'registered';
+      c.lastContactAt = event.at;
+      break;
+    case 'target.assigned':
+      to = 'pending';
+      c.assignedDistributionSetId = event.distributionSetId;
+      c.lastModifiedAt = event.at;
+      break;
+    case 'target.actionSucceeded':
+      to = others ? 'pending' : 'inSync';
+      c.installedDistributionSetId = event.distributionSetId;
+      c.installedAt = event.at;
+      c.lastModifiedAt = event.at;
+      if (!others) c.assignedDistributionSetId = event.distributionSetId;
+      break;
+    case 'target.actionFailed':
+      to = others ? 'pending' : 'error';
+      c.lastModifiedAt = event.at;
+      break;
+    case 'target.actionDownloaded':
+    case 'target.actionCanceled':
+      c.lastModifiedAt = event.at;
+      if (others) to = 'pending';
+      else {
+        to = 'inSync';
+        c.assignedDistributionSetId = c.installedDistributionSetId;
+      }
+      break;
+    default:
+      return slowTarget({ v: 1, value, context: context as never }, event);
+  }
+  return { v: 1, value: to, context: next };
+}

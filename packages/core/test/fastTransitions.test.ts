@@ -1,0 +1,194 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  newPersistedAction,
+  stepPersistedAction,
+  stepPersistedTarget,
+} from '../src/fastTransitions.js';
+import {
+  ActionEvent,
+  type ActionInput,
+  applyActionEvent,
+  applyTargetEvent,
+  createActionSnapshot,
+  createTargetSnapshot,
+  type PersistedSnapshot,
+  persistAction,
+  persistTarget,
+  restoreAction,
+  restoreTarget,
+  type TargetEvent,
+} from '../src/index.js';
+
+const REPORTED = [
+  'RETRIEVED',
+  'DOWNLOAD',
+  'DOWNLOADED',
+  'RUNNING',
+  'CANCELING',
+  'WARNING',
+] as const;
+const TYPES = ActionEvent.options.map((o) => o.shape.type.value);
+
+/** Any event of the union, `finished` and `progress` with every variant their guards look at. */
+const eventBody = fc.oneof(
+  fc
+    .constantFrom(...TYPES.filter((t) => t !== 'action.finished' && t !== 'cancel.progress'))
+    .map((type) => ({ type })),
+  fc.record(
+    {
+      type: fc.constant('action.finished' as const),
+      result: fc.constantFrom('success' as const, 'failure' as const),
+      warning: fc.boolean(),
+    },
+    { requiredKeys: ['type', 'result'] },
+  ),
+  fc.record({
+    type: fc.constant('cancel.progress' as const),
+    reported: fc.constantFrom(...REPORTED),
+  }),
+);
+const report = fc.tuple(
+  eventBody,
+  fc.option(fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }), { nil: undefined }),
+  fc.option(fc.integer({ min: -5, max: 500 }), { nil: undefined }),
+  // Whether the fast path gets the object it wrote or a JSON copy (a store that serialises).
+  fc.boolean(),
+);
+
+const input = fc
+  .record({
+    type: fc.constantFrom(
+      'forced' as const,
+      'soft' as const,
+      'timeforced' as const,
+      'downloadonly' as const,
+    ),
+    confirmationRequired: fc.boolean(),
+    scheduled: fc.boolean(),
+    maxHistory: fc.integer({ min: 1, max: 5 }),
+  })
+  .map(
+    (o): ActionInput => ({
+      id: 7,
+      controllerId: 'dev-fast',
+      distributionSetId: 1,
+      distributionSetName: 'os',
+      distributionSetVersion: '1',
+      weight: 10,
+      createdAt: 1_000,
+      ...o,
+    }),
+  );
+
+describe('the persisted fast path', () => {
+  it('gives exactly the snapshot, status, history and refusal of the xstate path', () => {
+    fc.assert(
+      fc.property(input, fc.array(report, { maxLength: 30 }), (actionInput, reports) => {
+        let fast: PersistedSnapshot = newPersistedAction(actionInput);
+        let slow = createActionSnapshot(actionInput);
+        expect(JSON.stringify(fast)).toBe(JSON.stringify(persistAction(slow)));
+        let at = 1_000;
+        for (const [body, messages, code, copy] of reports) {
+          at += 3;
+          const event = { ...body, at } as ActionEvent;
+          if (messages) event.messages = messages;
+          if (code !== undefined) event.code = code;
+          const x = applyActionEvent(slow, event);
+          const f = stepPersistedAction(copy ? JSON.parse(JSON.stringify(fast)) : fast, event);
+          if (!x.ok) {
+            expect(f).toEqual(x);
+            continue;
+          }
+          expect(f.ok).toBe(true);
+          if (!f.ok) return;
+          expect(f.changedStatus).toBe(x.changedStatus);
+          expect(f.closed).toBe(x.closed);
+          // Byte for byte: same keys, same order, same values.
+          expect(JSON.stringify(f.state)).toBe(JSON.stringify(persistAction(x.snapshot)));
+          expect(Object.keys(f.state.context)).toEqual(Object.keys(x.snapshot.context));
+          fast = f.state;
+          slow = x.snapshot;
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('refuses a state value of another machine or a malformed context like restoreAction', () => {
+    const good = newPersistedAction({
+      id: 1,
+      controllerId: 'd',
+      distributionSetId: 1,
+      distributionSetName: 'os',
+      distributionSetVersion: '1',
+      type: 'forced',
+      weight: 1,
+      confirmationRequired: false,
+      createdAt: 1,
+    });
+    const event: ActionEvent = { type: 'action.retrieved', at: 2 };
+    for (const bad of [
+      { ...good, value: 'nowhere' },
+      { ...good, value: { running: 'nowhere' } },
+      { ...good, context: { ...good.context, history: 'x' } },
+      { ...good, v: 2 },
+    ]) {
+      expect(() => stepPersistedAction(bad as PersistedSnapshot, event)).toThrow(
+        expect.objectContaining({ code: 'INVALID_SNAPSHOT' }),
+      );
+      expect(() => restoreAction(bad)).toThrow(
+        expect.objectContaining({ code: 'INVALID_SNAPSHOT' }),
+      );
+    }
+  });
+});
+
+const targetEvent: fc.Arbitrary<Omit<TargetEvent, 'at'>> = fc.oneof(
+  fc.constant({ type: 'target.contacted' as const }),
+  fc.record({
+    type: fc.constant('target.assigned' as const),
+    distributionSetId: fc.integer({ min: 1, max: 4 }),
+  }),
+  fc.record({
+    type: fc.constant('target.actionSucceeded' as const),
+    distributionSetId: fc.integer({ min: 1, max: 4 }),
+    othersActive: fc.boolean(),
+  }),
+  fc.record({
+    type: fc.constantFrom(
+      'target.actionDownloaded' as const,
+      'target.actionFailed' as const,
+      'target.actionCanceled' as const,
+    ),
+    othersActive: fc.boolean(),
+  }),
+);
+
+describe('the persisted target fast path', () => {
+  it('gives exactly the snapshot of the xstate path', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(targetEvent, fc.boolean()), { maxLength: 25 }), (events) => {
+        let slow = createTargetSnapshot({ controllerId: 'dev-t', createdAt: 5 });
+        let fast = persistTarget(slow);
+        let at = 5;
+        for (const [body, copy] of events) {
+          at += 2;
+          const event = { ...body, at } as TargetEvent;
+          slow = applyTargetEvent(slow, event);
+          // A JSON copy drops keys set to undefined, so xstate gets the very same input.
+          const given: PersistedSnapshot = copy ? JSON.parse(JSON.stringify(fast)) : fast;
+          const expected = persistTarget(applyTargetEvent(restoreTarget(given), event));
+          fast = stepPersistedTarget(given, event);
+          expect(fast.value).toBe(expected.value);
+          expect(Object.keys(fast.context)).toEqual(Object.keys(expected.context));
+          expect(JSON.stringify(fast)).toBe(JSON.stringify(expected));
+          expect(JSON.parse(JSON.stringify(fast))).toEqual(
+            JSON.parse(JSON.stringify(persistTarget(slow))),
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
