@@ -1,23 +1,20 @@
+import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
-import {
-  createHuaweiReceiverServer,
-  HUAWEI_SUB_OPERATION_REF,
-  httpRequest,
-  subOperationRef,
-} from '../src/index.js';
+import { httpRequest } from '../src/index.js';
+import { ACTIONS, type BenchCommand, type BenchReply } from './protocol.js';
 
 /**
  * Notifications per second through the receiver (validate, match, map, apply, answer) against a
- * bare node:http handler that parses the same JSON and answers 200, both over loopback with the
- * same keep-alive client in this process. Each round uses fresh actions so every push is applied.
+ * bare node:http handler that parses the same JSON and answers 200. Both servers run side by side
+ * in one child process (bench/servers.ts) so its `process.cpuUsage()` is server work only; this
+ * process is the client for both: same bodies, same keep-alive agent settings, same concurrency.
+ * Rounds are interleaved and alternate which side goes first; the figures are medians. Each
+ * round uses fresh actions so every push is applied.
  */
-const ACTIONS = 1_500;
 const CONCURRENCY = 16;
-const ROUNDS = 5;
+const ROUNDS = 7;
 const STEPS = ['downloading', 'downloaded', 'updating'] as const;
 
 function bodiesFor(prefix: string, index: number): string[] {
@@ -46,20 +43,8 @@ function bodiesFor(prefix: string, index: number): string[] {
   ];
 }
 
-async function prepare(service: UpdateService, setId: number, prefix: string): Promise<string[][]> {
-  const perAction: string[][] = [];
-  for (let i = 0; i < ACTIONS; i++) {
-    const controllerId = `${prefix}-d${i}`;
-    await service.createTarget({ controllerId, channel: 'huawei' });
-    const { actions } = await service.assign(setId, [{ controllerId }]);
-    await service.setActionRef(
-      actions[0]!.id,
-      HUAWEI_SUB_OPERATION_REF,
-      subOperationRef(controllerId, `${prefix}-op${i}`, `${prefix}-sub${i}`),
-    );
-    perAction.push(bodiesFor(prefix, i));
-  }
-  return perAction;
+function bodiesOf(prefix: string): string[][] {
+  return Array.from({ length: ACTIONS }, (_, i) => bodiesFor(prefix, i));
 }
 
 /** Sends every action's notifications in order, CONCURRENCY actions at a time; returns per second. */
@@ -89,92 +74,151 @@ async function drive(url: string, perAction: string[][]): Promise<number> {
   return sent / seconds;
 }
 
-async function bareServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const text = '{"result":"ok"}';
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': String(text.length),
-      });
-      res.end(text);
-    });
+const child = fork(new URL('./servers.ts', import.meta.url), {
+  // BENCH_SERVER_ARGS adds node flags to the server process, e.g. `--cpu-prof --cpu-prof-dir=...`.
+  execArgv: [
+    '--import',
+    'tsx',
+    '--conditions=@otaflow/source',
+    '--expose-gc',
+    ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []),
+  ],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+const waiting = new Map<number, (reply: BenchReply) => void>();
+let ready: (reply: BenchReply) => void = () => {};
+const started = new Promise<BenchReply>((resolve) => {
+  ready = resolve;
+});
+child.on('message', (reply: BenchReply) => {
+  if (reply.id === 0) return ready(reply);
+  waiting.get(reply.id)?.(reply);
+  waiting.delete(reply.id);
+});
+child.on('exit', (code) => {
+  if (waiting.size > 0) throw new Error(`bench servers exited (${code}) while asked`);
+});
+let lastId = 0;
+function ask(request: BenchCommand): Promise<BenchReply> {
+  const id = ++lastId;
+  return new Promise((resolve) => {
+    waiting.set(id, resolve);
+    child.send({ ...request, id });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+}
+
+interface Run {
+  rate: number;
+  /** Server process CPU (user + system) per notification. */
+  serverCpu: number;
+  /** This (client) process's CPU per notification. */
+  clientCpu: number;
+}
+
+/** One measured drive, with both processes' CPU bracketing it. */
+async function measure(url: string, perAction: string[][]): Promise<Run> {
+  await ask({ cmd: 'gc' });
+  const count = perAction.length * perAction[0]!.length;
+  const serverBefore = (await ask({ cmd: 'cpu' })).cpuMicros!;
+  const clientBefore = process.cpuUsage();
+  const rate = await drive(url, perAction);
+  const client = process.cpuUsage(clientBefore);
+  const serverAfter = (await ask({ cmd: 'cpu' })).cpuMicros!;
   return {
-    url: `http://127.0.0.1:${port}/v1.0.0/messageReceiver`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    rate,
+    serverCpu: (serverAfter - serverBefore) / count,
+    clientCpu: (client.user + client.system) / count,
   };
 }
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
-const service = new UpdateService({ store: new MemoryUpdateStore() });
-const module = await service.createSoftwareModule({
-  type: 'application',
-  name: 'bench',
-  version: '2.0',
-});
-const set = await service.createDistributionSet({
-  name: 'bench',
-  version: '2.0',
-  modules: [module.id],
-});
-const receiver = await createHuaweiReceiverServer({ service, matchWaitMs: 0 });
-const bare = await bareServer();
+const { receiverUrl, bareUrl } = await started;
+if (!receiverUrl || !bareUrl) throw new Error('bench servers did not start');
 
 console.log(
-  `huawei-webhook bench: ${ACTIONS} actions x ${STEPS.length + 1} notifications, ${CONCURRENCY} connections, ${ROUNDS} rounds`,
+  `huawei-webhook bench: ${ACTIONS} actions x ${STEPS.length + 1} notifications, ${CONCURRENCY} connections, ${ROUNDS} rounds, load average ${os.loadavg()[0]!.toFixed(2)}`,
 );
-const warm = await prepare(service, set.id, 'warm');
-await drive(bare.url, warm);
-await drive(
-  receiver.url,
-  warm.map((bodies) => bodies.slice()),
-);
+await ask({ cmd: 'prepare', prefix: 'warm' });
+const warm = bodiesOf('warm');
+await drive(bareUrl, warm);
+await drive(receiverUrl, warm);
+await drive(receiverUrl, warm);
+await drive(bareUrl, warm);
 
-const bareRates: number[] = [];
-const receiverRates: number[] = [];
-const redeliveryRates: number[] = [];
+const bareRuns: Run[] = [];
+const receiverRuns: Run[] = [];
+const redeliveryRuns: Run[] = [];
+const show = (round: number, label: string, run: Run) =>
+  console.log(
+    `round ${round}: ${label.padEnd(12)} ${run.rate.toFixed(0).padStart(6)} notifications/s, server ${run.serverCpu.toFixed(1)} µs CPU each, client ${run.clientCpu.toFixed(1)} µs`,
+  );
 for (let round = 1; round <= ROUNDS; round++) {
-  const fresh = await prepare(service, set.id, `r${round}`);
-  bareRates.push(await drive(bare.url, fresh));
-  console.log(`round ${round}: bare handler ${bareRates.at(-1)!.toFixed(0)} notifications/s`);
-  receiverRates.push(await drive(receiver.url, fresh));
-  console.log(`round ${round}: receiver     ${receiverRates.at(-1)!.toFixed(0)} notifications/s`);
+  const prefix = `r${round}`;
+  await ask({ cmd: 'prepare', prefix });
+  const fresh = bodiesOf(prefix);
+  const runBare = async () => {
+    bareRuns.push(await measure(bareUrl, fresh));
+    show(round, 'bare handler', bareRuns.at(-1)!);
+  };
+  // Alternating which side goes first keeps drift (load, heap growth) from favouring one side.
+  if (round % 2 === 1) await runBare();
+  receiverRuns.push(await measure(receiverUrl, fresh));
+  show(round, 'receiver', receiverRuns.at(-1)!);
   // The same pushes again: all redeliveries, answered from the de-duplication memory without core.
-  redeliveryRates.push(await drive(receiver.url, fresh));
-  console.log(`round ${round}: redeliveries ${redeliveryRates.at(-1)!.toFixed(0)} notifications/s`);
-  const sample = await service.getAction((await service.listActions(`r${round}-d0`))[0]!.id);
-  if (sample?.status !== 'FINISHED')
-    throw new Error(`round ${round}: the receiver did not apply (${sample?.status})`);
+  redeliveryRuns.push(await measure(receiverUrl, fresh));
+  show(round, 'redeliveries', redeliveryRuns.at(-1)!);
+  if (round % 2 === 0) await runBare();
+  const check = await ask({ cmd: 'check', prefix });
+  if (!check.ok) throw new Error(`round ${round}: the receiver did not apply (${check.detail})`);
 }
-await receiver.close();
-await bare.close();
+await ask({ cmd: 'stop' });
 
-const value = median(receiverRates);
-const baseline = median(bareRates);
-const ratio = value / baseline;
+const pick = (runs: Run[], key: keyof Run) => median(runs.map((r) => r[key]));
+const baseline = pick(bareRuns, 'rate');
+const bareCpu = pick(bareRuns, 'serverCpu');
+const round3 = (n: number) => Number(n.toFixed(3));
 const figures = [
   {
     metric: 'receiver notifications per second',
-    value: Math.round(value),
+    value: Math.round(pick(receiverRuns, 'rate')),
     unit: 'notifications/s',
     baseline: Math.round(baseline),
-    ratio: Number(ratio.toFixed(3)),
+    ratio: round3(pick(receiverRuns, 'rate') / baseline),
     goal: 0.7,
   },
   {
     metric: 'receiver redeliveries per second (no core work)',
-    value: Math.round(median(redeliveryRates)),
+    value: Math.round(pick(redeliveryRuns, 'rate')),
     unit: 'notifications/s',
     baseline: Math.round(baseline),
-    ratio: Number((median(redeliveryRates) / baseline).toFixed(3)),
+    ratio: round3(pick(redeliveryRuns, 'rate') / baseline),
+    goal: null,
+  },
+  // CPU figures: ratio is baseline / value, so like the rates, higher is better and 1 is "free".
+  {
+    metric: 'server CPU per notification, receiver',
+    value: Number(pick(receiverRuns, 'serverCpu').toFixed(1)),
+    unit: 'µs',
+    baseline: Number(bareCpu.toFixed(1)),
+    ratio: round3(bareCpu / pick(receiverRuns, 'serverCpu')),
+    goal: null,
+  },
+  {
+    metric: 'server CPU per notification, redeliveries',
+    value: Number(pick(redeliveryRuns, 'serverCpu').toFixed(1)),
+    unit: 'µs',
+    baseline: Number(bareCpu.toFixed(1)),
+    ratio: round3(bareCpu / pick(redeliveryRuns, 'serverCpu')),
+    goal: null,
+  },
+  {
+    metric: 'client CPU per notification (receiver run)',
+    value: Number(pick(receiverRuns, 'clientCpu').toFixed(1)),
+    unit: 'µs',
+    baseline: Number(pick(bareRuns, 'clientCpu').toFixed(1)),
+    ratio: round3(pick(bareRuns, 'clientCpu') / pick(receiverRuns, 'clientCpu')),
     goal: null,
   },
 ];
@@ -194,6 +238,7 @@ writeFileSync(
         cores: os.cpus().length,
         memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
         node: process.version,
+        loadAverage: Number(os.loadavg()[0]!.toFixed(2)),
       },
       figures,
     },

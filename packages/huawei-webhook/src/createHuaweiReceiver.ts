@@ -77,19 +77,52 @@ class Reject {
   ) {}
 }
 
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/**
+ * One `writeHead` with a fresh plain object (node's fast path when no `setHeader` was used) and one
+ * `end(text)`, so header and body leave in a single write with a Content-Length, never chunked.
+ */
+function sendText(
+  res: http.ServerResponse,
+  status: number,
+  text: string,
+  headers?: Record<string, string>,
+): void {
+  res.writeHead(status, {
+    ...JSON_HEADERS,
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
 function send(
   res: http.ServerResponse,
   status: number,
   body: unknown,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
 ): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
+  sendText(res, status, JSON.stringify(body), headers);
+}
+
+/** The 200 answer for an outcome, byte for byte what `JSON.stringify` would give. */
+function answerOf(outcome: ReceiverOutcome): string {
+  switch (outcome.result) {
+    case 'duplicate':
+      return '{"result":"duplicate"}';
+    case 'applied':
+      // An action id is a positive integer, so it needs no escaping.
+      return `{"result":"applied","actionId":${outcome.actionId}}`;
+    case 'refused':
+      return JSON.stringify({
+        result: outcome.result,
+        actionId: outcome.actionId,
+        reason: outcome.reason,
+      });
+    default:
+      return JSON.stringify({ result: outcome.result, reason: outcome.reason });
+  }
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -228,23 +261,33 @@ export function createHuaweiReceiver(options: HuaweiReceiverOptions): HuaweiRece
     }
   }
 
-  async function findAction(notification: HuaweiNotification): Promise<ActionView | undefined> {
+  async function lookUp(notification: HuaweiNotification): Promise<ActionView | undefined> {
     const { deviceId, operationId, subOperationId } = notification;
+    return (
+      (await service.findActionByRef(
+        HUAWEI_SUB_OPERATION_REF,
+        subOperationRef(deviceId, operationId, subOperationId),
+      )) ??
+      // Only when the dispatcher has not stored the sub-task's ids yet.
+      service.findActionByRef(HUAWEI_OPERATION_REF, operationRef(deviceId, operationId))
+    );
+  }
+
+  /** Polls for the ref after a first miss: the platform may push before the ids are stored. */
+  async function waitForAction(notification: HuaweiNotification): Promise<ActionView | undefined> {
     const deadline = Date.now() + matchWaitMs;
     for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
-      const action =
-        (await service.findActionByRef(
-          HUAWEI_SUB_OPERATION_REF,
-          subOperationRef(deviceId, operationId, subOperationId),
-        )) ??
-        (await service.findActionByRef(HUAWEI_OPERATION_REF, operationRef(deviceId, operationId)));
-      if (action || Date.now() >= deadline) return action;
       await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
+      const action = await lookUp(notification);
+      if (action || Date.now() >= deadline) return action;
     }
   }
 
   async function process(notification: HuaweiNotification, key: string): Promise<ReceiverOutcome> {
-    const action = await findAction(notification);
+    // The common case (the ref is already stored) costs one lookup: no clock, no loop.
+    const action =
+      (await lookUp(notification)) ??
+      (matchWaitMs > 0 ? await waitForAction(notification) : undefined);
     if (!action) {
       // Not remembered: a redelivery after the dispatcher stored its ref is then applied.
       return {
@@ -361,10 +404,7 @@ export function createHuaweiReceiver(options: HuaweiReceiverOptions): HuaweiRece
     } catch {
       // An observer's failure must not turn a stored notification into a platform retry.
     }
-    const body: Record<string, unknown> = { result: outcome.result };
-    if ('actionId' in outcome) body.actionId = outcome.actionId;
-    if ('reason' in outcome) body.reason = outcome.reason;
-    send(res, 200, body);
+    sendText(res, 200, answerOf(outcome));
     return true;
   }
 
@@ -399,15 +439,16 @@ export async function createHuaweiReceiverServer(
   options: HuaweiReceiverServerOptions,
 ): Promise<HuaweiReceiverServer> {
   const receiver = createHuaweiReceiver(options);
+  const respond = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    try {
+      if (!(await receiver.handle(req, res)))
+        send(res, 404, { result: 'rejected', reason: 'not found' });
+    } catch {
+      if (!res.headersSent) send(res, 500, { result: 'error', reason: 'internal error' });
+    }
+  };
   const listener: http.RequestListener = (req, res) => {
-    receiver.handle(req, res).then(
-      (handled) => {
-        if (!handled) send(res, 404, { result: 'rejected', reason: 'not found' });
-      },
-      () => {
-        if (!res.headersSent) send(res, 500, { result: 'error', reason: 'internal error' });
-      },
-    );
+    void respond(req, res);
   };
   const server: http.Server = options.tls
     ? https.createServer(

@@ -120,11 +120,5 @@ export function notificationKey(notification: HuaweiNotification): string {
     notification.notifyType === 'fwUpgradeStateChangeNotify'
       ? notification.step
       : (upgradeStateOf(notification) ?? upgradeResultOf(notification) ?? '');
-  return [
-    notification.notifyType,
-    notification.deviceId,
-    notification.operationId,
-    notification.subOperationId,
-    what,
-  ].join('\u0000');
+  return `${notification.notifyType}\u0000${notification.deviceId}\u0000${notification.operationId}\u0000${notification.subOperationId}\u0000${what}`;
 }

@@ -6,16 +6,14 @@ export const HUAWEI_SUB_OPERATION_REF = 'huawei.subOperation';
 /** The task-level ref, set first (the create call only returns the operation id). */
 export const HUAWEI_OPERATION_REF = 'huawei.operation';
 
-const join = (parts: string[]) => parts.map(encodeURIComponent).join('/');
-
 export function subOperationRef(
   deviceId: string,
   operationId: string,
   subOperationId: string,
 ): string {
-  return join([deviceId, operationId, subOperationId]);
+  return `${encodeURIComponent(deviceId)}/${encodeURIComponent(operationId)}/${encodeURIComponent(subOperationId)}`;
 }
 
 export function operationRef(deviceId: string, operationId: string): string {
-  return join([deviceId, operationId]);
+  return `${encodeURIComponent(deviceId)}/${encodeURIComponent(operationId)}`;
 }
