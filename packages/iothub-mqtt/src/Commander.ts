@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import {
   type Artifact,
   type DomainEvent,
-  KeyedLock,
   mapSoftwareUpdatableStatus,
   type SoftwareModule,
   type Suv2MappingOptions,
@@ -23,10 +22,11 @@ import {
   DEFAULT_FEATURE_ID,
   type DownloadProtocol,
   numericStatusCode,
-  OperationStatus,
+  type OperationStatus,
   type SoftwareModuleAction,
   SoftwareUpdatableFeature,
   type SoftwareUpdateAction,
+  safeParseOperationStatus,
 } from './softwareUpdatable.js';
 
 /** The action ref under which the SUv2 `correlationId` of an action is stored in core. */
@@ -92,6 +92,18 @@ const PROTOCOL: Record<string, DownloadProtocol> = {
   'sftp:': 'SFTP',
 };
 
+/** What a commander subscribes to (QoS 1): reports in both topic forms, and command responses. */
+export function commanderFilters(tenant: string): string[] {
+  return [
+    `e/${tenant}/+/#`,
+    `event/${tenant}/+/#`,
+    `t/${tenant}/+/#`,
+    `telemetry/${tenant}/+/#`,
+    `command/${tenant}/+/res/#`,
+    `c/${tenant}/+/s/#`,
+  ];
+}
+
 export function defaultThingIdOf(deviceId: string): string {
   return deviceId.includes(':') ? deviceId : `otaflow:${deviceId}`;
 }
@@ -104,10 +116,26 @@ export class Commander {
   readonly options: CommanderOptions;
   readonly #service: UpdateService;
   readonly #log: Logger;
-  readonly #lock = new KeyedLock();
+  /**
+   * Reports of a device that wait while an earlier one of it is worked on; no entry means the
+   * device is idle. Does what core's KeyedLock does (one device at a time, arrival order, devices
+   * in parallel) without two promises and two closures per report, which the profile showed.
+   */
+  readonly #waiting = new Map<string, Buffer[]>();
+  /** Devices whose first report arrived since the last flush; see #handleMessage. */
+  #ready: { deviceId: string; payload: Buffer }[] = [];
+  #flush = () => {
+    const ready = this.#ready;
+    this.#ready = [];
+    for (const { deviceId, payload } of ready) void this.#drain(deviceId, payload);
+  };
   readonly #pending = new Map<string, Pending>();
   readonly #listeners = new Set<(outcome: ReportOutcome) => void>();
   readonly #thingIdOf: (deviceId: string) => string;
+  /** Built once: every report passes it to core's mapping. */
+  readonly #mappingOptions: Suv2MappingOptions;
+  /** No log arguments are built per report when nobody listens. */
+  readonly #logs: boolean;
   #client: MqttClient | undefined;
   #ownsClient = false;
   #unsubscribe: (() => void) | undefined;
@@ -129,6 +157,10 @@ export class Commander {
     this.#service = options.service;
     this.#log = options.logger ?? silentLogger;
     this.#thingIdOf = options.thingIdOf ?? defaultThingIdOf;
+    this.#mappingOptions = options.finishedWarningAs
+      ? { finishedWarningAs: options.finishedWarningAs }
+      : {};
+    this.#logs = this.#log !== silentLogger;
   }
 
   get client(): MqttClient | undefined {
@@ -175,17 +207,8 @@ export class Commander {
   #subscribe(): Promise<void> {
     const client = this.#client;
     if (!client) return Promise.resolve();
-    const t = this.options.tenant;
-    const filters = [
-      `e/${t}/+/#`,
-      `event/${t}/+/#`,
-      `t/${t}/+/#`,
-      `telemetry/${t}/+/#`,
-      `command/${t}/+/res/#`,
-      `c/${t}/+/s/#`,
-    ];
     this.#subscribed = client
-      .subscribeAsync(filters, { qos: 1 })
+      .subscribeAsync(commanderFilters(this.options.tenant), { qos: 1 })
       .then(() => undefined)
       .catch((error) => this.#log.warn('subscribe failed', { error: (error as Error).message }));
     return this.#subscribed;
@@ -378,17 +401,42 @@ export class Commander {
     }
     if (parsed.kind !== 'event' && parsed.kind !== 'telemetry') return;
     const deviceId = parsed.deviceId;
-    void this.#lock
-      .run(deviceId, () => this.#ingest(deviceId, payload))
-      .then((outcome) => {
-        if (outcome.result === 'dropped' || outcome.result === 'refused')
-          this.#log.warn(`report ${outcome.result}`, { ...outcome });
-        this.#emit(outcome);
-      })
-      .catch((error) => {
-        this.#log.error('report failed', { deviceId, error: (error as Error).message });
-        this.#emit({ deviceId, result: 'dropped', reason: (error as Error).message });
-      });
+    // Each device's reports are worked on one at a time in arrival order (outcomes included),
+    // devices in parallel. The work starts after mqtt.js has gone through the packets it has
+    // (setImmediate): mqtt.js handles one packet per tick, and work started here would run
+    // before the next packet and its PUBACK; this way the broker gets a whole chunk's PUBACKs
+    // first and sends on while core works.
+    const waiting = this.#waiting.get(deviceId);
+    if (waiting) waiting.push(payload);
+    else {
+      this.#waiting.set(deviceId, []);
+      if (this.#ready.push({ deviceId, payload }) === 1) setImmediate(this.#flush);
+    }
+  }
+
+  async #drain(deviceId: string, first: Buffer): Promise<void> {
+    const waiting = this.#waiting.get(deviceId) as Buffer[];
+    for (let payload: Buffer | undefined = first; payload; payload = waiting.shift()) {
+      try {
+        await this.#process(deviceId, payload);
+      } catch (error) {
+        // Only a listener throwing twice gets here; the device's next reports still go on.
+        this.#log.error('report listener failed', { deviceId, error: (error as Error).message });
+      }
+    }
+    this.#waiting.delete(deviceId);
+  }
+
+  async #process(deviceId: string, payload: Buffer): Promise<void> {
+    try {
+      const outcome = await this.#ingest(deviceId, payload);
+      if (this.#logs && (outcome.result === 'dropped' || outcome.result === 'refused'))
+        this.#log.warn(`report ${outcome.result}`, { ...outcome });
+      this.#emit(outcome);
+    } catch (error) {
+      this.#log.error('report failed', { deviceId, error: (error as Error).message });
+      this.#emit({ deviceId, result: 'dropped', reason: (error as Error).message });
+    }
   }
 
   async #ingest(deviceId: string, payload: Buffer): Promise<ReportOutcome> {
@@ -415,7 +463,7 @@ export class Commander {
     if (feature) return this.#announce(deviceId, feature[1] as string, envelope.value);
     if (!LAST_OPERATION.test(envelope.path))
       return { deviceId, result: 'ignored', reason: `path ${envelope.path}` };
-    const report = OperationStatus.safeParse(envelope.value);
+    const report = safeParseOperationStatus(envelope.value);
     if (!report.success)
       return drop(
         `invalid lastOperation: ${report.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
@@ -447,39 +495,58 @@ export class Commander {
   }
 
   async #applyReport(deviceId: string, report: OperationStatus): Promise<ReportOutcome> {
-    const base = { deviceId, correlationId: report.correlationId, status: report.status };
-    const action = await this.#service.findActionByRef(CORRELATION_REF, report.correlationId);
-    if (!action) return { ...base, result: 'refused', reason: 'unknown correlationId' };
+    const { correlationId, status } = report;
+    // The stored record, not `service.findActionByRef`'s view: id and controllerId are all we
+    // need, and building a view per report costs more than the lookup itself.
+    const action = await this.#service.store.findActionByRef(CORRELATION_REF, correlationId);
+    if (!action)
+      return {
+        deviceId,
+        correlationId,
+        status,
+        result: 'refused',
+        reason: 'unknown correlationId',
+      };
+    const actionId = action.id;
     if (action.controllerId !== deviceId)
       return {
-        ...base,
+        deviceId,
+        correlationId,
+        status,
         result: 'refused',
         reason: 'correlationId of another device',
-        actionId: action.id,
+        actionId,
       };
-    const messages: string[] = [];
-    if (report.message) messages.push(report.message);
-    else if (report.progress !== undefined) messages.push(`${report.status} ${report.progress}%`);
+    const messages: string[] = report.message
+      ? [report.message]
+      : report.progress !== undefined
+        ? [`${status} ${report.progress}%`]
+        : [];
     const mapped = mapSoftwareUpdatableStatus(
-      report.status,
+      status,
       { at: this.#service.now(), messages, code: numericStatusCode(report.statusCode) },
-      {
-        ...(this.options.finishedWarningAs
-          ? { finishedWarningAs: this.options.finishedWarningAs }
-          : {}),
-      },
+      this.#mappingOptions,
     );
     if (mapped.kind === 'ignored')
-      return { ...base, result: 'ignored', reason: mapped.reason, actionId: action.id };
-    const applied = await this.#service.apply(action.id, mapped.event);
+      return {
+        deviceId,
+        correlationId,
+        status,
+        result: 'ignored',
+        reason: mapped.reason,
+        actionId,
+      };
+    const applied = await this.#service.apply(actionId, mapped.event);
     if (!applied.ok)
       return {
-        ...base,
+        deviceId,
+        correlationId,
+        status,
         result: 'refused',
         reason: `${applied.code}: ${applied.message}`,
-        actionId: action.id,
+        actionId,
       };
-    return { ...base, result: 'applied', actionId: action.id };
+    return { deviceId, correlationId, status, result: 'applied', actionId };
   }
 }
 

@@ -15,6 +15,7 @@ export {
   Commander,
   type CommanderOptions,
   type CommandResult,
+  commanderFilters,
   createCommander,
   defaultThingIdOf,
   FEATURE_ID_ATTRIBUTE,

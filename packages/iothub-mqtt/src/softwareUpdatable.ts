@@ -109,19 +109,25 @@ function normalizeOperationStatus(input: unknown): unknown {
  * DOWNLOADED_FILE_STORED) is kept and handed to the mapping, which ignores it; `statusCode` is a
  * number (Vorto) or a string (Kanto).
  */
-export const OperationStatus = z.preprocess(
-  normalizeOperationStatus,
-  z.object({
-    correlationId: z.string().min(1),
-    status: z.string().min(1),
-    softwareModule: SoftwareModuleId.optional(),
-    software: z.array(DependencyDescription).optional(),
-    progress: z.number().min(0).max(100).optional(),
-    message: z.string().optional(),
-    statusCode: z.union([z.number(), z.string()]).optional(),
-  }),
-);
+const OperationStatusFields = z.object({
+  correlationId: z.string().min(1),
+  status: z.string().min(1),
+  softwareModule: SoftwareModuleId.optional(),
+  software: z.array(DependencyDescription).optional(),
+  progress: z.number().min(0).max(100).optional(),
+  message: z.string().optional(),
+  statusCode: z.union([z.number(), z.string()]).optional(),
+});
+export const OperationStatus = z.preprocess(normalizeOperationStatus, OperationStatusFields);
 export type OperationStatus = z.infer<typeof OperationStatus>;
+
+/**
+ * `OperationStatus.safeParse` in one zod pass (a preprocess is a pipe: a second pass), for the
+ * commander's hot path: every `lastOperation` report goes through here.
+ */
+export function safeParseOperationStatus(input: unknown) {
+  return OperationStatusFields.safeParse(normalizeOperationStatus(input));
+}
 
 export const SoftwareUpdatableStatus = z.object({
   softwareModuleType: z.string().min(1),
