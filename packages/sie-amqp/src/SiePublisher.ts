@@ -23,7 +23,11 @@ export interface SiePublisherOptions {
   declareQueue?: boolean;
   /** Queue arguments; default SIE_QUEUE_ARGUMENTS (x-max-length 1000, x-message-ttl 1 day). */
   queueArguments?: Record<string, unknown>;
-  /** Messages that may wait for the broker (away or pushing back); more is BUFFER_FULL. Default 10000. */
+  /**
+   * Messages that may wait for the broker (away or pushing back); more is BUFFER_FULL. Default
+   * 100000: one assignment emits about two events per target at once, faster than any socket
+   * drains, so the default carries a campaign of tens of thousands of targets.
+   */
   bufferSize?: number;
   reconnect?: ReconnectOptions;
   /** Shown by `rabbitmqctl list_connections client_properties`. Default `otaflow-sie-publisher`. */
@@ -86,7 +90,7 @@ export class SiePublisher {
     this.#options = options;
     this.#logger = options.logger ?? consoleSieLogger;
     this.#exchange = options.exchange ?? SIE_EXCHANGE;
-    this.#bufferSize = options.bufferSize ?? 10_000;
+    this.#bufferSize = options.bufferSize ?? 100_000;
     if (!Number.isInteger(this.#bufferSize) || this.#bufferSize < 1) {
       throw new SieError('INVALID_OPTIONS', 'bufferSize must be a positive integer');
     }
