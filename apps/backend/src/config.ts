@@ -64,6 +64,8 @@ export const BackendConfig = z.object({
   /** SIE exchange and queue names (unique ones let parallel runs share a broker). */
   sieExchange: z.string().min(1).max(255).default('sievent.exchange'),
   sieQueue: z.string().min(1).max(255).default('sievent_queue'),
+  /** SIE messages that may wait for the broker before events are refused (BUFFER_FULL). */
+  sieBuffer: z.coerce.number().int().positive().default(100_000),
   /** Base of every absolute URL the server hands out (HAL links, DDI download links). */
   publicUrl: Url(['http:', 'https:']).optional(),
   /** Huawei platform (or its stand-in) to create upgrade tasks on for `huawei` targets. */
@@ -147,6 +149,13 @@ export const BACKEND_CLI = {
       env: 'SIE_QUEUE',
       placeholder: 'name',
       description: 'SIE queue declared and bound to it (default sievent_queue)',
+    },
+    sieBuffer: {
+      type: 'string',
+      env: 'SIE_BUFFER',
+      placeholder: 'n',
+      description:
+        'SIE messages that may wait for the broker before events are refused (default 100000)',
     },
     inspect: {
       type: 'boolean',

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { type AppExit, spawnApp } from '@otaflow/cli';
+import { startReadyApp } from '@otaflow/cli';
 import { z } from 'zod';
 
 /** The backend's `ready` log line: the fields the demo needs (the backend README documents it). */
@@ -40,41 +40,15 @@ export async function startBackendProcess(options: {
   onLine?: (line: string) => void;
   timeoutMs?: number;
 }): Promise<BackendProcess> {
-  const problems: string[] = [];
-  const remember = (line: string) => {
-    problems.push(line);
-    if (problems.length > 50) problems.shift();
-  };
-  const app = spawnApp(BACKEND_MAIN, options.args, {
+  const app = await startReadyApp(BACKEND_MAIN, options.args, {
     ...(options.env ? { env: options.env } : {}),
-    onLine: (line, stream) => {
-      options.onLine?.(line);
-      if (stream === 'stderr') return remember(line);
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return remember(line);
-      }
-      if (entry.level === 'warn' || entry.level === 'error') remember(line);
-    },
+    ...(options.onLine ? { onLine: options.onLine } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });
-  const codeOf = (exit: AppExit) => exit.code ?? (exit.signal ? 128 : null);
-  const stop = async (graceMs = 5000) => codeOf(await app.stop(graceMs));
-  let ready: BackendReady;
-  try {
-    const line = await app.waitForLine(
-      (l) => l.includes('"msg":"ready"'),
-      options.timeoutMs ?? 30_000,
-    );
-    const parsed = BackendReady.safeParse(JSON.parse(line));
-    if (!parsed.success) throw new Error(`unreadable ready line: ${line}`);
-    ready = parsed.data;
-  } catch (error) {
-    await stop(1000);
-    throw new Error(
-      `the backend did not get ready: ${(error as Error).message}\n${problems.join('\n')}`,
-    );
+  const parsed = BackendReady.safeParse(app.ready);
+  if (!parsed.success) {
+    await app.stop(1000);
+    throw new Error(`unreadable ready line from the backend: ${JSON.stringify(app.ready)}`);
   }
-  return { ready, problems, stop, exited: app.done.then(codeOf) };
+  return { ready: parsed.data, problems: app.problems, stop: app.stop, exited: app.exited };
 }

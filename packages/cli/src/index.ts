@@ -30,4 +30,4 @@ export {
   spawnApp,
   waitFor,
 } from './spawnApp.js';
-export { type ReadyChild, type ReadyChildOptions, startReadyChild } from './startReadyChild.js';
+export { type ReadyApp, type StartReadyAppOptions, startReadyApp } from './startReadyApp.js';

@@ -7,6 +7,8 @@ export interface SpawnAppOptions {
   cwd?: string;
   /** Each line the app writes, stdout and stderr alike, as it arrives. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** More Node flags, e.g. `['--cpu-prof', '--cpu-prof-dir=prof']`. */
+  nodeArgs?: readonly string[];
 }
 
 export interface AppExit {

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnApp, waitFor } from '../src/index.js';
+import { spawnApp, startReadyApp, waitFor } from '../src/index.js';
 
 async function script(body: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'otaflow-spawn-'));
@@ -46,5 +46,22 @@ describe('waitFor', () => {
     let n = 0;
     expect(await waitFor(() => (++n >= 3 ? n : undefined), 'n', 1000, 1)).toBe(3);
     await expect(waitFor(() => false, 'never', 20, 5)).rejects.toThrow(/waiting for never/);
+  });
+});
+
+describe('startReadyApp', () => {
+  it('returns the parsed ready line and keeps warnings for failure messages', async () => {
+    const main = await script(
+      "console.log(JSON.stringify({ level: 'warn', msg: 'careful' })); console.log(JSON.stringify({ level: 'info', msg: 'ready', url: 'http://127.0.0.1:1' })); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);",
+    );
+    const app = await startReadyApp(main, [], { nodeArgs: ['--no-warnings'] });
+    expect(app.ready).toMatchObject({ msg: 'ready', url: 'http://127.0.0.1:1' });
+    expect(app.problems).toEqual([JSON.stringify({ level: 'warn', msg: 'careful' })]);
+    expect(await app.stop()).toBe(0);
+  });
+
+  it('fails with what the app said when it exits before it is ready', async () => {
+    const main = await script("console.error('port taken'); process.exit(3);");
+    await expect(startReadyApp(main)).rejects.toThrow(/exited \(code 3\)[\s\S]*port taken/);
   });
 });

@@ -1,0 +1,256 @@
+// `pnpm bench`: the fleet benchmark (see README). Scale with FLEET_DDI / FLEET_MQTT, profile the
+// backend with FLEET_CPU_PROF=1 (or --cpu-prof); writes bench/result.json for the root BENCHMARKS.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseFlags } from '@otaflow/cli';
+import { runFleet } from '../src/index.js';
+
+const BENCH_CLI = {
+  name: 'fleet-bench',
+  summary:
+    'one backend, a DDI fleet and an MQTT fleet, one update, SIE on; figures vs raw baselines',
+  flags: {
+    ddi: {
+      type: 'number',
+      env: 'FLEET_DDI',
+      default: 10_000,
+      description: 'simulated DDI devices',
+    },
+    mqtt: {
+      type: 'number',
+      env: 'FLEET_MQTT',
+      default: 2_000,
+      description: 'SoftwareUpdatable agents over MQTT',
+    },
+    pollSeconds: {
+      type: 'number',
+      env: 'FLEET_POLL_SECONDS',
+      default: 5,
+      description: 'DDI polling interval (s)',
+    },
+    artifactBytes: {
+      type: 'number',
+      env: 'FLEET_ARTIFACT_BYTES',
+      default: 4096,
+      description: 'artifact size',
+    },
+    timeout: {
+      type: 'number',
+      env: 'FLEET_TIMEOUT',
+      default: 300,
+      description: 'give the update this long (s)',
+    },
+    measureSeconds: {
+      type: 'number',
+      env: 'FLEET_MEASURE_SECONDS',
+      default: 10,
+      description: 'steady-poll window and max-throughput run, each (s); 0 skips them',
+    },
+    blastConnections: {
+      type: 'number',
+      env: 'FLEET_BLAST_CONNECTIONS',
+      default: 32,
+      description: 'keep-alive connections of the max-throughput run',
+    },
+    rawMessages: {
+      type: 'number',
+      env: 'FLEET_RAW_MESSAGES',
+      default: 20_000,
+      description: 'messages of the raw mqtt.js / amqplib baselines; 0 skips them',
+    },
+    mqttUrl: {
+      type: 'string',
+      env: 'MQTT_URL',
+      default: 'mqtt://127.0.0.1:1883',
+      description: 'Mosquitto',
+    },
+    amqpUrl: {
+      type: 'string',
+      env: 'AMQP_URL',
+      default: 'amqp://guest:guest@127.0.0.1:5672',
+      description: 'RabbitMQ',
+    },
+    cpuProf: {
+      type: 'boolean',
+      env: 'FLEET_CPU_PROF',
+      description: 'run the backend under node --cpu-prof',
+    },
+  },
+} as const;
+
+const parsed = parseFlags(BENCH_CLI);
+if (parsed.help) {
+  process.stdout.write(parsed.text);
+  process.exit(0);
+}
+const f = parsed.values;
+const here = fileURLToPath(new URL('.', import.meta.url));
+const profDir = join(here, 'profiles');
+if (f.cpuProf) mkdirSync(profDir, { recursive: true });
+const started = Date.now();
+const say = (line: string) =>
+  process.stdout.write(`[fleet-bench +${((Date.now() - started) / 1000).toFixed(0)}s] ${line}\n`);
+say(
+  `fleet: ${f.ddi} DDI + ${f.mqtt} MQTT devices, polling every ${f.pollSeconds} s, ${f.artifactBytes} B artifact`,
+);
+
+const r = await runFleet({
+  ddi: f.ddi,
+  mqtt: f.mqtt,
+  pollSeconds: f.pollSeconds,
+  artifactBytes: f.artifactBytes,
+  mqttUrl: f.mqttUrl,
+  amqpUrl: f.amqpUrl,
+  updateTimeoutMs: f.timeout * 1000,
+  measureSeconds: f.measureSeconds,
+  blastConnections: f.blastConnections,
+  rawMessages: f.rawMessages,
+  ...(f.cpuProf ? { cpuProfDir: profDir } : {}),
+  log: say,
+});
+
+interface Figure {
+  metric: string;
+  value: number;
+  unit: string;
+  baseline: number | null;
+  ratio: number | null;
+  goal: number | null;
+  goalBelow?: boolean;
+}
+const figures: Figure[] = [];
+const add = (metric: string, value: number, unit: string, extra: Partial<Figure> = {}) =>
+  figures.push({ metric, value, unit, baseline: null, ratio: null, goal: null, ...extra });
+const vs = (value: number, baseline: number | undefined) =>
+  baseline ? { baseline, ratio: value / baseline } : {};
+
+add('targets IN_SYNC after the update', r.completed.inSync, 'targets', {
+  baseline: r.targets,
+  ratio: r.completed.inSync / r.targets,
+  goal: 1,
+});
+add('updates lost', r.lost, 'targets', { goal: 0, goalBelow: true });
+add('assignment -> every target IN_SYNC', r.updateSeconds, 's');
+add(
+  'DDI requests handled during the update',
+  r.requestsPerSecond,
+  'req/s',
+  vs(r.requestsPerSecond, r.blast?.bare.perSecond),
+);
+add(
+  'reports applied (DDI feedback + MQTT lastOperation)',
+  r.reportsPerSecond,
+  'reports/s',
+  vs(r.reportsPerSecond, r.raw?.mqttPerSecond),
+);
+add('SIE events delivered', r.sie.perSecond, 'events/s', vs(r.sie.perSecond, r.raw?.amqpPerSecond));
+const sieMissing = Object.values(r.sie.check.missing).reduce((a, b) => a + b, 0);
+add('SIE events of the update missing', sieMissing, 'events', { goal: 0, goalBelow: true });
+add('backend peak RSS (VmHWM)', r.backend.peakRssBytes / 2 ** 20, 'MiB', {
+  goal: 1024,
+  goalBelow: true,
+});
+add('backend memory per target (peak - at ready)', r.backend.bytesPerTarget, 'bytes');
+add('backend CPU per completed update', r.backend.cpuSecondsPerUpdate * 1000, 'ms');
+const steadyPoll = r.steady?.bare.latency.poll;
+add(
+  'poll p50 during the update',
+  r.latency.poll.p50,
+  'ms',
+  steadyPoll ? { baseline: steadyPoll.p50, ratio: steadyPoll.p50 / r.latency.poll.p50 } : {},
+);
+add(
+  'poll p99 during the update',
+  r.latency.poll.p99,
+  'ms',
+  steadyPoll ? { baseline: steadyPoll.p99, ratio: steadyPoll.p99 / r.latency.poll.p99 } : {},
+);
+add('feedback p50 during the update', r.latency.feedback.p50, 'ms');
+add('feedback p99 during the update', r.latency.feedback.p99, 'ms');
+if (r.steady) {
+  const b = r.steady.backend.requests / r.steady.backend.seconds;
+  const c = r.steady.bare.requests / r.steady.bare.seconds;
+  add(
+    `polls handled at the fleet's offered load (${r.steady.offeredPerSecond.toFixed(0)}/s)`,
+    b,
+    'polls/s',
+    { ...vs(b, c), goal: 0.5 },
+  );
+  add('poll p99 at that load, idle fleet', r.steady.backend.latency.poll?.p99 ?? 0, 'ms', {
+    baseline: r.steady.bare.latency.poll?.p99 ?? null,
+  });
+}
+if (r.blast)
+  add(
+    `max poll throughput (${f.blastConnections} keep-alive connections)`,
+    r.blast.backend.perSecond,
+    'polls/s',
+    {
+      ...vs(r.blast.backend.perSecond, r.blast.bare.perSecond),
+      goal: 0.5,
+    },
+  );
+
+const fmt = (n: number | null | undefined) =>
+  n === null || n === undefined
+    ? ''
+    : Math.abs(n) >= 100
+      ? Math.round(n).toLocaleString('en-US')
+      : Number(n.toPrecision(3)).toString();
+const rows = figures.map((x) => {
+  const met =
+    x.goal === null
+      ? ''
+      : (x.goalBelow ? x.value <= x.goal : (x.ratio ?? x.value) >= x.goal)
+        ? 'yes'
+        : 'NO';
+  return [x.metric, fmt(x.value), x.unit, fmt(x.baseline), fmt(x.ratio), fmt(x.goal), met];
+});
+const head = ['metric', 'value', 'unit', 'baseline', 'ratio', 'goal', 'met'];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+const line = (cells: string[]) =>
+  cells
+    .map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+    .join('  ');
+console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+for (const row of rows) console.log(line(row));
+console.log(
+  `\nSIE by topic: ${JSON.stringify(r.sie.byTopic)}; missing per kind: ${JSON.stringify(r.sie.check.missing)}`,
+);
+console.log(
+  `errors: ddi ${r.errors.ddi}, mqtt ${r.errors.mqtt}${r.errors.lastErrors.length ? `; last: ${r.errors.lastErrors.slice(0, 3).join(' | ')}` : ''}`,
+);
+if (r.errors.backendProblems.length)
+  console.log(`backend warnings (last): ${r.errors.backendProblems.slice(-3).join('\n')}`);
+if (r.profile) {
+  console.log(
+    `\nbackend CPU profile ${r.profile.file} (${(r.profile.totalMs / 1000).toFixed(1)} s sampled), top self time:`,
+  );
+  for (const e of r.profile.top)
+    console.log(
+      `  ${(e.share * 100).toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(0).padStart(6)} ms  ${e.functionName}  ${e.url}:${e.line}`,
+    );
+}
+
+writeFileSync(
+  join(here, 'result.json'),
+  `${JSON.stringify(
+    {
+      name: `fleet: ${f.ddi.toLocaleString('en-US')} DDI + ${f.mqtt.toLocaleString('en-US')} MQTT devices, one update (apps/fleet-bench)`,
+      date: new Date().toISOString(),
+      machine: {
+        cores: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
+      figures,
+      details: r,
+    },
+    null,
+    2,
+  )}\n`,
+);
+say(`wrote bench/result.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+process.exit(0);
