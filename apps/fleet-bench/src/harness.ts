@@ -258,6 +258,12 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       await delay(250);
     }
     const finishedAt = performance.now();
+    // The simulators count a device done when its last answer arrives and tell us over IPC a
+    // little later than the backend marks the target IN_SYNC: give their counts a bounded moment.
+    for (let i = 0; i < 40 && inSync >= targets; i++) {
+      if (ddiSim.progress.completed + mqttSim.progress.completed >= targets) break;
+      await delay(250);
+    }
     const after = readProcStats(backend.pid) as ProcStats;
     peak = Math.max(peak, after.peakRssBytes);
     const updateSeconds = (finishedAt - assignedAt) / 1000;
