@@ -195,19 +195,8 @@ export async function startBackend(
       tenant: config.tenant,
       artifactUrl: (module, artifact) => artifactUrl(module.id, artifact.filename),
       logger: logger.child({ component: 'iothub' }),
-      // Every device reports to this one subscription. As an MQTT 3.1.1 client it gets 20 QoS 1
-      // messages in flight and Mosquitto queues 1000 more, then drops reports silently: 747 of
-      // 2,000 devices' final reports were lost in the fleet benchmark. MQTT 5 with a large
-      // receive maximum lets the broker stream them; the session outlives a reconnect (not the
-      // backend) so reports sent meanwhile wait. Aedes, the embedded broker, speaks 3.1.1 only.
-      ...(embeddedBroker
-        ? {}
-        : {
-            mqttOptions: {
-              protocolVersion: 5 as const,
-              properties: { receiveMaximum: 65535, sessionExpiryInterval: 300 },
-            },
-          }),
+      // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
+      // fallback for the embedded aedes) are the commander's own business.
     });
     closers.push({ name: 'commander', close: () => commander.stop() });
     await withTimeout(

@@ -107,6 +107,8 @@ const subscriberOptions = (clientId: string) => ({
   clean: false,
   resubscribe: false,
   reconnectPeriod: 1000,
+  protocolVersion: 5 as const,
+  properties: { receiveMaximum: 65535, sessionExpiryInterval: 3600 },
 });
 
 async function rawRun(url: string, publishers: Publishers): Promise<Measured> {

@@ -7,7 +7,12 @@ import {
   type Suv2MappingOptions,
   type UpdateService,
 } from '@otaflow/core';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, {
+  type IClientOptions,
+  type IPublishPacket,
+  type MqttClient,
+  type PacketCallback,
+} from 'mqtt';
 import {
   type DittoEnvelope,
   liveMessage,
@@ -21,6 +26,7 @@ import { type Logger, silentLogger } from './logger.js';
 import {
   DEFAULT_FEATURE_ID,
   type DownloadProtocol,
+  isFinalStatus,
   numericStatusCode,
   type OperationStatus,
   type SoftwareModuleAction,
@@ -34,6 +40,21 @@ export const CORRELATION_REF = 'suv2.correlationId';
 /** Target attributes the commander records from a feature announcement. */
 export const FEATURE_ID_ATTRIBUTE = 'suv2.featureId';
 export const MODULE_TYPE_ATTRIBUTE = 'suv2.softwareModuleType';
+/**
+ * The action ref saying which command the device acknowledged (`install:<correlationId>`,
+ * `download:...`, `cancel:...`); kept in core so it survives a commander restart.
+ */
+export const ACKNOWLEDGED_REF = 'suv2.commandAcknowledged';
+
+/** How an unanswered command is sent again (see the README, "Command retries"). */
+export interface CommandRetryOptions {
+  /** Sends in all, the first included (default 5); afterwards only a feature announcement re-sends. */
+  attempts?: number;
+  /** Pause after the first unanswered send, doubled after each further one (default 2 s). */
+  backoffMs?: number;
+  /** Upper bound of the pause (default 60 s). */
+  maxBackoffMs?: number;
+}
 
 export interface CommanderOptions {
   /** Broker URL, e.g. `mqtt://127.0.0.1:1883`; or give `client`. */
@@ -53,8 +74,18 @@ export interface CommanderOptions {
   /** Feature id used when a device announced none (default `SoftwareUpdatable`). */
   featureId?: string;
   shortTopics?: boolean;
-  /** MQTT client id; with `clean: false` (the default here) the broker keeps reports while we are away. */
+  /**
+   * MQTT client id of the persistent session (default `otaflow-commander-<tenant>`): a commander
+   * that comes back with the same id gets the reports published while it was away. Two commanders
+   * must never share one (the broker would switch the session between them).
+   */
   clientId?: string;
+  /** MQTT 5 session expiry after a disconnect (default 3600 s); 3.1.1 sessions do not expire. */
+  sessionExpirySeconds?: number;
+  /** MQTT 5 receive maximum: QoS 1 reports the broker may have in flight to us (default 65535). */
+  receiveMaximum?: number;
+  /** Re-sending of unanswered install/download/cancel commands. */
+  commandRetry?: CommandRetryOptions;
   logger?: Logger;
 }
 
@@ -82,6 +113,42 @@ interface Pending {
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
 }
+
+/** One QoS 1 delivery whose PUBACK waits until the report it carries was processed. */
+interface AckSlot {
+  messageId: number;
+  /** The connection it arrived on: an ack for a closed one is never sent (the broker re-delivers). */
+  connection: number;
+  done: boolean;
+}
+
+interface QueuedReport {
+  payload: Buffer;
+  slot: AckSlot | undefined;
+}
+
+/** mqtt.js keeps `_sendPacket` private; it is the only way to send a PUBACK of our own. */
+interface PacketSender {
+  _sendPacket(packet: { cmd: 'puback'; messageId: number }, cb?: PacketCallback): void;
+}
+
+/** Passed to mqtt.js's `handleMessage` callback: the packet is done, but no PUBACK yet. */
+const ACK_DEFERRED = new Error('PUBACK deferred until the report is processed');
+
+/**
+ * Whether a failed first connection means the broker does not speak MQTT 5: a CONNACK refusing
+ * the protocol (3.1.1's code 1 "unacceptable protocol version", 5's 0x84), or the connection
+ * closed without any CONNACK and without a network error (a broker that just hangs up).
+ */
+export function refusesMqtt5(event: {
+  errorCode?: unknown;
+  closedWithoutConnack?: boolean;
+}): boolean {
+  if (event.errorCode === 1 || event.errorCode === 132) return true;
+  return event.closedWithoutConnack === true && typeof event.errorCode !== 'string';
+}
+
+const CANCEL_STATUSES = new Set(['CANCELING', 'CANCEL_REJECTED']);
 
 const LAST_OPERATION = /^\/features\/([^/]+)\/properties\/status\/lastOperation$/;
 const FEATURE = /^\/features\/([^/]+)$/;
@@ -121,14 +188,23 @@ export class Commander {
    * device is idle. Does what core's KeyedLock does (one device at a time, arrival order, devices
    * in parallel) without two promises and two closures per report, which the profile showed.
    */
-  readonly #waiting = new Map<string, Buffer[]>();
+  readonly #waiting = new Map<string, QueuedReport[]>();
   /** Devices whose first report arrived since the last flush; see #handleMessage. */
-  #ready: { deviceId: string; payload: Buffer }[] = [];
+  #ready: { deviceId: string; report: QueuedReport }[] = [];
   #flush = () => {
     const ready = this.#ready;
     this.#ready = [];
-    for (const { deviceId, payload } of ready) void this.#drain(deviceId, payload);
+    for (const { deviceId, report } of ready) void this.#drain(deviceId, report);
   };
+  /** PUBACKs owed, in arrival order (MQTT wants them in that order); `#ackHead` is the oldest. */
+  #acks: AckSlot[] = [];
+  #ackHead = 0;
+  /** Counts connections of our own client, so an ack never goes to a later one. */
+  #connection = 0;
+  /** Actions with a command send loop running, so an announcement does not start a second one. */
+  readonly #sending = new Map<number, { woken: boolean; wake: () => void }>();
+  #stopped = false;
+  #protocolVersion: 4 | 5 | undefined;
   readonly #pending = new Map<string, Pending>();
   readonly #listeners = new Set<(outcome: ReportOutcome) => void>();
   readonly #thingIdOf: (deviceId: string) => string;
@@ -139,8 +215,34 @@ export class Commander {
   #client: MqttClient | undefined;
   #ownsClient = false;
   #unsubscribe: (() => void) | undefined;
-  #onMessage = (topic: string, payload: Buffer) => this.#handleMessage(topic, payload);
+  #onMessage = (topic: string, payload: Buffer) => this.#handleMessage(topic, payload, undefined);
   #onConnect = () => void this.#subscribe();
+  #onClose = () => {
+    // Un-acked deliveries of that connection come again on the next one (same session).
+    this.#connection++;
+    this.#acks = [];
+    this.#ackHead = 0;
+  };
+  #onError = (error: Error) => this.#log.warn('mqtt error', { error: error.message });
+  /** Our own client only: the report is acknowledged once processed, see #handleMessage. */
+  #handlePacket = (packet: IPublishPacket, callback: (error?: Error) => void) => {
+    if (packet.qos !== 1) {
+      callback();
+      return;
+    }
+    const slot: AckSlot = {
+      messageId: packet.messageId as number,
+      connection: this.#connection,
+      done: false,
+    };
+    this.#acks.push(slot);
+    // mqtt.js handles one packet at a time and sends the PUBACK when this callback is called
+    // without an error; an error only moves it on to the next packet. So the next reports flow in
+    // while this one waits for core, and the PUBACK is sent by #ack.
+    callback(ACK_DEFERRED);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    this.#handleMessage(String(packet.topic), payload, slot);
+  };
   /** Counters by outcome, for logs and the benchmark. */
   readonly stats: Record<ReportResult, number> = {
     applied: 0,
@@ -177,29 +279,121 @@ export class Commander {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The MQTT version of our own connection (5, or 4 = 3.1.1 after a fallback); unset with `client`. */
+  get protocolVersion(): 4 | 5 | undefined {
+    return this.#protocolVersion;
+  }
+
   async start(): Promise<void> {
+    this.#stopped = false;
     if (this.options.client) {
-      this.#client = this.options.client;
+      const client = this.options.client;
+      this.#client = client;
+      client.on('message', this.#onMessage);
+      client.on('connect', this.#onConnect);
+      client.on('error', this.#onError);
+      if (client.connected) await this.#subscribe();
+      else await new Promise<void>((resolve) => client.once('connect', () => resolve()));
     } else {
       this.#ownsClient = true;
-      this.#client = mqtt.connect(this.options.url as string, {
-        clientId:
-          this.options.clientId ??
-          `otaflow-commander-${this.options.tenant}-${randomUUID().slice(0, 8)}`,
-        clean: false,
-        resubscribe: false,
-        reconnectPeriod: 1000,
-        ...this.options.mqttOptions,
-      });
+      await this.#connectOwn();
     }
-    const client = this.#client;
-    client.on('message', this.#onMessage);
-    client.on('connect', this.#onConnect);
-    client.on('error', (error) => this.#log.warn('mqtt error', { error: error.message }));
-    if (client.connected) await this.#subscribe();
-    else await new Promise<void>((resolve) => client.once('connect', () => resolve()));
     await this.#subscribed;
     this.#unsubscribe = this.#service.onEvent((event) => this.#onDomainEvent(event));
+  }
+
+  #clientOptions(version: 4 | 5): IClientOptions {
+    const options: IClientOptions = {
+      clientId: this.options.clientId ?? `otaflow-commander-${this.options.tenant}`,
+      // A persistent session: reports published while we are away wait for us.
+      clean: false,
+      resubscribe: false,
+      reconnectPeriod: 1000,
+      protocolVersion: version,
+    };
+    if (version === 5)
+      options.properties = {
+        receiveMaximum: this.options.receiveMaximum ?? 65535,
+        sessionExpiryInterval: this.options.sessionExpirySeconds ?? 3600,
+      };
+    return { ...options, ...this.options.mqttOptions };
+  }
+
+  /**
+   * Connects with MQTT 5 (large receive maximum, persistent session), or with 3.1.1 when the
+   * broker refuses 5 on the first connection (aedes). `mqttOptions.protocolVersion` pins it.
+   */
+  #connectOwn(): Promise<void> {
+    const pinned = this.options.mqttOptions?.protocolVersion;
+    return new Promise<void>((resolve) => {
+      const open = (version: 4 | 5) => {
+        const options = this.#clientOptions(version);
+        const client = mqtt.connect(this.options.url as string, options);
+        this.#client = client;
+        this.#protocolVersion = options.protocolVersion === 5 ? 5 : 4;
+        client.handleMessage = this.#handlePacket;
+        client.on('connect', this.#onConnect);
+        client.on('close', this.#onClose);
+        client.on('error', this.#onError);
+        const mayFallBack = version === 5 && pinned === undefined;
+        let errorCode: unknown;
+        const onError = (error: Error) => {
+          errorCode = (error as { code?: unknown }).code;
+          if (mayFallBack && refusesMqtt5({ errorCode })) fallBack();
+        };
+        const onClose = () => {
+          if (mayFallBack && refusesMqtt5({ errorCode, closedWithoutConnack: true })) fallBack();
+          errorCode = undefined;
+        };
+        const onConnect = () => {
+          done();
+          resolve();
+        };
+        const done = () => {
+          client.off('error', onError);
+          client.off('close', onClose);
+          client.off('connect', onConnect);
+        };
+        const fallBack = () => {
+          done();
+          this.#log.info('broker refused MQTT 5; connecting with MQTT 3.1.1', {
+            url: this.options.url,
+          });
+          client.off('connect', this.#onConnect);
+          client.off('close', this.#onClose);
+          client.off('error', this.#onError);
+          client.end(true);
+          if (!this.#stopped) open(4);
+        };
+        client.on('error', onError);
+        client.on('close', onClose);
+        client.on('connect', onConnect);
+      };
+      open(pinned === 4 || pinned === 3 ? 4 : 5);
+    });
+  }
+
+  /** Sends the PUBACKs that are due, oldest first, stopping at the first report still in work. */
+  #ack(slot: AckSlot): void {
+    slot.done = true;
+    if (slot.connection !== this.#connection) return;
+    const client = this.#client as MqttClient;
+    const acks = this.#acks;
+    while (this.#ackHead < acks.length && (acks[this.#ackHead] as AckSlot).done) {
+      const next = acks[this.#ackHead++] as AckSlot;
+      if (client.connected)
+        (client as unknown as PacketSender)._sendPacket({
+          cmd: 'puback',
+          messageId: next.messageId,
+        });
+    }
+    if (this.#ackHead === acks.length) {
+      this.#acks = [];
+      this.#ackHead = 0;
+    } else if (this.#ackHead > 4096 && this.#ackHead * 2 > acks.length) {
+      acks.splice(0, this.#ackHead);
+      this.#ackHead = 0;
+    }
   }
 
   #subscribed: Promise<void> = Promise.resolve();
@@ -215,6 +409,8 @@ export class Commander {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const loop of this.#sending.values()) loop.wake();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     for (const [id, pending] of this.#pending) {
@@ -226,7 +422,10 @@ export class Commander {
     if (!client) return;
     client.off('message', this.#onMessage);
     client.off('connect', this.#onConnect);
-    if (this.#ownsClient) await client.endAsync();
+    if (this.#ownsClient) {
+      client.off('close', this.#onClose);
+      await client.endAsync();
+    }
   }
 
   // ------------------------------------------------------------------ commands
@@ -241,21 +440,108 @@ export class Commander {
       if (target?.channel !== 'mqtt') return;
       const record = await this.#service.store.getAction(event.actionId);
       const sent = record?.refs?.[CORRELATION_REF] !== undefined;
-      try {
-        // RUNNING without a correlationId: created running, or started/confirmed later.
-        if (wantsInstall && !sent) await this.sendInstall(event.actionId);
-        else if (wantsCancel && sent) await this.sendCancel(event.actionId);
-        else if (wantsCancel)
-          this.#log.warn('cancel of an action never sent to the device', {
-            actionId: event.actionId,
-          });
-      } catch (error) {
-        this.#log.warn('command failed', {
+      // RUNNING without a correlationId: created running, or started/confirmed later.
+      if ((wantsInstall && !sent) || (wantsCancel && sent)) await this.#deliver(event.actionId);
+      else if (wantsCancel)
+        this.#log.warn('cancel of an action never sent to the device', {
           actionId: event.actionId,
-          error: (error as Error).message,
         });
+    })().catch((error) =>
+      this.#log.warn('command failed', {
+        actionId: event.actionId,
+        error: (error as Error).message,
+      }),
+    );
+  }
+
+  /** The command an active action still needs the device to acknowledge, if any. */
+  async #pendingCommand(actionId: number): Promise<'install' | 'cancel' | undefined> {
+    const record = await this.#service.store.getAction(actionId);
+    const view = record && (await this.#service.getAction(actionId));
+    if (!record || !view?.active || view.status === 'WAIT_FOR_CONFIRMATION') return undefined;
+    const correlationId = record.refs?.[CORRELATION_REF];
+    const acknowledged = record.refs?.[ACKNOWLEDGED_REF];
+    if (view.status === 'CANCELING')
+      return correlationId && acknowledged !== `cancel:${correlationId}` ? 'cancel' : undefined;
+    return correlationId && acknowledged ? undefined : 'install';
+  }
+
+  /**
+   * Sends the action's pending command until the device answers: after a response timeout again
+   * with a doubling pause, `commandRetry.attempts` sends in all; a feature announcement of the
+   * device cuts a pause short and grants a fresh set of attempts. One loop per action.
+   */
+  async #deliver(actionId: number): Promise<void> {
+    if (this.#sending.has(actionId)) return;
+    const retry = this.options.commandRetry ?? {};
+    const attempts = Math.max(1, retry.attempts ?? 5);
+    const base = retry.backoffMs ?? 2000;
+    const max = retry.maxBackoffMs ?? 60_000;
+    const loop = { woken: false, wake: () => {} };
+    this.#sending.set(actionId, loop);
+    try {
+      for (let attempt = 1; !this.#stopped; attempt++) {
+        const command = await this.#pendingCommand(actionId);
+        if (!command) return;
+        loop.woken = false;
+        try {
+          if (command === 'cancel') await this.sendCancel(actionId);
+          else await this.sendInstall(actionId);
+          return;
+        } catch (error) {
+          const code = (error as IotHubError).code;
+          if (code !== 'RESPONSE_TIMEOUT' && code !== 'NOT_CONNECTED') {
+            // The device answered and said no (COMMAND_FAILED): sending it again changes nothing.
+            this.#log.warn('command failed', { actionId, error: (error as Error).message });
+            return;
+          }
+          if (loop.woken) {
+            attempt = 0;
+            continue;
+          }
+          if (attempt >= attempts) {
+            this.#log.warn('command unanswered; sent again when the device announces itself', {
+              actionId,
+              command,
+              attempts,
+            });
+            return;
+          }
+          this.#log.info('command unanswered; sending again', { actionId, command, attempt });
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(max, base * 2 ** (attempt - 1)));
+          loop.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        loop.wake = () => {};
+        if (loop.woken) attempt = 0;
       }
-    })();
+    } finally {
+      this.#sending.delete(actionId);
+    }
+  }
+
+  /** A device (re)announced itself: whatever it has not acknowledged yet goes out now. */
+  async #resendPending(deviceId: string): Promise<void> {
+    for (const action of await this.#service.listActions(deviceId)) {
+      if (!action.active) continue;
+      const loop = this.#sending.get(action.id);
+      if (loop) {
+        loop.woken = true;
+        loop.wake();
+      } else if (await this.#pendingCommand(action.id)) void this.#deliver(action.id);
+    }
+  }
+
+  async #acknowledged(actionId: number, value: string): Promise<void> {
+    try {
+      await this.#service.setActionRef(actionId, ACKNOWLEDGED_REF, value);
+    } catch (error) {
+      this.#log.warn('acknowledgement not recorded', { actionId, error: (error as Error).message });
+    }
   }
 
   async #actionOrThrow(actionId: number) {
@@ -289,7 +575,10 @@ export class Commander {
       softwareModules: modules.map((m) => this.#moduleAction(m)),
     };
     const subject = view.type === 'downloadonly' ? 'download' : 'install';
-    return this.#send(view.controllerId, subject, value, correlationId);
+    const result = await this.#send(view.controllerId, subject, value, correlationId);
+    if (record.refs?.[ACKNOWLEDGED_REF] === undefined)
+      await this.#acknowledged(actionId, `${subject}:${correlationId}`);
+    return result;
   }
 
   /** Sends cancel for an action whose install was sent (same correlationId, no artifacts). */
@@ -307,7 +596,9 @@ export class Commander {
         softwareModule: { name: m.name, version: m.version },
       })),
     };
-    return this.#send(record.controllerId, 'cancel', value, correlationId);
+    const result = await this.#send(record.controllerId, 'cancel', value, correlationId);
+    await this.#acknowledged(actionId, `cancel:${correlationId}`);
+    return result;
   }
 
   #moduleAction(module: SoftwareModule): SoftwareModuleAction {
@@ -382,47 +673,51 @@ export class Commander {
     for (const listener of this.#listeners) listener(outcome);
   }
 
-  #handleMessage(topic: string, payload: Buffer): void {
+  /** `slot`: the PUBACK owed for this delivery (our own client), sent once it is processed. */
+  #handleMessage(topic: string, payload: Buffer, slot: AckSlot | undefined): void {
     const parsed = parseHonoTopic(topic);
-    if (!parsed) return;
-    if (parsed.kind === 'commandResponse') {
-      const pending = this.#pending.get(parsed.requestId);
-      if (!pending) return;
-      this.#pending.delete(parsed.requestId);
-      clearTimeout(pending.timer);
-      let response: DittoEnvelope | undefined;
-      try {
-        response = parseDittoEnvelope(payload);
-      } catch {
-        // The status in the topic is what counts; a body is optional.
+    if (parsed?.kind === 'event' || parsed?.kind === 'telemetry') {
+      const deviceId = parsed.deviceId;
+      // Each device's reports are worked on one at a time in arrival order (outcomes included),
+      // devices in parallel. The work starts after mqtt.js has gone through the packets it has
+      // (setImmediate): mqtt.js handles one packet per tick, and work started here would run
+      // before the next packet was even read.
+      const report: QueuedReport = { payload, slot };
+      const waiting = this.#waiting.get(deviceId);
+      if (waiting) waiting.push(report);
+      else {
+        this.#waiting.set(deviceId, []);
+        if (this.#ready.push({ deviceId, report }) === 1) setImmediate(this.#flush);
       }
-      pending.resolve({ status: parsed.status, response });
       return;
     }
-    if (parsed.kind !== 'event' && parsed.kind !== 'telemetry') return;
-    const deviceId = parsed.deviceId;
-    // Each device's reports are worked on one at a time in arrival order (outcomes included),
-    // devices in parallel. The work starts after mqtt.js has gone through the packets it has
-    // (setImmediate): mqtt.js handles one packet per tick, and work started here would run
-    // before the next packet and its PUBACK; this way the broker gets a whole chunk's PUBACKs
-    // first and sends on while core works.
-    const waiting = this.#waiting.get(deviceId);
-    if (waiting) waiting.push(payload);
-    else {
-      this.#waiting.set(deviceId, []);
-      if (this.#ready.push({ deviceId, payload }) === 1) setImmediate(this.#flush);
+    if (slot) this.#ack(slot);
+    if (parsed?.kind !== 'commandResponse') return;
+    const pending = this.#pending.get(parsed.requestId);
+    if (!pending) return;
+    this.#pending.delete(parsed.requestId);
+    clearTimeout(pending.timer);
+    let response: DittoEnvelope | undefined;
+    try {
+      response = parseDittoEnvelope(payload);
+    } catch {
+      // The status in the topic is what counts; a body is optional.
     }
+    pending.resolve({ status: parsed.status, response });
   }
 
-  async #drain(deviceId: string, first: Buffer): Promise<void> {
-    const waiting = this.#waiting.get(deviceId) as Buffer[];
-    for (let payload: Buffer | undefined = first; payload; payload = waiting.shift()) {
+  async #drain(deviceId: string, first: QueuedReport): Promise<void> {
+    const waiting = this.#waiting.get(deviceId) as QueuedReport[];
+    for (let report: QueuedReport | undefined = first; report; report = waiting.shift()) {
       try {
-        await this.#process(deviceId, payload);
+        await this.#process(deviceId, report.payload);
       } catch (error) {
         // Only a listener throwing twice gets here; the device's next reports still go on.
         this.#log.error('report listener failed', { deviceId, error: (error as Error).message });
       }
+      // Applied, refused, ignored or dropped (logged): acknowledged either way, so a report
+      // core cannot take is not delivered again and again.
+      if (report.slot) this.#ack(report.slot);
     }
     this.#waiting.delete(deviceId);
   }
@@ -491,6 +786,9 @@ export class Commander {
         [MODULE_TYPE_ATTRIBUTE]: type,
       });
     }
+    void this.#resendPending(deviceId).catch((error) =>
+      this.#log.warn('pending commands not sent', { deviceId, error: (error as Error).message }),
+    );
     return { deviceId, result: 'registered' };
   }
 
@@ -537,6 +835,13 @@ export class Commander {
         actionId,
       };
     const applied = await this.#service.apply(actionId, mapped.event);
+    // A report proves the device has the operation: no need to send the command again.
+    if (applied.ok && !isFinalStatus(status)) {
+      const acknowledged = action.refs?.[ACKNOWLEDGED_REF];
+      const cancel = CANCEL_STATUSES.has(status);
+      if (cancel ? acknowledged !== `cancel:${correlationId}` : acknowledged === undefined)
+        await this.#acknowledged(actionId, `${cancel ? 'cancel' : 'install'}:${correlationId}`);
+    }
     if (!applied.ok)
       return {
         deviceId,

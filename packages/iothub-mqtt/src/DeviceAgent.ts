@@ -109,7 +109,8 @@ export class DeviceAgent {
   #state: AgentState = { installedDependencies: {} };
   #operations = new Map<string, Operation>();
   #queue: Promise<void> = Promise.resolve();
-  #announced = false;
+  /** Final reports of recent operations, so a re-sent command for one is not run twice. */
+  readonly #finished = new Map<string, OperationStatus>();
   #stopping = false;
   #saving: Promise<void> = Promise.resolve();
   #onMessage = (topic: string, payload: Buffer) => this.#handleMessage(topic, payload);
@@ -213,10 +214,8 @@ export class DeviceAgent {
         }
         await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
       }
-      if (!this.#announced && client.connected) {
-        this.#announced = true;
-        this.#announce();
-      }
+      // On every connect: the cloud learns the device is back and sends what it still owes.
+      if (client.connected) this.#announce();
     })();
     return this.#subscribed;
   }
@@ -354,6 +353,12 @@ export class DeviceAgent {
         value,
       }),
     );
+    if (isFinalStatus(status)) {
+      this.#finished.delete(correlationId);
+      this.#finished.set(correlationId, value);
+      if (this.#finished.size > 32)
+        this.#finished.delete(this.#finished.keys().next().value as string);
+    }
     const op = this.#operations.get(correlationId);
     this.#persist((state) => {
       if (isFinalStatus(status)) {
@@ -449,8 +454,20 @@ export class DeviceAgent {
 
   #enqueue(kind: 'install' | 'download', request: SoftwareUpdateAction, resumed: boolean): void {
     const id = request.correlationId;
-    // A redelivered command for the operation already in hand is acknowledged and ignored.
+    // A re-sent command for the operation already in hand is acknowledged and ignored; for one
+    // that ended, the final report is sent again instead of running it twice.
     if (this.#operations.has(id)) return;
+    const finished = this.#finished.get(id);
+    if (finished && !resumed) {
+      this.#publish(
+        twinModify({
+          thingId: this.thingId,
+          path: statusPropertyPath(this.featureId, 'lastOperation'),
+          value: finished,
+        }),
+      );
+      return;
+    }
     const first = request.softwareModules[0] as SoftwareUpdateAction['softwareModules'][number];
     const op: Operation = {
       kind,

@@ -11,10 +11,12 @@ export {
   downloadArtifact,
 } from './artifactDownload.js';
 export {
+  ACKNOWLEDGED_REF,
   CORRELATION_REF,
   Commander,
   type CommanderOptions,
   type CommandResult,
+  type CommandRetryOptions,
   commanderFilters,
   createCommander,
   defaultThingIdOf,
@@ -22,6 +24,7 @@ export {
   MODULE_TYPE_ATTRIBUTE,
   type ReportOutcome,
   type ReportResult,
+  refusesMqtt5,
 } from './Commander.js';
 export { createDeviceAgent, DeviceAgent, type DeviceAgentOptions } from './DeviceAgent.js';
 export {

@@ -55,7 +55,12 @@ export const okInstaller = (): Installer & { calls: string[] } => {
 
 export async function fixture(
   url: string,
-  options: { served?: Partial<ServedFile>; body?: Buffer; commanderClientId?: string } = {},
+  options: {
+    served?: Partial<ServedFile>;
+    body?: Buffer;
+    commanderClientId?: string;
+    commander?: Partial<Parameters<typeof createCommander>[0]>;
+  } = {},
 ): Promise<Fixture> {
   const tenant = unique('tenant');
   const server = await new ArtifactServer().start();
@@ -69,6 +74,7 @@ export async function fixture(
     artifactUrl: (m, a) => `${server.url}/${m.id}/${a.filename}`,
     responseTimeoutMs: 5000,
     logger: log,
+    ...options.commander,
   };
   if (options.commanderClientId) commanderOptions.clientId = options.commanderClientId;
   const commander = createCommander(commanderOptions);

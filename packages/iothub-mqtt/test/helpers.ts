@@ -67,7 +67,10 @@ export class OwnBroker {
     readonly conf: string,
   ) {}
 
-  static async create(extra = '', options: { persistence?: boolean } = {}): Promise<OwnBroker> {
+  static async create(
+    extra = '',
+    options: { persistence?: boolean; maxQueued?: number; maxInflight?: number } = {},
+  ): Promise<OwnBroker> {
     const dir = await mkdtemp(join(tmpdir(), 'otaflow-mosq-'));
     const port = await freePort();
     // Run as root, Mosquitto would switch to user `mosquitto`, which cannot write our temp dir.
@@ -75,8 +78,8 @@ export class OwnBroker {
       `user ${userInfo().username}`,
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
-      'max_queued_messages 0',
-      'max_inflight_messages 100',
+      `max_queued_messages ${options.maxQueued ?? 0}`,
+      `max_inflight_messages ${options.maxInflight ?? 100}`,
     ];
     if (options.persistence)
       lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1');
