@@ -3,32 +3,27 @@
  * - root polls/s of 10,000 distinct controllers vs a bare node:http server answering the same bytes;
  * - feedback posts/s of the same controllers vs a bare server that reads the body and answers 200;
  * - 100 MB artifact download throughput vs a bare fs.createReadStream pipe.
+ *
+ * Both servers run in one forked process (servers.ts), this process is the one undici client for
+ * both, with the same pool settings. Rounds alternate the order (bare, DDI, DDI, bare, ...), an
+ * unmeasured warm-up round of each comes first, and the median round counts. Besides requests per
+ * second, the server process's CPU time per request (process.cpuUsage) is recorded for each side:
+ * it hardly moves with the load other programs put on this shared machine.
+ *
+ * Env: BENCH_ONLY=polls,feedback,download picks phases; BENCH_SERVER_PROF=<dir> runs the server
+ * process with --cpu-prof into <dir>.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import {
-  createServer,
-  type IncomingMessage,
-  type RequestListener,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
-import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
+import { type ChildProcess, fork } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
 import { Pool } from 'undici';
-import { createDdiServer, FileArtifactSource } from '../src/index.js';
+import { CONTROLLERS, cid, FILE_MB, GATEWAY, rootBody, type ServerOp } from './shared.js';
 
-const CONTROLLERS = 10_000;
 const REQUESTS = 20_000;
 const CONCURRENCY = 64;
-const FILE_MB = 100;
-const DOWNLOAD_ROUNDS = 3;
-/** Baseline and DDI alternate per round, best of each counts: the machine is shared and noisy. */
-const ROUNDS = 3;
-const GATEWAY = 'bench-gateway';
-const SLEEP = '00:05:00';
+const ROUNDS = 5;
+const DOWNLOAD_ROUNDS = 5;
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'polls,feedback,download').split(','));
 
 interface Figure {
   metric: string;
@@ -39,258 +34,282 @@ interface Figure {
   goal: number | null;
 }
 
+interface Sample {
+  perSecond: number;
+  /** Server process CPU µs per request (or per MB for downloads). */
+  serverCpu: number;
+  /** The part of serverCpu spent in the kernel (socket writes and reads, mostly). */
+  serverSys: number;
+  /** This (client) process's CPU µs per request, for judging whether the client was the limit. */
+  clientCpu: number;
+}
+
 const log = (line: string) => console.log(`[bench] ${line}`);
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
-async function listen(handler: RequestListener) {
-  const server = createServer({ keepAliveTimeout: 60_000 }, handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const pool = new Pool(origin, {
-    connections: CONCURRENCY,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
+function startServers() {
+  const prof = process.env.BENCH_SERVER_PROF;
+  const child: ChildProcess = fork(new URL('./servers.ts', import.meta.url), {
+    execArgv: [
+      '--import',
+      'tsx',
+      '--conditions=@otaflow/source',
+      ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return {
-    origin,
-    pool,
-    async close() {
-      await pool.close();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
-/** Runs `count` requests with CONCURRENCY workers; returns requests per second. */
-async function load(
-  pool: Pool,
-  count: number,
-  make: (i: number) => {
-    path: string;
-    method: 'GET' | 'POST';
-    body?: string;
-    headers: Record<string, string>;
-  },
-  expect: number,
-) {
-  let next = 0;
-  let failed = 0;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        const req = make(i);
-        const res = await pool.request({
-          path: req.path,
-          method: req.method,
-          headers: req.headers,
-          body: req.body ?? null,
-        });
-        await res.body.dump();
-        if (res.statusCode !== expect) failed++;
-      }
-    }),
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  child.on('message', (msg: { id: number; value?: unknown; error?: string }) => {
+    const w = waiting.get(msg.id);
+    if (!w) return;
+    waiting.delete(msg.id);
+    if (msg.error !== undefined) w.reject(new Error(msg.error));
+    else w.resolve(msg.value);
+  });
+  child.on('exit', (code) => {
+    for (const w of waiting.values()) w.reject(new Error(`server process exited (${code})`));
+    waiting.clear();
+  });
+  const ready = new Promise<{ ddi: string; bare: string }>((resolve, reject) =>
+    waiting.set(0, { resolve: resolve as (v: unknown) => void, reject }),
   );
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (failed > 0) throw new Error(`${failed} of ${count} requests did not answer ${expect}`);
-  return count / seconds;
+  const ask = <T>(op: ServerOp): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, op });
+    });
+  return { child, ready, ask };
 }
 
-async function download(
-  pool: Pool,
-  path: string,
-  headers: Record<string, string>,
-  size: number,
-): Promise<number> {
-  const start = process.hrtime.bigint();
-  const res = await pool.request({ path, method: 'GET', headers });
-  let received = 0;
-  for await (const chunk of res.body) received += (chunk as Buffer).length;
-  if (res.statusCode !== 200 || received !== size)
-    throw new Error(`download got ${res.statusCode}, ${received} bytes`);
-  return size / 1e6 / (Number(process.hrtime.bigint() - start) / 1e9);
-}
+const newPool = (origin: string) =>
+  new Pool(origin, { connections: CONCURRENCY, pipelining: 1, keepAliveTimeout: 60_000 });
 
-function figure(
-  metric: string,
-  unit: string,
-  value: number,
-  baseline: number,
-  goal: number | null,
-): Figure {
-  const f = {
-    metric,
-    unit,
-    value: round(value),
-    baseline: round(baseline),
-    ratio: Math.round((value / baseline) * 1000) / 1000,
-    goal,
-  };
-  log(
-    `${metric}: ${f.value} ${unit} vs bare ${f.baseline} ${unit} -> ratio ${f.ratio}${goal ? ` (goal >= ${goal})` : ''}`,
-  );
-  return f;
+interface Req {
+  path: string;
+  method: 'GET' | 'POST';
+  body?: string;
+  headers: Record<string, string>;
 }
-
-const round = (n: number) => Math.round(n * 10) / 10;
-const best = (xs: number[]) => Math.max(...xs);
 
 async function main() {
   const started = Date.now();
-  const dir = await mkdtemp(join(tmpdir(), 'ddi-bench-'));
-  const service = new UpdateService({ store: new MemoryUpdateStore() });
-  const files = new FileArtifactSource(dir);
-  const ddi = createDdiServer({
-    service,
-    tenant: 'DEFAULT',
-    artifacts: files,
-    auth: { targetToken: true, gatewayToken: GATEWAY },
-    autoRegister: true,
-    pollingSleep: SLEEP,
-  });
-  const ddiServer = await listen((req, res) => {
-    void ddi.handle(req, res).then((handled) => {
-      if (!handled) res.writeHead(404).end();
-    });
-  });
+  const servers = startServers();
+  const origins = await servers.ready;
+  const ddiPool = newPool(origins.ddi);
+  const barePool = newPool(origins.bare);
+  const serverCpu = () => servers.ask<{ cpuMicros: number; systemMicros: number }>('cpu');
+  const clientCpu = () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  };
 
-  // The bare servers answer exactly the bytes the DDI server sends for an idle controller.
-  let bareOrigin = '';
-  const rootBody = (cid: string, origin: string) =>
-    JSON.stringify({
-      config: { polling: { sleep: SLEEP } },
-      _links: { configData: { href: `${origin}/DEFAULT/controller/v1/${cid}/configData` } },
-    });
-  const filePath = join(dir, 'bare.bin');
-  let bareFileSize = 0;
-  const bare = await listen((req: IncomingMessage, res: ServerResponse) => {
-    const url = req.url ?? '';
-    if (url === '/file') {
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'content-length': bareFileSize,
-      });
-      createReadStream(filePath).pipe(res);
-      return;
+  /** `count` requests with CONCURRENCY workers; throughput and CPU per request on both ends. */
+  async function load(
+    pool: Pool,
+    count: number,
+    make: (i: number) => Req,
+    expect: number,
+  ): Promise<Sample> {
+    let next = 0;
+    let failed = 0;
+    const server0 = await serverCpu();
+    const client0 = clientCpu();
+    const start = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        for (let i = next++; i < count; i = next++) {
+          const req = make(i);
+          const res = await pool.request({
+            path: req.path,
+            method: req.method,
+            headers: req.headers,
+            body: req.body ?? null,
+          });
+          await res.body.dump();
+          if (res.statusCode !== expect) failed++;
+        }
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const client = clientCpu() - client0;
+    const server1 = await serverCpu();
+    if (failed > 0) throw new Error(`${failed} of ${count} requests did not answer ${expect}`);
+    return {
+      perSecond: count / seconds,
+      serverCpu: (server1.cpuMicros - server0.cpuMicros) / count,
+      serverSys: (server1.systemMicros - server0.systemMicros) / count,
+      clientCpu: client / count,
+    };
+  }
+
+  async function download(
+    pool: Pool,
+    path: string,
+    headers: Record<string, string>,
+    size: number,
+  ): Promise<Sample> {
+    const server0 = await serverCpu();
+    const client0 = clientCpu();
+    const start = process.hrtime.bigint();
+    const res = await pool.request({ path, method: 'GET', headers });
+    let received = 0;
+    for await (const chunk of res.body) received += (chunk as Buffer).length;
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const client = clientCpu() - client0;
+    const server1 = await serverCpu();
+    if (res.statusCode !== 200 || received !== size)
+      throw new Error(`download got ${res.statusCode}, ${received} bytes`);
+    const mb = size / 1e6;
+    return {
+      perSecond: mb / seconds,
+      serverCpu: (server1.cpuMicros - server0.cpuMicros) / mb,
+      serverSys: (server1.systemMicros - server0.systemMicros) / mb,
+      clientCpu: client / mb,
+    };
+  }
+
+  /** Warm-up of each side, then ROUNDS measured rounds in ABBA order; the medians. */
+  async function compare(
+    label: string,
+    rounds: number,
+    bareRun: () => Promise<Sample>,
+    ddiRun: () => Promise<Sample>,
+  ) {
+    log(`${label}: warm-up`);
+    await bareRun();
+    await ddiRun();
+    const bare: Sample[] = [];
+    const ddi: Sample[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const pair =
+        r % 2 === 0
+          ? [await bareRun(), await ddiRun()]
+          : [await ddiRun(), await bareRun()].reverse();
+      bare.push(pair[0]!);
+      ddi.push(pair[1]!);
+      log(
+        `${label} round ${r + 1}/${rounds}: bare ${round1(pair[0]!.perSecond)}, ddi ${round1(pair[1]!.perSecond)}; server CPU µs bare ${round1(pair[0]!.serverCpu)} (sys ${round1(pair[0]!.serverSys)}), ddi ${round1(pair[1]!.serverCpu)} (sys ${round1(pair[1]!.serverSys)})`,
+      );
     }
-    if (req.method === 'POST') {
-      req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-length': 0 }).end());
-      return;
-    }
-    const body = rootBody(url.split('/')[4] ?? '', bareOrigin);
-    res.writeHead(200, {
-      'content-type': 'application/hal+json;charset=UTF-8',
-      'content-length': Buffer.byteLength(body),
-    });
-    res.end(body);
-  });
-  bareOrigin = bare.origin;
+    const pick = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => x[k]));
+    return {
+      value: pick(ddi, 'perSecond'),
+      baseline: pick(bare, 'perSecond'),
+      cpu: pick(ddi, 'serverCpu'),
+      cpuBaseline: pick(bare, 'serverCpu'),
+      clientCpu: pick(ddi, 'clientCpu'),
+      clientCpuBaseline: pick(bare, 'clientCpu'),
+    };
+  }
+
+  const figures: Figure[] = [];
+  const cpuFigures: Figure[] = [];
+  function record(
+    metric: string,
+    unit: string,
+    cpuUnit: string,
+    goal: number,
+    m: Awaited<ReturnType<typeof compare>>,
+  ) {
+    const f: Figure = {
+      metric,
+      unit,
+      value: round1(m.value),
+      baseline: round1(m.baseline),
+      ratio: Math.round((m.value / m.baseline) * 1000) / 1000,
+      goal,
+    };
+    // Inverted so that, as for throughput, a ratio of 1 is "as cheap as bare" and less is worse.
+    const c: Figure = {
+      metric: `server CPU, ${metric}`,
+      unit: cpuUnit,
+      value: round1(m.cpu),
+      baseline: round1(m.cpuBaseline),
+      ratio: Math.round((m.cpuBaseline / m.cpu) * 1000) / 1000,
+      goal: null,
+    };
+    figures.push(f);
+    cpuFigures.push(c);
+    log(
+      `${metric}: ${f.value} ${unit} vs bare ${f.baseline} -> ratio ${f.ratio} (goal >= ${goal}); server CPU ${c.value} vs ${c.baseline} ${cpuUnit}; client CPU ${round1(m.clientCpu)} vs ${round1(m.clientCpuBaseline)} ${cpuUnit}`,
+    );
+  }
 
   try {
-    const cid = (i: number) => `bench-${i % CONTROLLERS}`;
     const auth = { authorization: `GatewayToken ${GATEWAY}`, accept: 'application/hal+json' };
-    const poll = (i: number) => ({
+    const poll = (i: number): Req => ({
       path: `/DEFAULT/controller/v1/${cid(i)}`,
-      method: 'GET' as const,
+      method: 'GET',
       headers: auth,
     });
 
     log(`registering ${CONTROLLERS} controllers by polling`);
-    await load(ddiServer.pool, CONTROLLERS, poll, 200);
-    await load(bare.pool, CONTROLLERS, poll, 200);
-    const sample = await ddiServer.pool.request({
-      path: poll(0).path,
-      method: 'GET',
-      headers: auth,
-    });
-    const sampleText = await sample.body.text();
-    if (sampleText !== rootBody(cid(0), ddiServer.origin))
-      throw new Error(`bare body differs from DDI body: ${sampleText}`);
+    await load(ddiPool, CONTROLLERS, poll, 200);
+    for (const [pool, origin] of [
+      [ddiPool, origins.ddi],
+      [barePool, origins.bare],
+    ] as const) {
+      const res = await pool.request({ path: poll(0).path, method: 'GET', headers: auth });
+      const text = await res.body.text();
+      if (text !== rootBody(cid(0), origin)) throw new Error(`unexpected root body: ${text}`);
+    }
 
-    const polls: number[] = [];
-    const barePolls: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      log(
-        `root polls round ${round}: ${REQUESTS} requests over ${CONTROLLERS} controllers, ${CONCURRENCY} connections`,
+    if (ONLY.has('polls')) {
+      log(`root polls: ${REQUESTS} requests a round over ${CONTROLLERS} controllers`);
+      const m = await compare(
+        'root polls',
+        ROUNDS,
+        () => load(barePool, REQUESTS, poll, 200),
+        () => load(ddiPool, REQUESTS, poll, 200),
       );
-      barePolls.push(await load(bare.pool, REQUESTS, poll, 200));
-      polls.push(await load(ddiServer.pool, REQUESTS, poll, 200));
+      record('root polls per second (10,000 controllers)', 'req/s', 'CPU µs/req', 0.6, m);
     }
 
     log(`assigning an update to ${CONTROLLERS} controllers`);
-    const module = await service.createSoftwareModule({ type: 'os', name: 'fw', version: '1' });
-    const set = await service.createDistributionSet({
-      name: 'fw',
-      version: '1',
-      modules: [module.id],
-    });
-    const { actions } = await service.assign(
-      set.id,
-      Array.from({ length: CONTROLLERS }, (_, i) => ({ controllerId: cid(i) })),
-    );
-    const actionOf = new Map(actions.map((a) => [a.controllerId, a.id]));
+    const { actions } = await servers.ask<{ actions: [string, number][] }>('assign');
+    const actionOf = new Map(actions);
     const feedback = JSON.stringify({
       status: { execution: 'proceeding', result: { finished: 'none' }, details: ['working'] },
     });
-    const post = (i: number) => ({
+    const postHeaders = { ...auth, 'content-type': 'application/json' };
+    const post = (i: number): Req => ({
       path: `/DEFAULT/controller/v1/${cid(i)}/deploymentBase/${actionOf.get(cid(i))}/feedback`,
-      method: 'POST' as const,
+      method: 'POST',
       body: feedback,
-      headers: { ...auth, 'content-type': 'application/json' },
+      headers: postHeaders,
     });
-    const posts: number[] = [];
-    const barePosts: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      log(`feedback posts round ${round}: ${REQUESTS} requests`);
-      barePosts.push(await load(bare.pool, REQUESTS, post, 200));
-      posts.push(await load(ddiServer.pool, REQUESTS, post, 200));
+    if (ONLY.has('feedback')) {
+      log(`feedback posts: ${REQUESTS} requests a round`);
+      const m = await compare(
+        'feedback posts',
+        ROUNDS,
+        () => load(barePool, REQUESTS, post, 200),
+        () => load(ddiPool, REQUESTS, post, 200),
+      );
+      record('feedback posts per second (10,000 controllers)', 'req/s', 'CPU µs/req', 0.6, m);
     }
 
-    log(`writing a ${FILE_MB} MB artifact`);
-    const chunk = createHash('sha512').update('otaflow').digest();
-    const big = Buffer.alloc(FILE_MB * 1024 * 1024);
-    for (let o = 0; o < big.length; o += chunk.length) chunk.copy(big, o);
-    await writeFile(filePath, big);
-    bareFileSize = big.length;
-    const info = await files.write(module.id, 'big.bin', big);
-    await service.addArtifact(module.id, {
-      filename: 'big.bin',
-      size: info.size,
-      hashes: { sha1: info.hashes.sha1, md5: info.hashes.md5, sha256: info.hashes.sha256! },
-    });
-    const artifactPath = `/DEFAULT/controller/v1/${cid(0)}/softwaremodules/${module.id}/artifacts/big.bin`;
-    const ddiMbps: number[] = [];
-    const bareMbps: number[] = [];
-    for (let round = 1; round <= DOWNLOAD_ROUNDS; round++) {
-      log(`download round ${round}/${DOWNLOAD_ROUNDS}`);
-      bareMbps.push(await download(bare.pool, '/file', {}, big.length));
-      ddiMbps.push(await download(ddiServer.pool, artifactPath, auth, big.length));
+    if (ONLY.has('download')) {
+      log(`writing a ${FILE_MB} MB artifact`);
+      const { moduleId, size } = await servers.ask<{ moduleId: number; size: number }>('artifact');
+      const path = `/DEFAULT/controller/v1/${cid(0)}/softwaremodules/${moduleId}/artifacts/big.bin`;
+      const m = await compare(
+        'download',
+        DOWNLOAD_ROUNDS,
+        () => download(barePool, '/file', {}, size),
+        () => download(ddiPool, path, auth, size),
+      );
+      record(`artifact download throughput (${FILE_MB} MB)`, 'MB/s', 'CPU µs/MB', 0.9, m);
     }
 
-    const figures = [
-      figure(
-        'root polls per second (10,000 controllers)',
-        'req/s',
-        best(polls),
-        best(barePolls),
-        0.6,
-      ),
-      figure(
-        'feedback posts per second (10,000 controllers)',
-        'req/s',
-        best(posts),
-        best(barePosts),
-        0.6,
-      ),
-      figure(
-        `artifact download throughput (${FILE_MB} MB)`,
-        'MB/s',
-        best(ddiMbps),
-        best(bareMbps),
-        0.9,
-      ),
-    ];
+    const all = [...figures, ...cpuFigures];
     const result = {
       name: '@otaflow/ddi-http',
       date: new Date().toISOString(),
@@ -299,24 +318,32 @@ async function main() {
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         node: process.version,
       },
-      figures,
+      figures: all,
     };
     await writeFile(
       new URL('./result.json', import.meta.url),
       `${JSON.stringify(result, null, 2)}\n`,
     );
     console.log('\n| metric | value | bare baseline | ratio | goal |\n|---|---|---|---|---|');
-    for (const f of figures)
+    for (const f of all)
       console.log(
         `| ${f.metric} | ${f.value} ${f.unit} | ${f.baseline} ${f.unit} | ${f.ratio} | ${f.goal ?? '-'} |`,
       );
     console.log(
-      `\nbench took ${((Date.now() - started) / 1000).toFixed(1)} s; written bench/result.json`,
+      `\nmedian of ${ROUNDS} rounds (downloads ${DOWNLOAD_ROUNDS}); server CPU ratio = bare/ddi. bench took ${((Date.now() - started) / 1000).toFixed(1)} s; written bench/result.json`,
     );
   } finally {
-    await ddiServer.close();
-    await bare.close();
-    await rm(dir, { recursive: true, force: true });
+    await ddiPool.close();
+    await barePool.close();
+    const exited =
+      servers.child.exitCode === null
+        ? new Promise((r) => servers.child.once('exit', r))
+        : Promise.resolve();
+    await servers.ask('close').catch(() => {});
+    // Left to exit by itself (a --cpu-prof profile is written on exit); killed only if it hangs.
+    const timer = setTimeout(() => servers.child.kill(), 15_000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type ActionView,
@@ -130,44 +130,66 @@ const METHODS: Record<Route['kind'], string[]> = {
 
 /** A positive id of at most 2^53-1; anything else names no action or module. */
 function idOf(text: string | undefined): number | undefined {
-  if (text === undefined || !/^\d{1,16}$/.test(text)) return undefined;
+  if (text === undefined) return undefined;
+  const length = text.length;
+  if (length === 0 || length > 16) return undefined;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
   const n = Number(text);
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-function routeOf(rest: string[]): Route {
-  const [a, b, c, d] = rest;
-  const n = rest.length;
-  if (n === 0) return { kind: 'root' };
-  const id = idOf(b);
-  const withId = <K extends string>(kind: K) =>
-    id === undefined ? { kind: 'unknown' as const } : { kind, actionId: id };
+const UNKNOWN: Route = { kind: 'unknown' };
+const ROOT: Route = { kind: 'root' };
+const PUT_INSTALLED_BASE: Route = { kind: 'putInstalledBase' };
+const CONFIG_DATA: Route = { kind: 'configData' };
+const CONFIRMATION_BASE: Route = { kind: 'confirmationBase' };
+const ACTIVATE_AUTO_CONFIRM: Route = { kind: 'activateAutoConfirm' };
+const DEACTIVATE_AUTO_CONFIRM: Route = { kind: 'deactivateAutoConfirm' };
+
+type ActionRouteKind = Extract<Route, { actionId: number }>['kind'];
+
+function actionRoute(kind: ActionRouteKind, id: number | undefined): Route {
+  return id === undefined ? UNKNOWN : { kind, actionId: id };
+}
+
+/** Routes the path segments after `/{tenant}/controller/v1/{controllerId}` (from `at` on). */
+function routeOf(segments: readonly string[], at: number): Route {
+  const n = segments.length - at;
+  if (n === 0) return ROOT;
+  const a = segments[at];
+  const b = segments[at + 1];
+  const c = segments[at + 2];
   switch (a) {
     case 'deploymentBase':
-      if (n === 2) return withId('deploymentBase');
-      if (n === 3 && c === 'feedback') return withId('deploymentFeedback');
+      if (n === 2) return actionRoute('deploymentBase', idOf(b));
+      if (n === 3 && c === 'feedback') return actionRoute('deploymentFeedback', idOf(b));
       break;
     case 'cancelAction':
-      if (n === 2) return withId('cancelAction');
-      if (n === 3 && c === 'feedback') return withId('cancelFeedback');
+      if (n === 2) return actionRoute('cancelAction', idOf(b));
+      if (n === 3 && c === 'feedback') return actionRoute('cancelFeedback', idOf(b));
       break;
     case 'installedBase':
-      if (n === 1) return { kind: 'putInstalledBase' };
-      if (n === 2) return withId('installedBase');
+      if (n === 1) return PUT_INSTALLED_BASE;
+      if (n === 2) return actionRoute('installedBase', idOf(b));
       break;
     case 'configData':
-      if (n === 1) return { kind: 'configData' };
+      if (n === 1) return CONFIG_DATA;
       break;
     case 'confirmationBase':
-      if (n === 1) return { kind: 'confirmationBase' };
-      if (n === 2 && b === 'activateAutoConfirm') return { kind: 'activateAutoConfirm' };
-      if (n === 2 && b === 'deactivateAutoConfirm') return { kind: 'deactivateAutoConfirm' };
-      if (n === 2) return withId('confirmationAction');
-      if (n === 3 && c === 'feedback') return withId('confirmationFeedback');
+      if (n === 1) return CONFIRMATION_BASE;
+      if (n === 2 && b === 'activateAutoConfirm') return ACTIVATE_AUTO_CONFIRM;
+      if (n === 2 && b === 'deactivateAutoConfirm') return DEACTIVATE_AUTO_CONFIRM;
+      if (n === 2) return actionRoute('confirmationAction', idOf(b));
+      if (n === 3 && c === 'feedback') return actionRoute('confirmationFeedback', idOf(b));
       break;
     case 'softwaremodules': {
+      const id = idOf(b);
       if (id === undefined || c !== 'artifacts') break;
       if (n === 3) return { kind: 'artifacts', moduleId: id };
+      const d = segments[at + 3];
       if (n === 4 && d !== undefined) {
         try {
           return { kind: 'artifact', moduleId: id, filename: decodeURIComponent(d) };
@@ -178,12 +200,15 @@ function routeOf(rest: string[]): Route {
       break;
     }
   }
-  return { kind: 'unknown' };
+  return UNKNOWN;
 }
 
 /** What the client accepts of hal+json and json; undefined = 406. */
 function negotiate(accept: string | undefined): string | undefined {
   if (!accept) return HAL_JSON;
+  // What DDI clients send nearly always; the general parse below gives the same answers.
+  if (accept === HAL_JSON || accept === '*/*') return HAL_JSON;
+  if (accept === JSON_TYPE) return JSON_TYPE;
   const ranges = accept
     .split(',')
     .map((part) => {
@@ -202,6 +227,7 @@ function negotiate(accept: string | undefined): string | undefined {
 
 function isJsonContentType(header: string | undefined): boolean {
   if (!header) return false;
+  if (header === JSON_TYPE || header === HAL_JSON) return true;
   const type = header.split(';')[0]!.trim().toLowerCase();
   return (
     type === JSON_TYPE ||
@@ -210,11 +236,86 @@ function isJsonContentType(header: string | undefined): boolean {
   );
 }
 
-function safeEqual(a: string, b: string): boolean {
+function safeEqual(a: string, b: string | Buffer): boolean {
   const x = Buffer.from(a);
-  const y = Buffer.from(b);
+  const y = typeof b === 'string' ? Buffer.from(b) : b;
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+const HAL_JSON_UTF8 = `${HAL_JSON};charset=UTF-8`;
+const JSON_UTF8 = `${JSON_TYPE};charset=UTF-8`;
+const NO_CONTENT_HEADERS = ['Content-Length', '0'];
+
+/** A body being read: kept on the request so the listeners below need no closure per request. */
+interface BodyRead {
+  first: Buffer | undefined;
+  more: Buffer[] | undefined;
+  size: number;
+  limit: number;
+  resolve: (body: Buffer | undefined) => void;
+  reject: (error: Error) => void;
+}
+const BODY_READ = Symbol('ddi.bodyRead');
+type ReadingRequest = IncomingMessage & { [BODY_READ]?: BodyRead | undefined };
+
+function stopReading(req: ReadingRequest): BodyRead {
+  const read = req[BODY_READ]!;
+  req[BODY_READ] = undefined;
+  req.off('data', onBodyData);
+  req.off('end', onBodyEnd);
+  req.off('error', onBodyError);
+  req.off('close', onBodyClose);
+  return read;
+}
+
+function onBodyData(this: ReadingRequest, chunk: Buffer): void {
+  const read = this[BODY_READ]!;
+  read.size += chunk.length;
+  if (read.size > read.limit) {
+    stopReading(this);
+    // As leaving an async iterator early does: the rest of the body is not waited for.
+    this.destroy();
+    read.resolve(undefined);
+  } else if (read.first === undefined) read.first = chunk;
+  else if (read.more) read.more.push(chunk);
+  else read.more = [read.first, chunk];
+}
+
+function onBodyEnd(this: ReadingRequest): void {
+  const read = stopReading(this);
+  read.resolve(read.more ? Buffer.concat(read.more, read.size) : (read.first ?? EMPTY));
+}
+
+function onBodyError(this: ReadingRequest, error: Error): void {
+  stopReading(this).reject(error);
+}
+
+/** A body cut off without an error still settles, as the async iterator's premature close did. */
+function onBodyClose(this: ReadingRequest): void {
+  stopReading(this).reject(new Error('request closed before its body ended'));
+}
+
+/**
+ * The whole request body, or undefined once it grows past `limit`. A single chunk is returned as
+ * it came, not copied.
+ */
+function bodyOf(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    (req as ReadingRequest)[BODY_READ] = {
+      first: undefined,
+      more: undefined,
+      size: 0,
+      limit,
+      resolve,
+      reject,
+    };
+    req.on('data', onBodyData);
+    req.on('end', onBodyEnd);
+    req.on('error', onBodyError);
+    req.on('close', onBodyClose);
+  });
+}
+const EMPTY = Buffer.alloc(0);
 
 class HttpFailure {
   constructor(
@@ -237,14 +338,31 @@ const notFound = (message: string) =>
   });
 const empty = (status: number) => new HttpFailure(status);
 
-interface Ctx {
-  req: IncomingMessage;
-  res: ServerResponse;
-  base: string;
-  controllerId: string;
-  /** The target as read for authentication; undefined when unknown. */
-  target: TargetView | undefined;
-  via: 'target' | 'gateway' | 'anonymous';
+type Via = 'target' | 'gateway' | 'anonymous';
+
+/** One request's context; the href base is built only by the answers that carry links. */
+class Ctx {
+  #base: string | undefined;
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly tenantSegment: string,
+    readonly controllerId: string,
+    /** The target as read for authentication; undefined when unknown. */
+    readonly target: TargetView | undefined,
+    readonly via: Via,
+    readonly publicBase: string | undefined,
+  ) {}
+
+  get base(): string {
+    if (this.#base === undefined) {
+      const origin =
+        this.publicBase ??
+        `${(this.req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${this.req.headers.host ?? 'localhost'}`;
+      this.#base = `${origin}/${this.tenantSegment}/controller/v1/${encodeURIComponent(this.controllerId)}`;
+    }
+    return this.#base;
+  }
 }
 
 /**
@@ -260,42 +378,45 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
   const logger = options.logger;
   const publicBase = options.publicBaseUrl?.replace(/\/+$/, '');
   const contactInterval = options.contactIntervalMs ?? 30_000;
-
-  function baseOf(req: IncomingMessage, tenantSegment: string, controllerId: string): string {
-    const origin =
-      publicBase ??
-      `${(req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
-    return `${origin}/${tenantSegment}/controller/v1/${encodeURIComponent(controllerId)}`;
-  }
+  /** The gateway key's bytes, kept while `options.auth.gatewayToken` stays the same string. */
+  let gatewayKey: { text: string; bytes: Buffer } | undefined;
 
   // ------------------------------------------------------------ plumbing
 
   function sendJson(ctx: Ctx, body: unknown): void {
     const { req, res } = ctx;
-    const type = negotiate(req.headers.accept) ?? HAL_JSON;
     const text = JSON.stringify(body);
-    const etag = `"0${createHash('md5').update(text).digest('hex')}"`;
-    res.setHeader('ETag', etag);
+    // One-shot md5 (no Hash object); the ETag is what it always was.
+    const etag = `"0${hash('md5', text, 'hex')}"`;
     if (req.headers['if-none-match'] === etag) {
-      res.statusCode = 304;
+      res.writeHead(304, ['ETag', etag]);
       res.end();
       return;
     }
-    res.statusCode = 200;
-    res.setHeader('Content-Type', `${type};charset=UTF-8`);
-    res.setHeader('Content-Length', Buffer.byteLength(text));
+    const type = negotiate(req.headers.accept) === JSON_TYPE ? JSON_UTF8 : HAL_JSON_UTF8;
+    res.writeHead(200, [
+      'ETag',
+      etag,
+      'Content-Type',
+      type,
+      'Content-Length',
+      String(Buffer.byteLength(text)),
+    ]);
     res.end(text);
   }
 
   function sendStatus(res: ServerResponse, status: number, body?: DdiExceptionInfo): void {
-    res.statusCode = status;
     if (body) {
       const text = JSON.stringify(body);
-      res.setHeader('Content-Type', `${JSON_TYPE};charset=UTF-8`);
-      res.setHeader('Content-Length', Buffer.byteLength(text));
+      res.writeHead(status, [
+        'Content-Type',
+        JSON_UTF8,
+        'Content-Length',
+        String(Buffer.byteLength(text)),
+      ]);
       res.end(text);
     } else {
-      res.setHeader('Content-Length', 0);
+      res.writeHead(status, NO_CONTENT_HEADERS);
       res.end();
     }
   }
@@ -306,7 +427,8 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
     optional = false,
   ): Promise<z.infer<S>> {
     const { req, res } = ctx;
-    const declared = Number(req.headers['content-length'] ?? 0);
+    const length = req.headers['content-length'];
+    const declared = length === undefined ? 0 : Number(length);
     const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined;
     if (!(optional && !hasBody) && !isJsonContentType(req.headers['content-type'])) {
       res.setHeader('Connection', 'close');
@@ -316,20 +438,19 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
       res.setHeader('Connection', 'close');
       throw empty(413);
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > maxBody) {
-        res.setHeader('Connection', 'close');
-        throw empty(413);
-      }
-      chunks.push(chunk as Buffer);
+    // Usually the whole body came with the headers and waits in the stream's buffer already.
+    const raw =
+      req.complete && req.readableLength <= maxBody && !req.readableFlowing
+        ? ((req.read() as Buffer | null) ?? EMPTY)
+        : await bodyOf(req, maxBody);
+    if (raw === undefined) {
+      res.setHeader('Connection', 'close');
+      throw empty(413);
     }
-    if (size === 0 && optional) return schema.parse({});
+    if (raw.length === 0 && optional) return schema.parse({});
     let json: unknown;
     try {
-      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      json = JSON.parse(raw.toString('utf8'));
     } catch {
       throw notReadable('The given request body is not well formed');
     }
@@ -868,10 +989,7 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
 
   // ------------------------------------------------------------ dispatch
 
-  function authenticate(
-    req: IncomingMessage,
-    target: TargetView | undefined,
-  ): Ctx['via'] | undefined {
+  function authenticate(req: IncomingMessage, target: TargetView | undefined): Via | undefined {
     const header = req.headers.authorization;
     if (header === undefined) return options.auth.anonymous ? 'anonymous' : undefined;
     if (options.auth.targetToken && header.startsWith('TargetToken ')) {
@@ -880,12 +998,16 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
     }
     const gateway = options.auth.gatewayToken;
     if (gateway && header.startsWith('GatewayToken ')) {
-      return safeEqual(header.slice('GatewayToken '.length), gateway) ? 'gateway' : undefined;
+      if (gatewayKey?.text !== gateway) gatewayKey = { text: gateway, bytes: Buffer.from(gateway) };
+      return safeEqual(header.slice('GatewayToken '.length), gatewayKey.bytes)
+        ? 'gateway'
+        : undefined;
     }
     return undefined;
   }
 
-  async function dispatch(ctx: Ctx, route: Route): Promise<void> {
+  /** Not async itself: the endpoint's promise is handed on, an unknown route throws at once. */
+  function dispatch(ctx: Ctx, route: Route): Promise<void> {
     switch (route.kind) {
       case 'root':
         return getRoot(ctx);
@@ -938,7 +1060,8 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
     try {
       let controllerId: string;
       try {
-        controllerId = decodeURIComponent(segments[4]!);
+        const segment = segments[4]!;
+        controllerId = segment.includes('%') ? decodeURIComponent(segment) : segment;
       } catch {
         throw notReadable('controllerId is not valid URL encoding');
       }
@@ -952,7 +1075,7 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
       const target = await service.getTarget(controllerId);
       const via = authenticate(req, target);
       if (!via) throw empty(401);
-      const route = routeOf(segments.slice(5));
+      const route = routeOf(segments, 5);
       const allowed = METHODS[route.kind];
       if (route.kind !== 'unknown' && !allowed.includes(req.method ?? '')) {
         res.setHeader('Allow', allowed.join(', '));
@@ -960,14 +1083,7 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
       }
       const jsonGet = req.method === 'GET' && route.kind !== 'artifact';
       if (jsonGet && negotiate(req.headers.accept) === undefined) throw empty(406);
-      const ctx: Ctx = {
-        req,
-        res,
-        base: baseOf(req, tenantSegment, controllerId),
-        controllerId,
-        target,
-        via,
-      };
+      const ctx = new Ctx(req, res, tenantSegment, controllerId, target, via, publicBase);
       await dispatch(ctx, route);
     } catch (error) {
       if (res.headersSent) {
