@@ -6,6 +6,7 @@ import {
   createLogger,
   describeFailure,
   isLogLevel,
+  logLevelFlag,
   progressView,
   runInstallCommand,
   runMain,
@@ -107,12 +108,7 @@ const spec = {
       default: false,
       description: 'run one polling cycle and exit (1 when it or the update failed)',
     },
-    logLevel: {
-      type: 'string',
-      env: 'LOG_LEVEL',
-      default: 'info',
-      description: 'debug, info, warn or error',
-    },
+    logLevel: logLevelFlag,
   },
   examples: [
     'otaflow-device-ddi --url http://127.0.0.1:8080 --controller-id dev-1 --gateway-token secret',

@@ -6,6 +6,7 @@ import {
   createLogger,
   describeFailure,
   isLogLevel,
+  logLevelFlag,
   progressView,
   runInstallCommand,
   runMain,
@@ -119,12 +120,7 @@ const spec = {
       default: false,
       description: 'refuse cancel requests that arrive while installing',
     },
-    logLevel: {
-      type: 'string',
-      env: 'LOG_LEVEL',
-      default: 'info',
-      description: 'debug, info, warn or error',
-    },
+    logLevel: logLevelFlag,
   },
   examples: [
     'otaflow-device-mqtt --tenant DEFAULT --device-id dev-1',

@@ -1,4 +1,4 @@
-import { createLogger, isLogLevel, runMain, untilAborted } from '@otaflow/cli';
+import { createLogger, isLogLevel, logLevelFlag, runMain, untilAborted } from '@otaflow/cli';
 import {
   createSieConsumer,
   SIE_QUEUE,
@@ -56,12 +56,7 @@ const spec = {
       default: 0,
       description: 'exit after this many events (0: run until SIGINT/SIGTERM)',
     },
-    logLevel: {
-      type: 'string',
-      env: 'LOG_LEVEL',
-      default: 'info',
-      description: 'debug, info, warn or error (logs go to stderr)',
-    },
+    logLevel: { ...logLevelFlag, description: 'debug, info, warn or error (logs go to stderr)' },
   },
   examples: [
     'otaflow-sie-consumer --format json | jq .',

@@ -56,3 +56,12 @@ export function createLogger(app: string, options: LoggerOptions = {}): Logger {
 export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === 'string' && value in RANK;
 }
+
+/** The `--log-level` flag every app takes, with its environment variable. */
+export const logLevelFlag = {
+  type: 'string',
+  env: 'LOG_LEVEL',
+  default: 'info',
+  placeholder: 'level',
+  description: 'debug, info, warn or error',
+} as const;

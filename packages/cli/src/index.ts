@@ -5,6 +5,7 @@ export {
   type Logger,
   type LoggerOptions,
   type LogLevel,
+  logLevelFlag,
 } from './createLogger.js';
 export {
   type CliSpec,

@@ -52,7 +52,7 @@ describe('waitFor', () => {
 describe('startReadyApp', () => {
   it('returns the parsed ready line and keeps warnings for failure messages', async () => {
     const main = await script(
-      "console.log(JSON.stringify({ level: 'warn', msg: 'careful' })); console.log(JSON.stringify({ level: 'info', msg: 'ready', url: 'http://127.0.0.1:1' })); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);",
+      "process.on('SIGTERM', () => process.exit(0)); console.log(JSON.stringify({ level: 'warn', msg: 'careful' })); console.log(JSON.stringify({ level: 'info', msg: 'ready', url: 'http://127.0.0.1:1' })); setInterval(() => {}, 1000);",
     );
     const app = await startReadyApp(main, [], { nodeArgs: ['--no-warnings'] });
     expect(app.ready).toMatchObject({ msg: 'ready', url: 'http://127.0.0.1:1' });

@@ -1,3 +1,4 @@
+import { DDI_EXECUTIONS } from '@otaflow/core';
 import { z } from 'zod';
 
 /**
@@ -123,16 +124,8 @@ export type DdiConfirmationBase = z.infer<typeof DdiConfirmationBase>;
 export const DdiCancel = z.object({ id: Id, cancelAction: z.object({ stopId: Id }) });
 export type DdiCancel = z.infer<typeof DdiCancel>;
 
-export const DdiExecutionStatus = z.enum([
-  'closed',
-  'proceeding',
-  'canceled',
-  'scheduled',
-  'rejected',
-  'resumed',
-  'downloaded',
-  'download',
-]);
+/** The executions core maps (`mapDdiFeedback`), so the edge accepts exactly what the model knows. */
+export const DdiExecutionStatus = z.enum(DDI_EXECUTIONS);
 export type DdiExecutionStatus = z.infer<typeof DdiExecutionStatus>;
 
 export const DdiFinishedStatus = z.enum(['success', 'failure', 'none']);
