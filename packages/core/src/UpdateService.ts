@@ -31,7 +31,10 @@ import type {
   StatusEntry,
   TargetUpdateStatus,
 } from './vocabulary.js';
-import { DEFAULT_MAX_HISTORY, DEFAULT_WEIGHT } from './vocabulary.js';
+import { ControllerId, DEFAULT_MAX_HISTORY, DEFAULT_WEIGHT } from './vocabulary.js';
+
+/** Ids `ControllerId` surely accepts (1..256 characters, none of white space, / \\ ? #). */
+const CONTROLLER_ID_FAST = /^[^\s/\\?#]{1,256}$/;
 
 export type DomainEventListener = (event: DomainEvent) => void | Promise<void>;
 
@@ -123,7 +126,29 @@ export type ApplyResult =
       action?: ActionView;
     };
 
+/** Options of `UpdateService.apply`. */
+export interface ApplyOptions {
+  /**
+   * The target the report came from: an action of another target is refused as ACTION_NOT_FOUND,
+   * as if it did not exist, and nothing changes.
+   */
+  controllerId?: string;
+}
+
+/** What `findActionIdByRef` answers: enough to apply a report, without building a view. */
+export interface ActionRefMatch {
+  id: number;
+  controllerId: string;
+  /** The action's protocol references as stored (not a copy: do not change it). */
+  refs: Readonly<Record<string, string>>;
+}
+
 const CONFLICT_RETRIES = 5;
+const NO_REFS: Readonly<Record<string, string>> = Object.freeze({});
+
+function actionNotFound(actionId: number): ApplyResult {
+  return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
+}
 
 /**
  * The protocol-independent update logic over a store: targets, the catalogue, assignments and
@@ -201,6 +226,9 @@ export class UpdateService {
   // ---------------------------------------------------------------- targets
 
   async createTarget(input: CreateTargetInput): Promise<TargetView> {
+    // Not checked against ControllerId here (yet): huawei-webhook creates targets named after
+    // platform device ids, which may hold a slash, and its tests pin one ('dev/1'). The Management
+    // API checks ids at its edge; devices that register themselves come through `contact`.
     return this.#withTarget(input.controllerId, async () => {
       if (await this.store.getTarget(input.controllerId)) {
         throw new OtaflowError('TARGET_EXISTS', `target ${input.controllerId} exists`);
@@ -309,6 +337,7 @@ export class UpdateService {
       address?: string;
     } = {},
   ): Promise<TargetView> {
+    checkControllerId(controllerId);
     return this.#withTarget(controllerId, async () => {
       let record = await this.store.getTarget(controllerId);
       let created = false;
@@ -517,6 +546,17 @@ export class UpdateService {
     return record && actionViewOfRecord(record);
   }
 
+  /**
+   * The id and target of the action a protocol reference names, read without building a view:
+   * what an adapter needs to apply a report.
+   */
+  async findActionIdByRef(key: string, value: string): Promise<ActionRefMatch | undefined> {
+    const record = await this.store.findActionByRef(key, value);
+    return (
+      record && { id: record.id, controllerId: record.controllerId, refs: record.refs ?? NO_REFS }
+    );
+  }
+
   /** Remembers a protocol reference (a correlation id, an operation id) for matching reports. */
   async setActionRef(actionId: number, key: string, value: string): Promise<void> {
     const found = await this.store.getAction(actionId);
@@ -675,21 +715,44 @@ export class UpdateService {
 
   /**
    * Applies one protocol-neutral event to an action and settles its target. A closed action or an
-   * event its state does not take is refused with a typed result and nothing changes.
+   * event its state does not take is refused with a typed result and nothing changes. With
+   * `controllerId`, an action of another target is answered ACTION_NOT_FOUND (and nothing
+   * changes), so an adapter that knows the reporting device needs no read of its own first.
    */
-  async apply(actionId: number, event: ActionEvent): Promise<ApplyResult> {
-    const found = await this.store.getAction(actionId);
-    if (!found)
-      return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
-    // The record read to find the target's lock is used once more inside it: a write names the
-    // version it read, so a stale record ends in CONFLICT and a refusal is checked against a
-    // fresh read; either way the work is redone from the store, as before.
-    let known: ActionRecord | undefined = found;
-    return this.#withTarget(found.controllerId, () => {
-      const record = known;
-      known = undefined;
-      return this.#applyLocked(actionId, event, record);
-    });
+  async apply(actionId: number, event: ActionEvent, options?: ApplyOptions): Promise<ApplyResult> {
+    let record = await this.store.getAction(actionId);
+    if (
+      !record ||
+      (options?.controllerId !== undefined && record.controllerId !== options.controllerId)
+    )
+      return actionNotFound(actionId);
+    const key = record.controllerId;
+    // The lock is taken and released here rather than through `run(key, closure)`: no promise and
+    // no closure when the target is idle, which it nearly always is.
+    const turn = this.#lock.acquire(key);
+    if (turn) await turn;
+    try {
+      // The record read to find the target's lock is used once more inside it: a write names the
+      // version it read, so a stale record ends in CONFLICT and a refusal is checked against a
+      // fresh read; either way the work is redone from the store.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.#applyLocked(actionId, event, record);
+        } catch (error) {
+          if (
+            error instanceof OtaflowError &&
+            error.code === 'CONFLICT' &&
+            attempt < CONFLICT_RETRIES
+          ) {
+            record = undefined;
+            continue;
+          }
+          throw error;
+        }
+      }
+    } finally {
+      this.#lock.release(key);
+    }
   }
 
   async #applyLocked(
@@ -698,8 +761,7 @@ export class UpdateService {
     known?: ActionRecord,
   ): Promise<ApplyResult> {
     const record = known ?? (await this.store.getAction(actionId));
-    if (!record)
-      return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
+    if (!record) return actionNotFound(actionId);
     const result = stepPersistedAction(record.state, event);
     if (!result.ok) {
       if (known && (await this.store.getAction(actionId))?.version !== known.version)
@@ -711,11 +773,23 @@ export class UpdateService {
         action: actionViewOfRecord(record),
       };
     }
-    const next: ActionRecord = {
-      ...record,
-      version: record.version + 1,
-      state: result.state,
-    };
+    // Written out rather than spread: the record's fields are known, and a literal is one
+    // allocation of a fixed shape.
+    const next: ActionRecord =
+      record.refs === undefined
+        ? {
+            id: record.id,
+            controllerId: record.controllerId,
+            version: record.version + 1,
+            state: result.state,
+          }
+        : {
+            id: record.id,
+            controllerId: record.controllerId,
+            version: record.version + 1,
+            refs: record.refs,
+            state: result.state,
+          };
     try {
       await this.store.putAction(next, record.version);
     } catch (error) {
@@ -755,9 +829,12 @@ export class UpdateService {
     } else if (event.type === 'action.start') {
       targetEvent = { type: 'target.assigned', distributionSetId: view.distributionSetId, at };
     }
+    // An event that leaves the action open and is not a start does not touch the target, and an
+    // open action keeps its target PENDING (the rule `deriveTargetStatus` states, held by the
+    // service property): the status is known without reading the target.
     const targetStatus = targetEvent
       ? await this.#settleTarget(record.controllerId, targetEvent)
-      : targetStatusOfState((await this.requireTarget(record.controllerId)).state.value);
+      : 'PENDING';
     return { ok: true, action: view, targetStatus, changed: result.changedStatus };
   }
 
@@ -776,6 +853,19 @@ export class UpdateService {
       withMessages({ type: 'action.forceQuit', at: this.#clock() }, messages),
     );
   }
+}
+
+/** Throws INVALID_INPUT, with zod's issues as details, for an id `ControllerId` refuses. */
+function checkControllerId(controllerId: string): void {
+  // A valid id is the common case and the regex alone is cheaper than a zod parse per contact.
+  if (typeof controllerId === 'string' && CONTROLLER_ID_FAST.test(controllerId)) return;
+  const parsed = ControllerId.safeParse(controllerId);
+  if (parsed.success) return;
+  throw new OtaflowError(
+    'INVALID_INPUT',
+    `invalid controllerId ${JSON.stringify(controllerId)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    parsed.error.issues,
+  );
 }
 
 /** 128 random bits as hex; Web Crypto keeps the core free of Node imports. */

@@ -122,14 +122,27 @@ type Plan =
       /** The status the action ends in, or undefined when only notes were taken. */
       status: ActionStatus | undefined;
       value: PersistedSnapshot['value'];
+      /** The leaf key of `value`. */
+      key: string;
       /** xstate rebuilds object values on every transition, so `changedStatus` saw them change. */
       valueChanged: boolean;
       closed: boolean;
     };
 
-const plans = new Map<string, Plan>();
-/** Persisted actions this module wrote or checked: immutable by the store contract. */
-const trustedActions = new WeakSet<object>();
+/**
+ * leaf key -> event type + variant -> plan per flags (scheduled, confirmation, downloadonly as
+ * three bits): nested rather than one joined string key, which cost a string per report.
+ */
+const plans = new Map<string, Map<string, Array<Plan | undefined>>>();
+/**
+ * Persisted actions this module wrote or checked (immutable by the store contract), with their
+ * leaf state key, so a trusted snapshot's key is not rebuilt per report.
+ */
+const trustedActions = new WeakMap<object, string>();
+/** Leaf keys under a final root. */
+const FINAL_LEAVES: ReadonlySet<string> = new Set(
+  [...ACTION_LEAVES].filter((key) => FINAL_ROOTS.has(key.split('.')[0]!)),
+);
 const trustedTargets = new WeakSet<object>();
 
 function variantOf(event: ActionEvent): string | undefined {
@@ -171,12 +184,14 @@ function derivePlan(
     if (after[key] !== probeContext[key]) return { kind: 'slow' };
   }
   const nextValue = next.value as PersistedSnapshot['value'];
-  if (typeof nextValue !== 'string' && leafKey(nextValue) === undefined) return { kind: 'slow' };
+  const nextKey = leafKey(nextValue);
+  if (nextKey === undefined) return { kind: 'slow' };
   return {
     kind: 'step',
     entries,
     status: after.status === PROBE_STATUS ? undefined : after.status,
     value: nextValue,
+    key: nextKey,
     valueChanged: next.value !== probe.value,
     closed: next.status === 'done',
   };
@@ -198,8 +213,7 @@ export function stepPersistedAction(
   if (key === undefined) return slowStep(state, event);
   const context = state.context as unknown as ActionContext;
   const status = context.status;
-  const root = typeof state.value === 'string' ? state.value : key.slice(0, key.indexOf('.'));
-  if (FINAL_ROOTS.has(root)) {
+  if (FINAL_LEAVES.has(key)) {
     return {
       ok: false,
       reason: 'ACTION_CLOSED',
@@ -209,11 +223,25 @@ export function stepPersistedAction(
   }
   const variant = variantOf(event);
   if (variant === undefined) return slowStep(state, event);
-  const planKey = `${key}|${event.type}|${variant}|${context.scheduled === true ? 1 : 0}${context.confirmationRequired ? 1 : 0}${context.type === 'downloadonly' ? 1 : 0}`;
-  let plan = plans.get(planKey);
+  let byEvent = plans.get(key);
+  if (!byEvent) {
+    byEvent = new Map();
+    plans.set(key, byEvent);
+  }
+  const eventKey = variant === '' ? event.type : `${event.type}|${variant}`;
+  let byFlags = byEvent.get(eventKey);
+  if (!byFlags) {
+    byFlags = [];
+    byEvent.set(eventKey, byFlags);
+  }
+  const flags =
+    (context.scheduled === true ? 4 : 0) +
+    (context.confirmationRequired ? 2 : 0) +
+    (context.type === 'downloadonly' ? 1 : 0);
+  let plan = byFlags[flags];
   if (!plan) {
     plan = derivePlan(state.value, context, event);
-    plans.set(planKey, plan);
+    byFlags[flags] = plan;
   }
   if (plan.kind === 'slow') return slowStep(state, event);
   if (plan.kind === 'refuse') {
@@ -237,7 +265,7 @@ export function stepPersistedAction(
   if (plan.status !== undefined) nextContext.status = plan.status;
   const value = typeof plan.value === 'string' ? plan.value : { ...plan.value };
   const persisted: PersistedSnapshot = { v: 1, value, context: next };
-  trustedActions.add(persisted);
+  trustedActions.set(persisted, plan.key);
   return {
     ok: true,
     state: persisted,
@@ -247,26 +275,31 @@ export function stepPersistedAction(
 }
 
 function admitAction(state: PersistedSnapshot): string | undefined {
-  if (trustedActions.has(state)) return leafKey(state.value);
+  const trusted = trustedActions.get(state);
+  if (trusted !== undefined) return trusted;
   if (!looksLikePersistedAction(state)) return undefined;
   const key = leafKey(state.value);
-  if (key !== undefined) trustedActions.add(state);
+  if (key !== undefined) trustedActions.set(state, key);
   return key;
+}
+
+/** Marks a persisted action the core wrote, with its leaf key (when it has one in the usual shape). */
+function trustAction(persisted: PersistedSnapshot): PersistedSnapshot {
+  const key = leafKey(persisted.value);
+  if (key !== undefined) trustedActions.set(persisted, key);
+  return persisted;
 }
 
 function slowStep(state: PersistedSnapshot, event: ActionEvent): PersistedActionStep {
   const result = applyActionEvent(restoreAction(state), event);
   if (!result.ok) return result;
-  const persisted = persistAction(result.snapshot);
-  trustedActions.add(persisted);
+  const persisted = trustAction(persistAction(result.snapshot));
   return { ok: true, state: persisted, changedStatus: result.changedStatus, closed: result.closed };
 }
 
 /** `persistAction(createActionSnapshot(input))`, marked as written by the core. */
 export function newPersistedAction(input: ActionInput): PersistedSnapshot {
-  const persisted = persistAction(createActionSnapshot(input));
-  trustedActions.add(persisted);
-  return persisted;
+  return trustAction(persistAction(createActionSnapshot(input)));
 }
 
 /** Marks a persisted target the core wrote itself, so the next step skips the shape checks. */

@@ -100,6 +100,8 @@ export {
 } from './targetMachine.js';
 export { applyTargetEvent, createTargetSnapshot, targetStatusOf } from './targets.js';
 export {
+  type ActionRefMatch,
+  type ApplyOptions,
   type ApplyResult,
   type AssignmentResult,
   type AssignTargetInput,

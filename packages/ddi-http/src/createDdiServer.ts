@@ -695,12 +695,6 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
   async function postDeploymentFeedback(ctx: Ctx, actionId: number): Promise<void> {
     const body = await readBody(ctx, DdiActionFeedback);
     requireTarget(ctx);
-    // The stored record is enough to check ownership; core refuses a closed or waiting action.
-    const record = await service.store.getAction(actionId);
-    if (!record || record.controllerId !== ctx.controllerId) {
-      throw notFound(`Not a valid action (${actionId}) for target ${ctx.controllerId}.`);
-    }
-    if (record.state.context.status === 'WAIT_FOR_CONFIRMATION') throw empty(404);
     const mapped = mapDdiFeedback('deployment', {
       execution: body.status.execution,
       finished: body.status.result.finished,
@@ -708,7 +702,26 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
       messages: body.status.details,
       code: body.status.code,
     });
-    await applyFeedback(ctx, actionId, mapped);
+    if (mapped.kind === 'ignored') {
+      // Nothing to apply, so nothing checks ownership on the way: read the action for it.
+      const record = await service.getAction(actionId);
+      if (!record || record.controllerId !== ctx.controllerId) throw notOwned(ctx, actionId);
+      if (record.status === 'WAIT_FOR_CONFIRMATION') throw empty(404);
+      await applyFeedback(ctx, actionId, mapped);
+      return;
+    }
+    // The ownership-checked apply reads the action once: another target's action is
+    // ACTION_NOT_FOUND, a waiting one refuses every deployment report (EVENT_NOT_ALLOWED: 404).
+    const result = await service.apply(actionId, mapped.event, { controllerId: ctx.controllerId });
+    if (!result.ok) {
+      if (result.code === 'ACTION_NOT_FOUND') throw notOwned(ctx, actionId);
+      throw feedbackFailure(result);
+    }
+    sendStatus(ctx.res, 200);
+  }
+
+  function notOwned(ctx: Ctx, actionId: number): HttpFailure {
+    return notFound(`Not a valid action (${actionId}) for target ${ctx.controllerId}.`);
   }
 
   async function applyFeedback(

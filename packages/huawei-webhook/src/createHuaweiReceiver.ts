@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
-  type ActionView,
+  type ActionRefMatch,
   type MappingResult,
   mapHuaweiUpgradeResult,
   mapHuaweiUpgradeState,
@@ -261,20 +261,23 @@ export function createHuaweiReceiver(options: HuaweiReceiverOptions): HuaweiRece
     }
   }
 
-  async function lookUp(notification: HuaweiNotification): Promise<ActionView | undefined> {
+  // Only the id is needed to apply: the lean lookup builds no view.
+  async function lookUp(notification: HuaweiNotification): Promise<ActionRefMatch | undefined> {
     const { deviceId, operationId, subOperationId } = notification;
     return (
-      (await service.findActionByRef(
+      (await service.findActionIdByRef(
         HUAWEI_SUB_OPERATION_REF,
         subOperationRef(deviceId, operationId, subOperationId),
       )) ??
       // Only when the dispatcher has not stored the sub-task's ids yet.
-      service.findActionByRef(HUAWEI_OPERATION_REF, operationRef(deviceId, operationId))
+      service.findActionIdByRef(HUAWEI_OPERATION_REF, operationRef(deviceId, operationId))
     );
   }
 
   /** Polls for the ref after a first miss: the platform may push before the ids are stored. */
-  async function waitForAction(notification: HuaweiNotification): Promise<ActionView | undefined> {
+  async function waitForAction(
+    notification: HuaweiNotification,
+  ): Promise<ActionRefMatch | undefined> {
     const deadline = Date.now() + matchWaitMs;
     for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
       await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));

@@ -794,9 +794,8 @@ export class Commander {
 
   async #applyReport(deviceId: string, report: OperationStatus): Promise<ReportOutcome> {
     const { correlationId, status } = report;
-    // The stored record, not `service.findActionByRef`'s view: id and controllerId are all we
-    // need, and building a view per report costs more than the lookup itself.
-    const action = await this.#service.store.findActionByRef(CORRELATION_REF, correlationId);
+    // Id, target and refs are all a report needs: the lean lookup builds no view.
+    const action = await this.#service.findActionIdByRef(CORRELATION_REF, correlationId);
     if (!action)
       return {
         deviceId,
@@ -837,7 +836,7 @@ export class Commander {
     const applied = await this.#service.apply(actionId, mapped.event);
     // A report proves the device has the operation: no need to send the command again.
     if (applied.ok && !isFinalStatus(status)) {
-      const acknowledged = action.refs?.[ACKNOWLEDGED_REF];
+      const acknowledged = action.refs[ACKNOWLEDGED_REF];
       const cancel = CANCEL_STATUSES.has(status);
       if (cancel ? acknowledged !== `cancel:${correlationId}` : acknowledged === undefined)
         await this.#acknowledged(actionId, `${cancel ? 'cancel' : 'install'}:${correlationId}`);
