@@ -168,9 +168,9 @@ async function cycle(device: Device): Promise<void> {
 }
 
 /** Polls as fast as `connections` closed loops can, over the fleet's ids, for `seconds`. */
-async function blast(seconds: number, connections: number): Promise<BlastResult> {
+async function blast(seconds: number, connections: number, target = origin): Promise<BlastResult> {
   const rec = new LatencyRecorder();
-  const blastPool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  const blastPool = new Pool(target, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
   let n = 0;
   let failed = 0;
   const started = performance.now();
@@ -261,7 +261,7 @@ const server = serveSimCommands(
         paused = false;
         return undefined;
       case 'blast':
-        return blast(cmd.seconds ?? 5, cmd.connections ?? 64);
+        return blast(cmd.seconds ?? 5, cmd.connections ?? 64, cmd.origin ?? origin);
       default:
         return undefined;
     }

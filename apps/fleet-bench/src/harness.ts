@@ -62,10 +62,25 @@ export interface FleetResult {
   };
   errors: { ddi: number; mqtt: number; lastErrors: string[]; backendProblems: string[] };
   steady?: { offeredPerSecond: number; backend: SimWindow; bare: SimWindow };
-  blast?: { backend: BlastResult; bare: BlastResult };
+  /** Median of interleaved rounds (backend, bare, bare, backend, ...), with server CPU µs per poll. */
+  blast?: {
+    backend: BlastFigure;
+    bare: BlastFigure;
+    rounds: { backend: BlastFigure[]; bare: BlastFigure[] };
+  };
   raw?: { mqttPerSecond: number; amqpPerSecond: number };
   profile?: { file: string; totalMs: number; top: ProfileEntry[] };
 }
+
+export interface BlastFigure extends BlastResult {
+  /** The server process's CPU (utime+stime, all threads) per poll answered, in µs. */
+  cpuUsPerPoll: number;
+}
+
+const medianBy = <T>(xs: T[], key: (x: T) => number): T => {
+  const sorted = [...xs].sort((a, b) => key(a) - key(b));
+  return sorted[(sorted.length - 1) >> 1] as T;
+};
 
 export function brokerReachable(url: string, timeoutMs = 1500): Promise<boolean> {
   const u = new URL(url);
@@ -82,6 +97,7 @@ export function brokerReachable(url: string, timeoutMs = 1500): Promise<boolean>
 }
 
 const MiB = 1024 * 1024;
+const BLAST_ROUNDS = 3;
 
 /**
  * One campaign, end to end: the backend as a child process (real Mosquitto, SIE to real
@@ -320,6 +336,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
 
     // -------------------------------------------------------------- steady polling + max throughput
     let idleBody = '';
+    let bare: ReadyApp | undefined;
     if (o.measureSeconds > 0 && o.ddi > 0) {
       const probe = await fetch(
         `${url}/${String(backend.ready.tenant)}/controller/v1/${ddiIds[0]}`,
@@ -331,22 +348,50 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       const steadyBackend = await ddiSim.command<SimWindow>({ cmd: 'window' });
       await mqttSim.stop();
       await ddiSim.command({ cmd: 'pause' });
-      await delay(500);
-      log(
-        `max poll throughput against the backend, ${o.blastConnections} connections, ${o.measureSeconds} s`,
+      // The bare server runs beside the backend, in its own process, and the two are blasted in
+      // alternating rounds by the same client: both meet the same machine, the median round counts.
+      const bareApp = await startReadyApp(
+        fileURLToPath(new URL('./bareServer.ts', import.meta.url)),
+        [],
+        { env: { BARE_BODY: idleBody, NODE_OPTIONS: '' } },
       );
-      const blastBackend = await ddiSim.command<BlastResult>({
-        cmd: 'blast',
-        seconds: o.measureSeconds,
-        connections: o.blastConnections,
-      });
+      bare = bareApp;
+      cleanups.push(() => bareApp.stop());
+      await delay(500);
+      const rounds = { backend: [] as BlastFigure[], bare: [] as BlastFigure[] };
+      const blastOnce = async (which: 'backend' | 'bare') => {
+        const pid = which === 'backend' ? backend.pid : bareApp.pid;
+        const cpuBefore = readProcStats(pid)?.cpuSeconds ?? 0;
+        const r = await ddiSim.command<BlastResult>({
+          cmd: 'blast',
+          seconds: o.measureSeconds / 2,
+          connections: o.blastConnections,
+          ...(which === 'bare' ? { origin: String(bareApp.ready.url) } : {}),
+        });
+        const cpu = (readProcStats(pid)?.cpuSeconds ?? cpuBefore) - cpuBefore;
+        const figure = { ...r, cpuUsPerPoll: (cpu * 1e6) / Math.max(1, r.requests) };
+        rounds[which].push(figure);
+        log(
+          `  ${which}: ${figure.perSecond.toFixed(0)} polls/s, ${figure.cpuUsPerPoll.toFixed(1)} µs CPU per poll, p99 ${figure.latency.p99.toFixed(2)} ms`,
+        );
+      };
+      log(
+        `max poll throughput, backend and bare server alternating, ${BLAST_ROUNDS} rounds of ${o.measureSeconds / 2} s each, ${o.blastConnections} connections`,
+      );
+      for (let i = 0; i < BLAST_ROUNDS; i++)
+        for (const which of i % 2 ? (['bare', 'backend'] as const) : (['backend', 'bare'] as const))
+          await blastOnce(which);
       await ddiSim.stop();
       result.steady = {
         offeredPerSecond: o.ddi / o.pollSeconds,
         backend: steadyBackend,
         bare: steadyBackend,
       };
-      result.blast = { backend: blastBackend, bare: blastBackend };
+      result.blast = {
+        backend: medianBy(rounds.backend, (r) => r.perSecond),
+        bare: medianBy(rounds.bare, (r) => r.perSecond),
+        rounds,
+      };
     }
     await mqttSim.stop();
     await ddiSim.stop();
@@ -370,15 +415,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     }
 
     // -------------------------------------------------------------- baselines
-    if (result.steady && result.blast) {
-      const bare = await startReadyApp(
-        fileURLToPath(new URL('./bareServer.ts', import.meta.url)),
-        [],
-        {
-          env: { BARE_BODY: idleBody, NODE_OPTIONS: '' },
-        },
-      );
-      cleanups.push(() => bare.stop());
+    if (result.steady && bare) {
       const bareSim = startSimChild('./ddiSimulator.ts');
       cleanups.push(() => bareSim.stop());
       await bareSim.command({
@@ -399,14 +436,6 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       await bareSim.command({ cmd: 'window' });
       await delay(o.measureSeconds * 1000);
       result.steady.bare = await bareSim.command<SimWindow>({ cmd: 'window' });
-      await bareSim.command({ cmd: 'pause' });
-      await delay(500);
-      log(`max poll throughput against the bare server, ${o.blastConnections} connections`);
-      result.blast.bare = await bareSim.command<BlastResult>({
-        cmd: 'blast',
-        seconds: o.measureSeconds,
-        connections: o.blastConnections,
-      });
       await bareSim.stop();
       await bare.stop();
     }

@@ -8,6 +8,8 @@ export const SimCommand = z.object({
   config: z.unknown().optional(),
   seconds: z.number().optional(),
   connections: z.number().optional(),
+  /** `blast` against another server (same paths), e.g. the bare baseline. */
+  origin: z.string().optional(),
 });
 export type SimCommand = z.infer<typeof SimCommand>;
 

@@ -45,15 +45,12 @@ export function spawnApp(
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=@otaflow/source', mainFile, ...args],
-    {
-      env,
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const node = ['--import', 'tsx', '--conditions=@otaflow/source', ...(options.nodeArgs ?? [])];
+  const child = spawn(process.execPath, [...node, mainFile, ...args], {
+    env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const waiters = new Set<(line: string) => void>();

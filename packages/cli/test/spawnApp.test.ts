@@ -21,6 +21,12 @@ describe('spawnApp', () => {
     expect(exit).toMatchObject({ code: 0, signal: null, out: 'a,b\n', err: 'x2 yes true\n' });
   });
 
+  it('passes nodeArgs to Node before the app', async () => {
+    const main = await script('console.log(JSON.stringify(process.execArgv));');
+    const exit = await spawnApp(main, [], { nodeArgs: ['--max-old-space-size=123'] }).done;
+    expect(JSON.parse(exit.out)).toContain('--max-old-space-size=123');
+  });
+
   it('waits for a line and stops the app with SIGTERM', async () => {
     const main = await script(
       "process.on('SIGTERM', () => { console.log('bye'); process.exit(0); }); console.log(JSON.stringify({ msg: 'ready' })); setInterval(() => {}, 1000);",

@@ -2,7 +2,7 @@
 export const ACTIONS = 1_500;
 
 export type BenchCommand =
-  | { cmd: 'prepare' | 'check'; prefix: string }
+  | { cmd: 'prepare' | 'check' | 'retire'; prefix: string }
   | { cmd: 'gc' | 'cpu' | 'stop' };
 export type BenchRequest = BenchCommand & { id: number };
 
@@ -11,6 +11,8 @@ export interface BenchReply {
   ok: boolean;
   cpuMicros?: number;
   detail?: string;
+  /** Actions and targets in the store, and the heap after a collection (MiB), when asked. */
+  stored?: { actions: number; targets: number; heapMiB: number };
   receiverUrl?: string;
   bareUrl?: string;
 }

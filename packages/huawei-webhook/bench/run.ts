@@ -172,6 +172,12 @@ for (let round = 1; round <= ROUNDS; round++) {
   if (round % 2 === 0) await runBare();
   const check = await ask({ cmd: 'check', prefix });
   if (!check.ok) throw new Error(`round ${round}: the receiver did not apply (${check.detail})`);
+  // Every round then starts from the same store: the warm-up's pool only (see servers.ts).
+  const { stored } = await ask({ cmd: 'retire', prefix });
+  if (stored)
+    console.log(
+      `round ${round}: store after retiring ${stored.targets} targets, ${stored.actions} actions, heap ${stored.heapMiB} MiB`,
+    );
 }
 await ask({ cmd: 'stop' });
 

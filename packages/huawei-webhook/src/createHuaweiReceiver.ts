@@ -133,6 +133,8 @@ function sameSecret(given: string, expected: string): boolean {
 
 function isJson(contentType: string | undefined): boolean {
   if (!contentType) return false;
+  // What the platform sends: no split, trim or lower-casing for it.
+  if (contentType === 'application/json') return true;
   const type = (contentType.split(';', 1)[0] ?? '').trim().toLowerCase();
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
@@ -249,16 +251,24 @@ export function createHuaweiReceiver(options: HuaweiReceiverOptions): HuaweiRece
   const basic = options.basicAuth
     ? `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`
     : undefined;
-  // Insertion-ordered, so the oldest key is the first one to evict.
-  const seen = new Map<string, true>();
+  const seen = new Set<string>();
+  // The keys in the order they were remembered, as a ring: the slot about to be overwritten holds
+  // the oldest. Evicting through `seen.keys().next()` instead walks over every deleted entry V8's
+  // hash table still keeps until its next rehash: thousands of holes per eviction once full.
+  const order: string[] = [];
+  let oldest = 0;
   const inFlight = new Map<string, Promise<ReceiverOutcome>>();
 
   function remember(key: string): void {
-    seen.set(key, true);
-    if (seen.size > dedupeSize) {
-      const oldest = seen.keys().next().value;
-      if (oldest !== undefined) seen.delete(oldest);
+    if (dedupeSize <= 0 || seen.has(key)) return;
+    seen.add(key);
+    if (order.length < dedupeSize) {
+      order.push(key);
+      return;
     }
+    seen.delete(order[oldest] as string);
+    order[oldest] = key;
+    oldest = oldest + 1 === dedupeSize ? 0 : oldest + 1;
   }
 
   // Only the id is needed to apply: the lean lookup builds no view.
@@ -287,9 +297,18 @@ export function createHuaweiReceiver(options: HuaweiReceiverOptions): HuaweiRece
   }
 
   async function process(notification: HuaweiNotification, key: string): Promise<ReceiverOutcome> {
-    // The common case (the ref is already stored) costs one lookup: no clock, no loop.
+    // The common case (the sub-operation ref is already stored) costs one lookup, awaited here
+    // rather than through lookUp(): no clock, no loop, no extra async frame.
+    const { deviceId, operationId, subOperationId } = notification;
     const action =
-      (await lookUp(notification)) ??
+      (await service.findActionIdByRef(
+        HUAWEI_SUB_OPERATION_REF,
+        subOperationRef(deviceId, operationId, subOperationId),
+      )) ??
+      (await service.findActionIdByRef(
+        HUAWEI_OPERATION_REF,
+        operationRef(deviceId, operationId),
+      )) ??
       (matchWaitMs > 0 ? await waitForAction(notification) : undefined);
     if (!action) {
       // Not remembered: a redelivery after the dispatcher stored its ref is then applied.

@@ -157,6 +157,39 @@ describe('duplicates and late reports', () => {
     expect(await storedState(d.store, 'dev-1')).toBe(before);
   });
 
+  it('forgets the oldest key first once dedupeSize keys are remembered', async () => {
+    const { service, set } = await setup({ deviceIds: ['dev-1'] });
+    const { actions } = await service.assign(set.id, [{ controllerId: 'dev-1' }]);
+    await service.setActionRef(
+      actions[0]!.id,
+      HUAWEI_SUB_OPERATION_REF,
+      subOperationRef('dev-1', 'op-1', 'sub-1'),
+    );
+    const server = await createHuaweiReceiverServer({ service, matchWaitMs: 0, dedupeSize: 2 });
+    closers.push(() => server.close());
+    const ids = { deviceId: 'dev-1', appId: 'app', operationId: 'op-1', subOperationId: 'sub-1' };
+    const push = async (swUpgradeState: string) =>
+      (
+        JSON.parse(
+          (
+            await post(
+              server.url,
+              JSON.stringify({ ...ids, notifyType: 'swUpgradeStateChangeNotify', swUpgradeState }),
+            )
+          ).body,
+        ) as { result: string }
+      ).result;
+    for (const state of ['downloading', 'downloaded', 'updating'])
+      expect(await push(state)).toBe('applied');
+    expect(server.receiver.dedupeCount).toBe(2);
+    expect(await push('updating')).toBe('duplicate');
+    expect(await push('downloaded')).toBe('duplicate');
+    // The oldest key was evicted: core decides about it again.
+    expect(await push('downloading')).not.toBe('duplicate');
+    expect(server.receiver.dedupeCount).toBe(2);
+    expect(await push('downloaded')).not.toBe('duplicate');
+  });
+
   it('applies concurrent copies of one notification once', async () => {
     const d = await direct();
     const body = { notifyType: 'swUpgradeStateChangeNotify', swUpgradeState: 'downloaded' };
