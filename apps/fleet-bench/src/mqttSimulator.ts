@@ -42,7 +42,9 @@ function startAgent(c: ReturnType<typeof MqttSimConfig.parse>, deviceId: string)
         windowCompleted++;
       } else if (payload.includes('"FINISHED_ERROR"')) {
         errors++;
-        lastErrors.push(`${deviceId}: ${payload.slice(0, 200)}`);
+        // The agent's own words say why: keep the status message, not the envelope's headers.
+        const message = /"message":"((?:[^"\\]|\\.)*)"/.exec(payload)?.[1] ?? payload.slice(0, 200);
+        lastErrors.push(`${deviceId}: FINISHED_ERROR ${message}`);
         if (lastErrors.length > 10) lastErrors.shift();
       }
     }

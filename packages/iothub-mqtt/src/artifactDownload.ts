@@ -21,7 +21,19 @@ export interface DownloadOptions {
   /** Bytes so far and the expected total; called as chunks arrive. */
   onProgress?: ((received: number, total: number) => void) | undefined;
   fetch?: typeof fetch | undefined;
+  /**
+   * Tries of one download before it fails (default 4). A network error, a broken body, 408, 429 or
+   * a 5xx is tried again after a doubling pause, resuming with `Range` where the server allows it.
+   */
+  attempts?: number | undefined;
+  /** The first pause between tries (default 1000 ms), doubling up to 15 s. */
+  retryDelayMs?: number | undefined;
 }
+
+const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/** A failure worth another try: the server or the network, not the artifact. */
+class Transient extends Error {}
 
 /** HTTPS first, then HTTP; FTP/SFTP are not fetched by this agent. */
 export function artifactUrl(artifact: SoftwareArtifactAction): string | undefined {
@@ -94,35 +106,40 @@ export async function downloadArtifact(
     return { filename: artifact.filename, path, size: artifact.size };
   }
   const doFetch = options.fetch ?? fetch;
-  let response: Response;
-  try {
-    response = await doFetch(url, { signal: options.signal ?? null });
-  } catch (error) {
-    if (options.signal?.aborted) throw new IotHubError('CANCELED', 'download canceled');
-    throw new IotHubError('DOWNLOAD_FAILED', `${artifact.filename}: ${(error as Error).message}`);
-  }
-  if (!response.ok || !response.body) {
-    throw new IotHubError('DOWNLOAD_FAILED', `${artifact.filename}: HTTP ${response.status}`);
-  }
+  const attempts = Math.max(1, options.attempts ?? 4);
+  let pause = options.retryDelayMs ?? 1000;
   const list = hashers(artifact);
-  let received = 0;
-  const body = Readable.fromWeb(
-    response.body as import('node:stream/web').ReadableStream<Uint8Array>,
-  );
-  body.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    for (const h of list) h.hash.update(chunk);
-    options.onProgress?.(received, artifact.size);
-  });
-  try {
-    await pipeline(body, createWriteStream(path), {
-      signal: options.signal ?? new AbortController().signal,
-    });
-  } catch (error) {
-    await rm(path, { force: true });
-    if (options.signal?.aborted) throw new IotHubError('CANCELED', 'download canceled');
-    throw new IotHubError('DOWNLOAD_FAILED', `${artifact.filename}: ${(error as Error).message}`);
+  const progress = { received: 0 };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fetchInto(artifact, path, list, progress, doFetch, url, options);
+      break;
+    } catch (error) {
+      if (options.signal?.aborted) {
+        await rm(path, { force: true });
+        throw new IotHubError('CANCELED', 'download canceled');
+      }
+      if (!(error instanceof Transient) || attempt >= attempts) {
+        await rm(path, { force: true });
+        throw new IotHubError(
+          'DOWNLOAD_FAILED',
+          `${artifact.filename}: ${(error as Error).message}`,
+        );
+      }
+      await sleep(pause, options.signal);
+      pause = Math.min(pause * 2, 15_000);
+      // Resume only from bytes that are both on disk and hashed; anything else starts over.
+      const onDisk = await stat(path).then(
+        (i) => i.size,
+        () => 0,
+      );
+      if (onDisk !== progress.received) {
+        progress.received = 0;
+        list.splice(0, list.length, ...hashers(artifact));
+      }
+    }
   }
+  const received = progress.received;
   try {
     checkHashes(artifact, list, received);
   } catch (error) {
@@ -130,4 +147,67 @@ export async function downloadArtifact(
     throw error;
   }
   return { filename: artifact.filename, path, size: received };
+}
+
+/**
+ * One try: from byte `from` on, appending to what earlier tries wrote and hashed. A server that
+ * ignores `Range` answers 200, so the file and the hashes start over.
+ */
+async function fetchInto(
+  artifact: SoftwareArtifactAction,
+  path: string,
+  list: ReturnType<typeof hashers>,
+  progress: { received: number },
+  doFetch: typeof fetch,
+  url: string,
+  options: DownloadOptions,
+): Promise<void> {
+  const from = progress.received;
+  let response: Response;
+  try {
+    response = await doFetch(url, {
+      signal: options.signal ?? null,
+      ...(from > 0 ? { headers: { range: `bytes=${from}-` } } : {}),
+    });
+  } catch (error) {
+    throw new Transient((error as Error).message);
+  }
+  if (!response.ok || !response.body) {
+    await response.body?.cancel().catch(() => undefined);
+    const problem = `HTTP ${response.status}`;
+    throw RETRY_STATUSES.has(response.status) ? new Transient(problem) : new Error(problem);
+  }
+  if (from > 0 && response.status !== 206) {
+    progress.received = 0;
+    list.splice(0, list.length, ...hashers(artifact));
+  }
+  const body = Readable.fromWeb(
+    response.body as import('node:stream/web').ReadableStream<Uint8Array>,
+  );
+  body.on('data', (chunk: Buffer) => {
+    progress.received += chunk.length;
+    for (const h of list) h.hash.update(chunk);
+    options.onProgress?.(progress.received, artifact.size);
+  });
+  try {
+    await pipeline(body, createWriteStream(path, { flags: progress.received > 0 ? 'a' : 'w' }), {
+      signal: options.signal ?? new AbortController().signal,
+    });
+  } catch (error) {
+    throw new Transient((error as Error).message);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }
