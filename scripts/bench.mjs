@@ -7,14 +7,16 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const only = process.argv.slice(2);
+// `--report` rewrites BENCHMARKS.md from the last results without running anything.
+const reportOnly = process.argv.includes('--report');
+const only = process.argv.slice(2).filter((a) => a !== '--report');
 const dirs = ['packages', 'apps']
   .flatMap((kind) => readdirSync(join(root, kind)).map((name) => join(kind, name)))
   .filter((dir) => existsSync(join(root, dir, 'bench', 'run.ts')))
   .filter((dir) => only.length === 0 || only.some((o) => dir.includes(o)));
 
 const failed = [];
-for (const [i, dir] of dirs.entries()) {
+for (const [i, dir] of reportOnly ? [] : dirs.entries()) {
   console.log(`\n[bench ${i + 1}/${dirs.length}] ${dir}`);
   const run = spawnSync('pnpm', ['run', 'bench'], { cwd: join(root, dir), stdio: 'inherit' });
   if (run.status !== 0) failed.push(dir);

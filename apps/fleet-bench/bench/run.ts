@@ -201,7 +201,9 @@ if (r.blast) {
   add('server CPU per poll at max throughput (median round)', cpuBackend, 'µs', {
     baseline: cpuBare,
     ratio: cpuBackend ? cpuBare / cpuBackend : null,
-    goal: 0.5,
+    // Diagnostic: the goal is on polls handled (above); this says what a core of its own
+    // would give the backend, steadier than throughput on a shared machine.
+    goal: null,
   });
 }
 
