@@ -6,7 +6,7 @@ import {
   stepPersistedTarget,
 } from '../src/fastTransitions.js';
 import {
-  ActionEvent,
+  type ActionEvent,
   type ActionInput,
   applyActionEvent,
   applyTargetEvent,
@@ -19,39 +19,12 @@ import {
   restoreTarget,
   type TargetEvent,
 } from '../src/index.js';
+import { actionEventBody, reportFields, targetEventBody } from './arbitraries.js';
 
-const REPORTED = [
-  'RETRIEVED',
-  'DOWNLOAD',
-  'DOWNLOADED',
-  'RUNNING',
-  'CANCELING',
-  'WARNING',
-] as const;
-const TYPES = ActionEvent.options.map((o) => o.shape.type.value);
-
-/** Any event of the union, `finished` and `progress` with every variant their guards look at. */
-const eventBody = fc.oneof(
-  fc
-    .constantFrom(...TYPES.filter((t) => t !== 'action.finished' && t !== 'cancel.progress'))
-    .map((type) => ({ type })),
-  fc.record(
-    {
-      type: fc.constant('action.finished' as const),
-      result: fc.constantFrom('success' as const, 'failure' as const),
-      warning: fc.boolean(),
-    },
-    { requiredKeys: ['type', 'result'] },
-  ),
-  fc.record({
-    type: fc.constant('cancel.progress' as const),
-    reported: fc.constantFrom(...REPORTED),
-  }),
-);
 const report = fc.tuple(
-  eventBody,
-  fc.option(fc.array(fc.string({ maxLength: 6 }), { maxLength: 2 }), { nil: undefined }),
-  fc.option(fc.integer({ min: -5, max: 500 }), { nil: undefined }),
+  actionEventBody,
+  reportFields.map(([messages]) => messages),
+  reportFields.map(([, code]) => code),
   // Whether the fast path gets the object it wrote or a JSON copy (a store that serialises).
   fc.boolean(),
 );
@@ -144,26 +117,7 @@ describe('the persisted fast path', () => {
   });
 });
 
-const targetEvent: fc.Arbitrary<Omit<TargetEvent, 'at'>> = fc.oneof(
-  fc.constant({ type: 'target.contacted' as const }),
-  fc.record({
-    type: fc.constant('target.assigned' as const),
-    distributionSetId: fc.integer({ min: 1, max: 4 }),
-  }),
-  fc.record({
-    type: fc.constant('target.actionSucceeded' as const),
-    distributionSetId: fc.integer({ min: 1, max: 4 }),
-    othersActive: fc.boolean(),
-  }),
-  fc.record({
-    type: fc.constantFrom(
-      'target.actionDownloaded' as const,
-      'target.actionFailed' as const,
-      'target.actionCanceled' as const,
-    ),
-    othersActive: fc.boolean(),
-  }),
-);
+const targetEvent = targetEventBody;
 
 describe('the persisted target fast path', () => {
   it('gives exactly the snapshot of the xstate path', () => {

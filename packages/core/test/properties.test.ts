@@ -22,53 +22,12 @@ import {
   targetStatusOf,
   UpdateService,
 } from '../src/index.js';
+import { actionEventBody, reportFields, targetEventBody } from './arbitraries.js';
 
-const REPORTED = [
-  'RETRIEVED',
-  'DOWNLOAD',
-  'DOWNLOADED',
-  'RUNNING',
-  'CANCELING',
-  'WARNING',
-] as const;
-
-/** Any valid core event; `at` comes from the caller so time only moves forward. */
-const eventBody = fc.oneof(
-  fc.constantFrom(
-    ...(
-      [
-        'action.start',
-        'action.retrieved',
-        'action.download',
-        'action.downloaded',
-        'action.proceeding',
-        'action.rejected',
-        'action.deviceCanceled',
-        'action.canceled',
-        'action.confirmed',
-        'action.denied',
-        'cancel.requested',
-        'cancel.confirmed',
-        'cancel.rejected',
-        'cancel.failed',
-        'action.forceQuit',
-      ] as const
-    ).map((type) => ({ type })),
-  ),
-  fc.record({
-    type: fc.constant('action.finished' as const),
-    result: fc.constantFrom('success', 'failure'),
-    warning: fc.boolean(),
-  }),
-  fc.record({
-    type: fc.constant('cancel.progress' as const),
-    reported: fc.constantFrom(...REPORTED),
-  }),
-);
 const withReport = fc.tuple(
-  eventBody,
-  fc.option(fc.array(fc.string({ maxLength: 8 }), { maxLength: 2 }), { nil: undefined }),
-  fc.option(fc.integer({ min: -5, max: 500 }), { nil: undefined }),
+  actionEventBody,
+  reportFields.map(([messages]) => messages),
+  reportFields.map(([, code]) => code),
 );
 
 function toEvent(
@@ -143,26 +102,7 @@ describe('action machine properties', () => {
   });
 });
 
-const targetEvent: fc.Arbitrary<Omit<TargetEvent, 'at'>> = fc.oneof(
-  fc.constant({ type: 'target.contacted' as const }),
-  fc.record({
-    type: fc.constant('target.assigned' as const),
-    distributionSetId: fc.integer({ min: 1, max: 3 }),
-  }),
-  fc.record({
-    type: fc.constant('target.actionSucceeded' as const),
-    distributionSetId: fc.integer({ min: 1, max: 3 }),
-    othersActive: fc.boolean(),
-  }),
-  fc.record({
-    type: fc.constantFrom(
-      'target.actionDownloaded' as const,
-      'target.actionFailed' as const,
-      'target.actionCanceled' as const,
-    ),
-    othersActive: fc.boolean(),
-  }),
-);
+const targetEvent = targetEventBody;
 
 describe('target machine properties', () => {
   it('stays inside the enum and round-trips through JSON', () => {

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
-import type { Logger } from '../src/index.js';
+import { MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
+import { CORRELATION_REF, type Logger } from '../src/index.js';
 
 export const SHARED_BROKER = { host: '127.0.0.1', port: 1883 };
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -211,4 +211,34 @@ export async function catalogue(
   });
   server.files.set(`/${module.id}/${artifact.filename}`, { body, ...served });
   return { service, module, artifact, set };
+}
+
+/**
+ * A service whose targets `ids` each have one action of a plain distribution set, already tagged
+ * with the correlation id `correlation(i)`: for tests that drive reports with bare MQTT clients.
+ */
+export async function assignedWithCorrelation(
+  ids: readonly string[],
+  correlation: (i: number) => string,
+  store: UpdateStore = new MemoryUpdateStore(),
+) {
+  const service = new UpdateService({ store });
+  const module = await service.createSoftwareModule({
+    type: 'application',
+    name: 'app',
+    version: '1.0.0',
+  });
+  const set = await service.createDistributionSet({
+    name: 'set',
+    version: '1',
+    modules: [module.id],
+  });
+  for (const id of ids) await service.createTarget({ controllerId: id });
+  const { actions } = await service.assign(
+    set.id,
+    ids.map((controllerId) => ({ controllerId })),
+  );
+  for (const [i, action] of actions.entries())
+    await service.setActionRef(action.id, CORRELATION_REF, correlation(i));
+  return { service, set, actions };
 }

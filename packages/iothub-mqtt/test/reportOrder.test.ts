@@ -1,8 +1,6 @@
-import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  CORRELATION_REF,
   type Commander,
   createCommander,
   eventTopic,
@@ -10,7 +8,14 @@ import {
   statusPropertyPath,
   twinModify,
 } from '../src/index.js';
-import { requireBroker, SHARED_BROKER, sharedBrokerUp, unique, waitFor } from './helpers.js';
+import {
+  assignedWithCorrelation,
+  requireBroker,
+  SHARED_BROKER,
+  sharedBrokerUp,
+  unique,
+  waitFor,
+} from './helpers.js';
 
 const up = await requireBroker(
   `Mosquitto on ${SHARED_BROKER.host}:${SHARED_BROKER.port}`,
@@ -40,26 +45,9 @@ describe.skipIf(!up)('commander report ingest under concurrency', () => {
 
   it("keeps each device's reports in order while devices interleave, and a bad report stays isolated", async () => {
     const tenant = unique('order');
-    const service = new UpdateService({ store: new MemoryUpdateStore() });
-    const module = await service.createSoftwareModule({
-      type: 'application',
-      name: 'app',
-      version: '1.0.0',
-    });
-    const set = await service.createDistributionSet({
-      name: 'set',
-      version: '1',
-      modules: [module.id],
-    });
     const ids = Array.from({ length: 20 }, (_, i) => unique(`ord${i}`));
-    for (const id of ids) await service.createTarget({ controllerId: id });
-    const { actions } = await service.assign(
-      set.id,
-      ids.map((controllerId) => ({ controllerId })),
-    );
     const correlation = (i: number) => `corr-${tenant}-${i}`;
-    for (const [i, action] of actions.entries())
-      await service.setActionRef(action.id, CORRELATION_REF, correlation(i));
+    const { service, actions } = await assignedWithCorrelation(ids, correlation);
 
     commander = createCommander({
       url: URL,

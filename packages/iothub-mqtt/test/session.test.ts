@@ -4,7 +4,6 @@ import { MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/cor
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  CORRELATION_REF,
   type Commander,
   createCommander,
   eventTopic,
@@ -15,6 +14,7 @@ import {
 } from '../src/index.js';
 import { fixture, okInstaller, settled } from './fixture.js';
 import {
+  assignedWithCorrelation,
   mosquittoBinary,
   OwnBroker,
   requireBroker,
@@ -65,26 +65,9 @@ const SEQUENCE = [
 
 /** Devices as bare MQTT clients, so the test decides exactly what is published and when. */
 async function rawFleet(store: UpdateStore, count: number, tenant: string) {
-  const service = new UpdateService({ store });
-  const module = await service.createSoftwareModule({
-    type: 'application',
-    name: 'app',
-    version: '1.0.0',
-  });
-  const set = await service.createDistributionSet({
-    name: 'set',
-    version: '1',
-    modules: [module.id],
-  });
   const ids = Array.from({ length: count }, (_, i) => `${tenant}-d${i}`);
-  for (const id of ids) await service.createTarget({ controllerId: id });
-  const { actions } = await service.assign(
-    set.id,
-    ids.map((controllerId) => ({ controllerId })),
-  );
   const correlation = (i: number) => `corr-${tenant}-${i}`;
-  for (const [i, action] of actions.entries())
-    await service.setActionRef(action.id, CORRELATION_REF, correlation(i));
+  const { service, actions } = await assignedWithCorrelation(ids, correlation, store);
   const report = (i: number, step: string) => {
     const [status, progress] = step.split(':');
     const value: Record<string, unknown> = { correlationId: correlation(i), status };
