@@ -134,6 +134,11 @@ export interface SuricattaProcess {
   log(): string;
   /** SIGTERM, then SIGKILL after 3 s. */
   stop(): Promise<void>;
+  /**
+   * Polls `check` while suricatta works, until it holds or `timeoutMs` passes; the error then
+   * carries swupdate's log tail, which is what says why.
+   */
+  waitUntil(what: string, check: () => Promise<boolean>, timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -163,6 +168,14 @@ export function startSuricatta(options: SuricattaOptions): SuricattaProcess {
   return {
     child,
     log: () => log,
+    async waitUntil(what, check, timeoutMs = 40_000) {
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        if (await check()) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`timed out waiting for ${what}; swupdate log tail:\n${log.slice(-3000)}`);
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

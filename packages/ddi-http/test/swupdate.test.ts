@@ -63,15 +63,10 @@ async function stopSwupdate(): Promise<void> {
   await running?.stop();
 }
 
-async function until(what: string, check: () => Promise<boolean>, ms = 40_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(
-    `timed out waiting for ${what}; swupdate log tail:\n${suricatta?.log().slice(-3000) ?? ''}`,
-  );
+/** Waits on the running suricatta (see `SuricattaProcess.waitUntil`). */
+function until(what: string, check: () => Promise<boolean>, ms?: number): Promise<void> {
+  if (!suricatta) throw new Error(`suricatta is not running, so ${what} cannot happen`);
+  return suricatta.waitUntil(what, check, ms);
 }
 
 async function release(controllerId: string) {
