@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ActionEvent, type TargetEvent } from '../src/index.js';
+import { ActionEvent, type ActionInput, type TargetEvent } from '../src/index.js';
 
 /** What a device may report while a cancel is pending (`cancel.progress`). */
 export const REPORTED = [
@@ -62,3 +62,28 @@ export const targetEventBody: fc.Arbitrary<Omit<TargetEvent, 'at'>> = fc.oneof(
     othersActive: fc.boolean(),
   }),
 );
+
+/** An action's input with every flag its guards look at, and a small history bound. */
+export const actionInputFor = (id: number, controllerId: string): fc.Arbitrary<ActionInput> =>
+  fc
+    .record({
+      type: fc.constantFrom(
+        'forced' as const,
+        'soft' as const,
+        'timeforced' as const,
+        'downloadonly' as const,
+      ),
+      confirmationRequired: fc.boolean(),
+      scheduled: fc.boolean(),
+      maxHistory: fc.integer({ min: 1, max: 6 }),
+    })
+    .map((o) => ({
+      id,
+      controllerId,
+      distributionSetId: 1,
+      distributionSetName: 'os',
+      distributionSetVersion: '1',
+      weight: 10,
+      createdAt: 1_000,
+      ...o,
+    }));

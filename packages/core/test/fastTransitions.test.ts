@@ -7,7 +7,6 @@ import {
 } from '../src/fastTransitions.js';
 import {
   type ActionEvent,
-  type ActionInput,
   applyActionEvent,
   applyTargetEvent,
   createActionSnapshot,
@@ -19,7 +18,7 @@ import {
   restoreTarget,
   type TargetEvent,
 } from '../src/index.js';
-import { actionEventBody, reportFields, targetEventBody } from './arbitraries.js';
+import { actionEventBody, actionInputFor, reportFields, targetEventBody } from './arbitraries.js';
 
 const report = fc.tuple(
   actionEventBody,
@@ -29,30 +28,7 @@ const report = fc.tuple(
   fc.boolean(),
 );
 
-const input = fc
-  .record({
-    type: fc.constantFrom(
-      'forced' as const,
-      'soft' as const,
-      'timeforced' as const,
-      'downloadonly' as const,
-    ),
-    confirmationRequired: fc.boolean(),
-    scheduled: fc.boolean(),
-    maxHistory: fc.integer({ min: 1, max: 5 }),
-  })
-  .map(
-    (o): ActionInput => ({
-      id: 7,
-      controllerId: 'dev-fast',
-      distributionSetId: 1,
-      distributionSetName: 'os',
-      distributionSetVersion: '1',
-      weight: 10,
-      createdAt: 1_000,
-      ...o,
-    }),
-  );
+const input = actionInputFor(7, 'dev-fast');
 
 describe('the persisted fast path', () => {
   it('gives exactly the snapshot, status, history and refusal of the xstate path', () => {

@@ -22,7 +22,7 @@ import {
   targetStatusOf,
   UpdateService,
 } from '../src/index.js';
-import { actionEventBody, reportFields, targetEventBody } from './arbitraries.js';
+import { actionEventBody, actionInputFor, reportFields, targetEventBody } from './arbitraries.js';
 
 const withReport = fc.tuple(
   actionEventBody,
@@ -40,25 +40,7 @@ function toEvent(
   return ActionEvent.parse(event);
 }
 
-const actionInput = fc
-  .record({
-    type: fc.constantFrom('forced', 'soft', 'timeforced', 'downloadonly'),
-    confirmationRequired: fc.boolean(),
-    scheduled: fc.boolean(),
-    maxHistory: fc.integer({ min: 1, max: 6 }),
-  })
-  .map(
-    (o): ActionInput => ({
-      id: 1,
-      controllerId: 'dev-prop',
-      distributionSetId: 1,
-      distributionSetName: 'os',
-      distributionSetVersion: '1',
-      weight: 10,
-      createdAt: 1_000,
-      ...o,
-    }),
-  );
+const actionInput = actionInputFor(1, 'dev-prop');
 
 const roundTrip = (s: ActionSnapshot) =>
   restoreAction(JSON.parse(JSON.stringify(persistAction(s))));
