@@ -58,9 +58,11 @@ async function measure(
   return { metric, cpuMicros: (cpu.user + cpu.system) / count, bytes, ops: count };
 }
 
-async function setup(): Promise<{ service: UpdateService; ids: number[]; owners: string[] }> {
+async function setup(
+  listen = true,
+): Promise<{ service: UpdateService; ids: number[]; owners: string[] }> {
   const service = new UpdateService({ store: new MemoryUpdateStore(), maxHistory: 16 });
-  service.onEvent(() => {});
+  if (listen) service.onEvent(() => {});
   const module = await service.createSoftwareModule({ type: 'os', name: 'linux', version: '1' });
   const set = await service.createDistributionSet({
     name: 'os',
@@ -151,6 +153,22 @@ async function round(results: Map<string, Figure[]>): Promise<void> {
   add(
     await measure('apply, report closes the action', ids.length, (i) =>
       service.apply(ids[i]!, { type: 'action.finished', result: 'success', at: ++at }),
+    ),
+  );
+  // As a receiver runs when nothing subscribes to domain events (huawei-webhook's bench).
+  const quiet = await setup(false);
+  add(
+    await measure('apply, open, no listener', n, (i) =>
+      quiet.service.apply(quiet.ids[i % quiet.ids.length]!, {
+        ...PROGRESS[i % 2]!,
+        at: ++at,
+        messages: ['progress'],
+      } as ActionEvent),
+    ),
+  );
+  add(
+    await measure('apply, closes, no listener', quiet.ids.length, (i) =>
+      quiet.service.apply(quiet.ids[i]!, { type: 'action.finished', result: 'success', at: ++at }),
     ),
   );
 }

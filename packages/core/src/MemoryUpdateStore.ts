@@ -28,7 +28,11 @@ export class MemoryUpdateStore implements UpdateStore {
   readonly #targets = new Map<string, TargetRecord>();
   readonly #actions = new Map<number, ActionRecord>();
   readonly #actionsByTarget = new Map<string, Set<number>>();
-  readonly #refs = new Map<string, number>();
+  /**
+   * ref key -> ref value -> action id: nested rather than one joined key, so a lookup or a write
+   * builds no key string.
+   */
+  readonly #refs = new Map<string, Map<string, number>>();
   readonly #modules = new Map<number, SoftwareModule>();
   readonly #sets = new Map<number, DistributionSet>();
   /** name NUL version -> ids of the sets carrying it, oldest first. */
@@ -54,10 +58,7 @@ export class MemoryUpdateStore implements UpdateStore {
     const ids = this.#actionsByTarget.get(controllerId);
     for (const id of ids ?? []) {
       const action = this.#actions.get(id);
-      for (const [k, v] of Object.entries(action?.refs ?? {})) {
-        const key = `${k}\u0000${v}`;
-        if (this.#refs.get(key) === id) this.#refs.delete(key);
-      }
+      for (const [k, v] of Object.entries(action?.refs ?? {})) this.#dropRef(k, v, id);
       this.#actions.delete(id);
     }
     this.#actionsByTarget.delete(controllerId);
@@ -85,8 +86,7 @@ export class MemoryUpdateStore implements UpdateStore {
     if (previous?.refs && previous.refs !== record.refs) {
       for (const [k, v] of Object.entries(previous.refs)) {
         if (record.refs?.[k] === v) continue;
-        const key = `${k}\u0000${v}`;
-        if (this.#refs.get(key) === record.id) this.#refs.delete(key);
+        this.#dropRef(k, v, record.id);
       }
     }
     let ids = this.#actionsByTarget.get(record.controllerId);
@@ -96,11 +96,25 @@ export class MemoryUpdateStore implements UpdateStore {
     }
     ids.add(record.id);
     if (record.refs) {
-      for (const k in record.refs) this.#refs.set(`${k}\u0000${record.refs[k]}`, record.id);
+      for (const k in record.refs) {
+        let byValue = this.#refs.get(k);
+        if (!byValue) {
+          byValue = new Map();
+          this.#refs.set(k, byValue);
+        }
+        byValue.set(record.refs[k]!, record.id);
+      }
     }
   }
+  /** Forgets `key = value` when it still names action `id` (never one that now names another). */
+  #dropRef(key: string, value: string, id: number) {
+    const byValue = this.#refs.get(key);
+    if (byValue?.get(value) !== id) return;
+    byValue.delete(value);
+    if (byValue.size === 0) this.#refs.delete(key);
+  }
   async findActionByRef(key: string, value: string) {
-    const id = this.#refs.get(`${key}\u0000${value}`);
+    const id = this.#refs.get(key)?.get(value);
     return id === undefined ? undefined : this.#actions.get(id);
   }
 

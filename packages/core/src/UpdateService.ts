@@ -5,6 +5,7 @@ import type { Artifact, DistributionSet, MetadataEntry, SoftwareModule } from '.
 import type { AssignedModule, AssignedTarget, DomainEvent } from './domainEvents.js';
 import {
   newPersistedAction,
+  type PersistedActionStep,
   stepPersistedAction,
   stepPersistedTarget,
   trustTarget,
@@ -192,6 +193,17 @@ export class UpdateService {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * True when a domain event would reach someone. With nobody subscribed, callers build neither
+   * the event nor the view it is made from; they still read the clock once, as the event would
+   * have, so an injected clock sees the same calls either way.
+   */
+  #listened(): boolean {
+    if (this.#listeners.size > 0) return true;
+    this.#clock();
+    return false;
+  }
+
   #emit(event: DomainEvent): void {
     for (const listener of this.#listeners) {
       try {
@@ -265,6 +277,7 @@ export class UpdateService {
     type: 'TARGET_CREATED' | 'TARGET_UPDATED' | 'TARGET_DELETED',
     view: TargetView,
   ): void {
+    if (!this.#listened()) return;
     this.#emit({
       type,
       controllerId: view.controllerId,
@@ -684,6 +697,7 @@ export class UpdateService {
   }
 
   #emitAction(type: 'ACTION_CREATED' | 'ACTION_UPDATED', view: ActionView): void {
+    if (!this.#listened()) return;
     this.#emit({
       type,
       actionId: view.id,
@@ -699,7 +713,9 @@ export class UpdateService {
   }
 
   async #settleTarget(controllerId: string, event: TargetEvent): Promise<TargetUpdateStatus> {
-    const record = await this.requireTarget(controllerId);
+    // The store read directly rather than through requireTarget: one async frame less per settle.
+    const record = await this.store.getTarget(controllerId);
+    if (!record) throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
     const before = targetStatusOfState(record.state.value);
     const next: TargetRecord = {
       ...record,
@@ -709,7 +725,9 @@ export class UpdateService {
     await this.store.putTarget(next, record.version);
     this.#observe('target', controllerId, event, next.state);
     const status = targetStatusOfState(next.state.value);
-    if (status !== before) this.#emitTarget('TARGET_UPDATED', targetViewOfRecord(next));
+    // The view is built only for a listener (#emitTarget checks again, at no cost, when there is).
+    if (status !== before && this.#listened())
+      this.#emitTarget('TARGET_UPDATED', targetViewOfRecord(next));
     return status;
   }
 
@@ -737,6 +755,22 @@ export class UpdateService {
       // fresh read; either way the work is redone from the store.
       for (let attempt = 0; ; attempt++) {
         try {
+          // The common case, taken here rather than in #applyLocked: one async frame and one await
+          // less per report. Anything else (a refusal, a conflicting write) goes there as before.
+          const step = record && stepPersistedAction(record.state, event);
+          if (record && step?.ok) {
+            const next = nextActionRecord(record, step.state);
+            let written = true;
+            try {
+              await this.store.putAction(next, record.version);
+            } catch (error) {
+              if (!(error instanceof OtaflowError && error.code === 'CONFLICT')) throw error;
+              written = false;
+            }
+            if (!written) return await this.#applyLocked(actionId, event);
+            const done = this.#applied(actionId, event, next, step);
+            return 'ok' in done ? done : await done;
+          }
           return await this.#applyLocked(actionId, event, record);
         } catch (error) {
           if (
@@ -773,23 +807,7 @@ export class UpdateService {
         action: actionViewOfRecord(record),
       };
     }
-    // Written out rather than spread: the record's fields are known, and a literal is one
-    // allocation of a fixed shape.
-    const next: ActionRecord =
-      record.refs === undefined
-        ? {
-            id: record.id,
-            controllerId: record.controllerId,
-            version: record.version + 1,
-            state: result.state,
-          }
-        : {
-            id: record.id,
-            controllerId: record.controllerId,
-            version: record.version + 1,
-            refs: record.refs,
-            state: result.state,
-          };
+    const next = nextActionRecord(record, result.state);
     try {
       await this.store.putAction(next, record.version);
     } catch (error) {
@@ -797,44 +815,80 @@ export class UpdateService {
         return this.#applyLocked(actionId, event);
       throw error;
     }
+    return this.#applied(actionId, event, next, result);
+  }
+
+  /**
+   * What follows a stored transition: the observer, the view, the domain event and, when the
+   * action closed or started, the target. Synchronous when the target is not touched (the common
+   * case), so a report that leaves the action open costs no further promise.
+   */
+  #applied(
+    actionId: number,
+    event: ActionEvent,
+    next: ActionRecord,
+    result: Extract<PersistedActionStep, { ok: true }>,
+  ): ApplyResult | Promise<ApplyResult> {
     this.#observe('action', actionId, event, next.state);
     const view = actionViewOfRecord(next);
     if (result.changedStatus) this.#emitAction('ACTION_UPDATED', view);
-
-    let targetEvent: TargetEvent | undefined;
     const at = event.at;
-    if (result.closed) {
-      let others = false;
-      for (const r of await this.store.listActionsOfTarget(record.controllerId)) {
-        if (r.id !== actionId && isActiveStateValue(r.state.value)) {
-          others = true;
-          break;
-        }
-      }
-      const state = view.state;
-      if (state === 'finished') {
-        targetEvent = {
-          type: 'target.actionSucceeded',
-          distributionSetId: view.distributionSetId,
-          othersActive: others,
-          at,
-        };
-      } else if (state === 'downloadOnlyDone') {
-        targetEvent = { type: 'target.actionDownloaded', othersActive: others, at };
-      } else if (state === 'error') {
-        targetEvent = { type: 'target.actionFailed', othersActive: others, at };
-      } else {
-        targetEvent = { type: 'target.actionCanceled', othersActive: others, at };
-      }
-    } else if (event.type === 'action.start') {
-      targetEvent = { type: 'target.assigned', distributionSetId: view.distributionSetId, at };
+    if (result.closed) return this.#settleClosed(actionId, next.controllerId, view, result, at);
+    if (event.type === 'action.start') {
+      return this.#settled(
+        next.controllerId,
+        { type: 'target.assigned', distributionSetId: view.distributionSetId, at },
+        view,
+        result,
+      );
     }
     // An event that leaves the action open and is not a start does not touch the target, and an
     // open action keeps its target PENDING (the rule `deriveTargetStatus` states, held by the
     // service property): the status is known without reading the target.
-    const targetStatus = targetEvent
-      ? await this.#settleTarget(record.controllerId, targetEvent)
-      : 'PENDING';
+    return { ok: true, action: view, targetStatus: 'PENDING', changed: result.changedStatus };
+  }
+
+  async #settleClosed(
+    actionId: number,
+    controllerId: string,
+    view: ActionView,
+    result: Extract<PersistedActionStep, { ok: true }>,
+    at: number,
+  ): Promise<ApplyResult> {
+    let others = false;
+    for (const r of await this.store.listActionsOfTarget(controllerId)) {
+      if (r.id !== actionId && isActiveStateValue(r.state.value)) {
+        others = true;
+        break;
+      }
+    }
+    const state = view.state;
+    let targetEvent: TargetEvent;
+    if (state === 'finished') {
+      targetEvent = {
+        type: 'target.actionSucceeded',
+        distributionSetId: view.distributionSetId,
+        othersActive: others,
+        at,
+      };
+    } else if (state === 'downloadOnlyDone') {
+      targetEvent = { type: 'target.actionDownloaded', othersActive: others, at };
+    } else if (state === 'error') {
+      targetEvent = { type: 'target.actionFailed', othersActive: others, at };
+    } else {
+      targetEvent = { type: 'target.actionCanceled', othersActive: others, at };
+    }
+    const targetStatus = await this.#settleTarget(controllerId, targetEvent);
+    return { ok: true, action: view, targetStatus, changed: result.changedStatus };
+  }
+
+  async #settled(
+    controllerId: string,
+    targetEvent: TargetEvent,
+    view: ActionView,
+    result: Extract<PersistedActionStep, { ok: true }>,
+  ): Promise<ApplyResult> {
+    const targetStatus = await this.#settleTarget(controllerId, targetEvent);
     return { ok: true, action: view, targetStatus, changed: result.changedStatus };
   }
 
@@ -853,6 +907,22 @@ export class UpdateService {
       withMessages({ type: 'action.forceQuit', at: this.#clock() }, messages),
     );
   }
+}
+
+/**
+ * The record after a transition. Written out rather than spread: the record's fields are known,
+ * and a literal is one allocation of a fixed shape.
+ */
+function nextActionRecord(record: ActionRecord, state: PersistedSnapshot): ActionRecord {
+  return record.refs === undefined
+    ? { id: record.id, controllerId: record.controllerId, version: record.version + 1, state }
+    : {
+        id: record.id,
+        controllerId: record.controllerId,
+        version: record.version + 1,
+        refs: record.refs,
+        state,
+      };
 }
 
 /** Throws INVALID_INPUT, with zod's issues as details, for an id `ControllerId` refuses. */

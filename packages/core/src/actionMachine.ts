@@ -43,8 +43,15 @@ export function entryFrom(status: ActionStatus, event: InitEvent, fallbackAt: nu
 export function appended(context: ActionContext, entry: StatusEntry): StatusEntry[] {
   const { history, maxHistory } = context;
   // Drop the oldest entries, as hawkBit does when an action's status list is full.
-  const keep =
-    history.length >= maxHistory ? history.slice(history.length - maxHistory + 1) : history.slice();
+  // One array of the final length each time: a copy then a push allocated it twice (the push
+  // outgrew the copy). At the bound, the oldest entry is shifted out of the new array in place.
+  if (history.length < maxHistory) return history.concat(entry);
+  if (history.length === maxHistory) {
+    const keep = history.concat(entry);
+    keep.shift();
+    return keep;
+  }
+  const keep = history.slice(history.length - maxHistory + 1);
   keep.push(entry);
   return keep;
 }

@@ -252,10 +252,10 @@ export function stepPersistedAction(
       message: `action ${context.id} in ${status} does not take ${event.type}`,
     };
   }
-  // One copy of the context, updated as xstate's `assign` would (same keys, same order).
-  const next: Record<string, unknown> = {};
-  for (const k in context) next[k] = (context as unknown as Record<string, unknown>)[k];
-  const nextContext = next as unknown as ActionContext;
+  // One copy of the context, updated as xstate's `assign` would (same keys, same order): a spread
+  // of a plain object clones its shape in one step, where adding keys one by one grew it.
+  const nextContext: ActionContext = { ...context };
+  const next = nextContext as unknown as Record<string, unknown>;
   for (const entryStatus of plan.entries) {
     const entry = entryFrom(entryStatus, event, context.createdAt);
     nextContext.lastModifiedAt = entry.at;
@@ -309,8 +309,11 @@ export function trustTarget(state: PersistedSnapshot): PersistedSnapshot {
 }
 
 const TARGET_STATES: ReadonlySet<string> = new Set(Object.keys(targetMachine.root.states));
-/** Combinations of (state, event type, othersActive) whose replay matched xstate once. */
-const checkedTargetSteps = new Map<string, boolean>();
+/**
+ * state -> event type -> [othersActive off, on]: whether the replay matched xstate the first time
+ * (nested rather than one joined key, which cost a string per settle).
+ */
+const checkedTargetSteps = new Map<string, Map<string, Array<boolean | undefined>>>();
 
 /**
  * `persistTarget(applyTargetEvent(restoreTarget(state), event))` without xstate: the target
@@ -328,20 +331,30 @@ export function stepPersistedTarget(
     TARGET_FAST &&
     typeof value === 'string' &&
     TARGET_STATES.has(value) &&
-    (trustedTargets.has(state) || looksLikePersistedTarget(state));
+    (looksLikePersistedTarget(state) || trustedTargets.has(state));
   if (!admitted) return slowTarget(state, event);
   const others = 'othersActive' in event && event.othersActive ? 1 : 0;
-  const checkKey = `${value}|${event.type}|${others}`;
-  const checked = checkedTargetSteps.get(checkKey);
+  let byEvent = checkedTargetSteps.get(value);
+  if (!byEvent) {
+    byEvent = new Map();
+    checkedTargetSteps.set(value, byEvent);
+  }
+  let byOthers = byEvent.get(event.type);
+  if (!byOthers) {
+    byOthers = [];
+    byEvent.set(event.type, byOthers);
+  }
+  const checked = byOthers[others];
   if (checked === false) return slowTarget(state, event);
   const fast = replayTarget(value, state.context as unknown as TargetContext, event);
   if (checked === undefined) {
     const slow = slowTarget(state, event);
     const same = slow.value === fast.value && sameJson(slow.context, fast.context);
-    checkedTargetSteps.set(checkKey, same);
+    byOthers[others] = same;
     if (!same) return slow;
   }
-  trustedTargets.add(fast);
+  // Not added to trustedTargets: the shape check above is a few typeof tests, cheaper than the
+  // weak set's growth per settle.
   return fast;
 }
 
@@ -364,9 +377,8 @@ function replayTarget(
   context: TargetContext,
   event: TargetEvent,
 ): PersistedSnapshot {
-  const next: Record<string, unknown> = {};
-  for (const k in context) next[k] = (context as unknown as Record<string, unknown>)[k];
-  const c = next as unknown as TargetContext;
+  const c: TargetContext = { ...context };
+  const next = c as unknown as Record<string, unknown>;
   let to = value;
   const others = 'othersActive' in event && event.othersActive;
   switch (event.type) {

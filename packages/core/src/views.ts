@@ -20,31 +20,103 @@ export interface StoredActionView extends ActionView {
 
 /** hawkBit: active until closed; a scheduled action is not active yet. Read from a persisted value. */
 export function isActiveStateValue(value: PersistedSnapshot['value']): boolean {
-  const root = stateKey(value).root;
+  const root = rootOf(value);
   return !FINAL_STATES.has(root) && root !== 'scheduled';
 }
 
-function stateKey(value: PersistedSnapshot['value']): { state: string; root: string } {
-  if (typeof value === 'string') return { state: value, root: value };
+function rootOf(value: PersistedSnapshot['value']): string {
+  if (typeof value === 'string') return value;
+  for (const parent in value) return parent;
+  return '';
+}
+
+/** `parent.child` keys, built once per pair: a view is built on every report. */
+const nestedKeys = new Map<string, Map<string, string>>();
+
+function stateKeyOf(value: PersistedSnapshot['value']): string {
+  if (typeof value === 'string') return value;
   for (const parent in value) {
     const child = value[parent];
-    return { state: typeof child === 'string' ? `${parent}.${child}` : parent, root: parent };
+    if (typeof child !== 'string') return parent;
+    let byChild = nestedKeys.get(parent);
+    if (!byChild) {
+      byChild = new Map();
+      nestedKeys.set(parent, byChild);
+    }
+    let key = byChild.get(child);
+    if (key === undefined) {
+      key = `${parent}.${child}`;
+      // Bounded by the machines' states in practice; a store holding odd values must not grow it.
+      if (byChild.size < 64) byChild.set(child, key);
+    }
+    return key;
   }
-  return { state: '', root: '' };
+  return '';
+}
+
+/**
+ * The key orders of the last two views built, each with a template: a view of a known order is a
+ * spread of its template (one allocation of the final size) filled in place, while adding the
+ * keys one by one to `{}` outgrew its storage several times (about 600 bytes per view instead of
+ * about 250). Contexts keep their key order from report to report (two orders are common: with
+ * and without `lastStatusCode`), so a known order nearly always matches.
+ */
+interface ViewShape {
+  keys: string[];
+  template: Record<string, unknown>;
+}
+let recentShape: ViewShape = { keys: [], template: {} };
+let olderShape: ViewShape = recentShape;
+
+function fromShape(
+  context: Record<string, unknown>,
+  shape: ViewShape,
+): Record<string, unknown> | undefined {
+  const view: Record<string, unknown> = { ...shape.template };
+  const keys = shape.keys;
+  let i = 0;
+  for (const key in context) {
+    if (key === 'history' || key === 'maxHistory') continue;
+    if (keys[i++] !== key) return undefined;
+    view[key] = context[key];
+  }
+  return i === keys.length ? view : undefined;
+}
+
+function copyContext(context: Record<string, unknown>): Record<string, unknown> {
+  const recent = fromShape(context, recentShape);
+  if (recent) return recent;
+  const older = fromShape(context, olderShape);
+  if (older) {
+    [recentShape, olderShape] = [olderShape, recentShape];
+    return older;
+  }
+  // Another order: built key by key, and remembered as a template for the next views.
+  const built: Record<string, unknown> = {};
+  const keys: string[] = [];
+  for (const key in context) {
+    if (key !== 'history' && key !== 'maxHistory') {
+      built[key] = context[key];
+      keys.push(key);
+    }
+  }
+  const template: Record<string, unknown> = {};
+  for (const key of keys) template[key] = undefined;
+  template.active = undefined;
+  template.state = undefined;
+  template.refs = undefined;
+  olderShape = recentShape;
+  recentShape = { keys, template };
+  return built;
 }
 
 /** The view of a stored action, read straight from its persisted context (no machine needed). */
 export function actionViewOfRecord(record: ActionRecord): StoredActionView {
-  // One plain copy instead of rest + spread: views are built for every action of a target on
-  // every report, and the generic object rest was a tenth of the service's time.
-  const context = record.state.context;
-  const view: Record<string, unknown> = {};
-  for (const key in context) {
-    if (key !== 'history' && key !== 'maxHistory') view[key] = context[key];
-  }
-  const { state, root } = stateKey(record.state.value);
+  const view = copyContext(record.state.context);
+  const value = record.state.value;
+  const root = rootOf(value);
   view.active = !FINAL_STATES.has(root) && root !== 'scheduled';
-  view.state = state;
+  view.state = stateKeyOf(value);
   view.refs = record.refs ?? {};
   return view as unknown as StoredActionView;
 }
