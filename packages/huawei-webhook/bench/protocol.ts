@@ -3,7 +3,7 @@ export const ACTIONS = 1_500;
 
 export type BenchCommand =
   | { cmd: 'prepare' | 'check' | 'retire'; prefix: string }
-  | { cmd: 'gc' | 'cpu' | 'stop' };
+  | { cmd: 'cpu' | 'stop' };
 export type BenchRequest = BenchCommand & { id: number };
 
 export interface BenchReply {
@@ -11,7 +11,7 @@ export interface BenchReply {
   ok: boolean;
   cpuMicros?: number;
   detail?: string;
-  /** Actions and targets in the store, and the heap after a collection (MiB), when asked. */
+  /** Actions and targets in the store, and the heap in use, garbage included (MiB), when asked. */
   stored?: { actions: number; targets: number; heapMiB: number };
   receiverUrl?: string;
   bareUrl?: string;

@@ -1,17 +1,20 @@
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
-import { httpRequest } from '../src/index.js';
+import { LoadClient } from './loadClient.js';
 import { ACTIONS, type BenchCommand, type BenchReply } from './protocol.js';
 
 /**
  * Notifications per second through the receiver (validate, match, map, apply, answer) against a
  * bare node:http handler that parses the same JSON and answers 200. Both servers run side by side
  * in one child process (bench/servers.ts) so its `process.cpuUsage()` is server work only; this
- * process is the client for both: same bodies, same keep-alive agent settings, same concurrency.
- * Rounds are interleaved and alternate which side goes first; the figures are medians. Each
- * round uses fresh actions so every push is applied.
+ * process is the client for both (bench/loadClient.ts): same bodies, same number of keep-alive
+ * connections, kept open across drives. Rounds are interleaved and alternate which side goes
+ * first; the figures are medians. Each round uses fresh actions so every push is applied.
+ *
+ * No forced collection between drives: `gc()` also threw away the optimized code of node's HTTP
+ * stack and the receiver, so every drive paid for recompiling ~50 functions on V8's background
+ * threads (a third of the server's CPU in a profile) — a cost no running server has.
  */
 const CONCURRENCY = 16;
 const ROUNDS = 7;
@@ -47,40 +50,12 @@ function bodiesOf(prefix: string): string[][] {
   return Array.from({ length: ACTIONS }, (_, i) => bodiesFor(prefix, i));
 }
 
-/** Sends every action's notifications in order, CONCURRENCY actions at a time; returns per second. */
-async function drive(url: string, perAction: string[][]): Promise<number> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  let next = 0;
-  let sent = 0;
-  const started = performance.now();
-  const worker = async () => {
-    for (let i = next++; i < perAction.length; i = next++) {
-      for (const body of perAction[i]!) {
-        const response = await httpRequest(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          timeoutMs: 15_000,
-          agent,
-        });
-        if (response.status !== 200) throw new Error(`answer ${response.status}: ${response.body}`);
-        sent++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
-  return sent / seconds;
-}
-
 const child = fork(new URL('./servers.ts', import.meta.url), {
   // BENCH_SERVER_ARGS adds node flags to the server process, e.g. `--cpu-prof --cpu-prof-dir=...`.
   execArgv: [
     '--import',
     'tsx',
     '--conditions=@otaflow/source',
-    '--expose-gc',
     ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? []),
   ],
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -116,12 +91,12 @@ interface Run {
 }
 
 /** One measured drive, with both processes' CPU bracketing it. */
-async function measure(url: string, perAction: string[][]): Promise<Run> {
-  await ask({ cmd: 'gc' });
+async function measure(load: LoadClient, perAction: string[][]): Promise<Run> {
+  const requests = load.encode(perAction);
   const count = perAction.length * perAction[0]!.length;
   const serverBefore = (await ask({ cmd: 'cpu' })).cpuMicros!;
   const clientBefore = process.cpuUsage();
-  const rate = await drive(url, perAction);
+  const rate = await load.drive(requests);
   const client = process.cpuUsage(clientBefore);
   const serverAfter = (await ask({ cmd: 'cpu' })).cpuMicros!;
   return {
@@ -136,16 +111,18 @@ const median = (values: number[]) =>
 
 const { receiverUrl, bareUrl } = await started;
 if (!receiverUrl || !bareUrl) throw new Error('bench servers did not start');
+const bareClient = new LoadClient(bareUrl, CONCURRENCY);
+const receiverClient = new LoadClient(receiverUrl, CONCURRENCY);
 
 console.log(
   `huawei-webhook bench: ${ACTIONS} actions x ${STEPS.length + 1} notifications, ${CONCURRENCY} connections, ${ROUNDS} rounds, load average ${os.loadavg()[0]!.toFixed(2)}`,
 );
 await ask({ cmd: 'prepare', prefix: 'warm' });
 const warm = bodiesOf('warm');
-await drive(bareUrl, warm);
-await drive(receiverUrl, warm);
-await drive(receiverUrl, warm);
-await drive(bareUrl, warm);
+await bareClient.drive(bareClient.encode(warm));
+await receiverClient.drive(receiverClient.encode(warm));
+await receiverClient.drive(receiverClient.encode(warm));
+await bareClient.drive(bareClient.encode(warm));
 
 const bareRuns: Run[] = [];
 const receiverRuns: Run[] = [];
@@ -159,15 +136,15 @@ for (let round = 1; round <= ROUNDS; round++) {
   await ask({ cmd: 'prepare', prefix });
   const fresh = bodiesOf(prefix);
   const runBare = async () => {
-    bareRuns.push(await measure(bareUrl, fresh));
+    bareRuns.push(await measure(bareClient, fresh));
     show(round, 'bare handler', bareRuns.at(-1)!);
   };
   // Alternating which side goes first keeps drift (load, heap growth) from favouring one side.
   if (round % 2 === 1) await runBare();
-  receiverRuns.push(await measure(receiverUrl, fresh));
+  receiverRuns.push(await measure(receiverClient, fresh));
   show(round, 'receiver', receiverRuns.at(-1)!);
   // The same pushes again: all redeliveries, answered from the de-duplication memory without core.
-  redeliveryRuns.push(await measure(receiverUrl, fresh));
+  redeliveryRuns.push(await measure(receiverClient, fresh));
   show(round, 'redeliveries', redeliveryRuns.at(-1)!);
   if (round % 2 === 0) await runBare();
   const check = await ask({ cmd: 'check', prefix });
@@ -176,9 +153,11 @@ for (let round = 1; round <= ROUNDS; round++) {
   const { stored } = await ask({ cmd: 'retire', prefix });
   if (stored)
     console.log(
-      `round ${round}: store after retiring ${stored.targets} targets, ${stored.actions} actions, heap ${stored.heapMiB} MiB`,
+      `round ${round}: store after retiring ${stored.targets} targets, ${stored.actions} actions, heap in use ${stored.heapMiB} MiB`,
     );
 }
+bareClient.close();
+receiverClient.close();
 await ask({ cmd: 'stop' });
 
 const pick = (runs: Run[], key: keyof Run) => median(runs.map((r) => r[key]));

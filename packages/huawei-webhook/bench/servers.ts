@@ -71,7 +71,6 @@ async function retire(prefix: string): Promise<void> {
 }
 
 async function stored(): Promise<NonNullable<BenchReply['stored']>> {
-  collect();
   const targets = await service.listTargets({ limit: 1_000_000 });
   let actions = 0;
   for (const t of targets.items) actions += (await service.listActions(t.controllerId)).length;
@@ -83,23 +82,16 @@ async function stored(): Promise<NonNullable<BenchReply['stored']>> {
 }
 
 const reply = (message: BenchReply) => process.send?.(message);
-const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 process.on('message', async (request: BenchRequest) => {
   switch (request.cmd) {
     case 'prepare':
       await prepare(request.prefix);
-      // Both sides start their measured run from a collected heap.
-      collect();
       reply({ id: request.id, ok: true });
       break;
     case 'retire':
       await retire(request.prefix);
       reply({ id: request.id, ok: true, stored: await stored() });
-      break;
-    case 'gc':
-      collect();
-      reply({ id: request.id, ok: true });
       break;
     case 'cpu': {
       const { user, system } = process.cpuUsage();
