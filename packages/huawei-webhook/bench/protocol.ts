@@ -1,9 +1,9 @@
 /** What the benchmark's two processes say to each other over the IPC channel. */
-export const ACTIONS = 1_500;
+export const ACTIONS = 2_500;
 
 export type BenchCommand =
-  | { cmd: 'prepare' | 'check' | 'retire'; prefix: string }
-  | { cmd: 'cpu' | 'stop' };
+  | { cmd: 'prepare' | 'check'; prefix: string }
+  | { cmd: 'cpu' | 'stored' | 'stop' };
 export type BenchRequest = BenchCommand & { id: number };
 
 export interface BenchReply {
@@ -11,7 +11,7 @@ export interface BenchReply {
   ok: boolean;
   cpuMicros?: number;
   detail?: string;
-  /** Actions and targets in the store, and the heap in use, garbage included (MiB), when asked. */
+  /** Targets and actions in the store, and the heap in use, garbage included (MiB), when asked. */
   stored?: { actions: number; targets: number; heapMiB: number };
   receiverUrl?: string;
   bareUrl?: string;

@@ -10,7 +10,8 @@ import { ACTIONS, type BenchCommand, type BenchReply } from './protocol.js';
  * in one child process (bench/servers.ts) so its `process.cpuUsage()` is server work only; this
  * process is the client for both (bench/loadClient.ts): same bodies, same number of keep-alive
  * connections, kept open across drives. Rounds are interleaved and alternate which side goes
- * first; the figures are medians. Each round uses fresh actions so every push is applied.
+ * first; the figures are medians. Each round has actions of its own, all created before the
+ * first drive, so every first push is applied and nothing is created between drives.
  *
  * No forced collection between drives: `gc()` also threw away the optimized code of node's HTTP
  * stack and the receiver, so every drive paid for recompiling ~50 functions on V8's background
@@ -71,8 +72,16 @@ child.on('message', (reply: BenchReply) => {
   waiting.delete(reply.id);
 });
 child.on('exit', (code) => {
-  if (waiting.size > 0) throw new Error(`bench servers exited (${code}) while asked`);
+  if (waiting.size > 0) fail(new Error(`bench servers exited (${code}) while asked`));
 });
+/** A failed run must end: the server process and the open connections would keep it alive. */
+function fail(error: unknown): never {
+  console.error(error);
+  child.kill();
+  process.exit(1);
+}
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 let lastId = 0;
 function ask(request: BenchCommand): Promise<BenchReply> {
   const id = ++lastId;
@@ -117,7 +126,15 @@ const receiverClient = new LoadClient(receiverUrl, CONCURRENCY);
 console.log(
   `huawei-webhook bench: ${ACTIONS} actions x ${STEPS.length + 1} notifications, ${CONCURRENCY} connections, ${ROUNDS} rounds, load average ${os.loadavg()[0]!.toFixed(2)}`,
 );
-await ask({ cmd: 'prepare', prefix: 'warm' });
+// Every round's actions exist before the first drive: a populated store, as a running receiver
+// has, and nothing created or deleted between drives for the next drive to collect.
+for (const prefix of ['warm', ...Array.from({ length: ROUNDS }, (_, i) => `r${i + 1}`)]) {
+  await ask({ cmd: 'prepare', prefix });
+}
+const before = await ask({ cmd: 'stored' });
+console.log(
+  `store: ${before.stored?.targets} targets, ${before.stored?.actions} open actions, heap in use ${before.stored?.heapMiB} MiB`,
+);
 const warm = bodiesOf('warm');
 await bareClient.drive(bareClient.encode(warm));
 await receiverClient.drive(receiverClient.encode(warm));
@@ -133,13 +150,12 @@ const show = (round: number, label: string, run: Run) =>
   );
 for (let round = 1; round <= ROUNDS; round++) {
   const prefix = `r${round}`;
-  await ask({ cmd: 'prepare', prefix });
   const fresh = bodiesOf(prefix);
   const runBare = async () => {
     bareRuns.push(await measure(bareClient, fresh));
     show(round, 'bare handler', bareRuns.at(-1)!);
   };
-  // Alternating which side goes first keeps drift (load, heap growth) from favouring one side.
+  // Alternating which side goes first keeps drift (load, garbage) from favouring one side.
   if (round % 2 === 1) await runBare();
   receiverRuns.push(await measure(receiverClient, fresh));
   show(round, 'receiver', receiverRuns.at(-1)!);
@@ -149,12 +165,6 @@ for (let round = 1; round <= ROUNDS; round++) {
   if (round % 2 === 0) await runBare();
   const check = await ask({ cmd: 'check', prefix });
   if (!check.ok) throw new Error(`round ${round}: the receiver did not apply (${check.detail})`);
-  // Every round then starts from the same store: the warm-up's pool only (see servers.ts).
-  const { stored } = await ask({ cmd: 'retire', prefix });
-  if (stored)
-    console.log(
-      `round ${round}: store after retiring ${stored.targets} targets, ${stored.actions} actions, heap in use ${stored.heapMiB} MiB`,
-    );
 }
 bareClient.close();
 receiverClient.close();
