@@ -3,7 +3,7 @@ export const ACTIONS = 2_500;
 
 export type BenchCommand =
   | { cmd: 'prepare' | 'check'; prefix: string }
-  | { cmd: 'cpu' | 'stored' | 'stop' };
+  | { cmd: 'cpu' | 'gc' | 'stored' | 'stop' };
 export type BenchRequest = BenchCommand & { id: number };
 
 export interface BenchReply {

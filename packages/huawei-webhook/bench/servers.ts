@@ -79,6 +79,10 @@ process.on('message', async (request: BenchRequest) => {
       await prepare(request.prefix);
       reply({ id: request.id, ok: true });
       break;
+    case 'gc':
+      (globalThis as { gc?: () => void }).gc?.();
+      reply({ id: request.id, ok: true });
+      break;
     case 'stored':
       reply({ id: request.id, ok: true, stored: await stored() });
       break;
