@@ -180,48 +180,35 @@ const pick = (runs: Run[], key: keyof Run) => median(runs.map((r) => r[key]));
 const baseline = pick(bareRuns, 'rate');
 const bareCpu = pick(bareRuns, 'serverCpu');
 const round3 = (n: number) => Number(n.toFixed(3));
+/** A rate against the bare handler's: higher is better. */
+const rateFigure = (metric: string, runs: Run[], goal: number | null) => ({
+  metric,
+  value: Math.round(pick(runs, 'rate')),
+  unit: 'notifications/s',
+  baseline: Math.round(baseline),
+  ratio: round3(pick(runs, 'rate') / baseline),
+  goal,
+});
+/** CPU per notification: ratio is baseline / value, so like the rates, higher is better. */
+const cpuFigure = (metric: string, runs: Run[], key: 'serverCpu' | 'clientCpu', base: number) => ({
+  metric,
+  value: Number(pick(runs, key).toFixed(1)),
+  unit: 'µs',
+  baseline: Number(base.toFixed(1)),
+  ratio: round3(base / pick(runs, key)),
+  goal: null,
+});
 const figures = [
-  {
-    metric: 'receiver notifications per second',
-    value: Math.round(pick(receiverRuns, 'rate')),
-    unit: 'notifications/s',
-    baseline: Math.round(baseline),
-    ratio: round3(pick(receiverRuns, 'rate') / baseline),
-    goal: 0.7,
-  },
-  {
-    metric: 'receiver redeliveries per second (no core work)',
-    value: Math.round(pick(redeliveryRuns, 'rate')),
-    unit: 'notifications/s',
-    baseline: Math.round(baseline),
-    ratio: round3(pick(redeliveryRuns, 'rate') / baseline),
-    goal: null,
-  },
-  // CPU figures: ratio is baseline / value, so like the rates, higher is better and 1 is "free".
-  {
-    metric: 'server CPU per notification, receiver',
-    value: Number(pick(receiverRuns, 'serverCpu').toFixed(1)),
-    unit: 'µs',
-    baseline: Number(bareCpu.toFixed(1)),
-    ratio: round3(bareCpu / pick(receiverRuns, 'serverCpu')),
-    goal: null,
-  },
-  {
-    metric: 'server CPU per notification, redeliveries',
-    value: Number(pick(redeliveryRuns, 'serverCpu').toFixed(1)),
-    unit: 'µs',
-    baseline: Number(bareCpu.toFixed(1)),
-    ratio: round3(bareCpu / pick(redeliveryRuns, 'serverCpu')),
-    goal: null,
-  },
-  {
-    metric: 'client CPU per notification (receiver run)',
-    value: Number(pick(receiverRuns, 'clientCpu').toFixed(1)),
-    unit: 'µs',
-    baseline: Number(pick(bareRuns, 'clientCpu').toFixed(1)),
-    ratio: round3(pick(bareRuns, 'clientCpu') / pick(receiverRuns, 'clientCpu')),
-    goal: null,
-  },
+  rateFigure('receiver notifications per second', receiverRuns, 0.7),
+  rateFigure('receiver redeliveries per second (no core work)', redeliveryRuns, null),
+  cpuFigure('server CPU per notification, receiver', receiverRuns, 'serverCpu', bareCpu),
+  cpuFigure('server CPU per notification, redeliveries', redeliveryRuns, 'serverCpu', bareCpu),
+  cpuFigure(
+    'client CPU per notification (receiver run)',
+    receiverRuns,
+    'clientCpu',
+    pick(bareRuns, 'clientCpu'),
+  ),
 ];
 console.log(`\n${'metric'.padEnd(48)}    value   baseline   ratio   goal`);
 for (const f of figures) {
