@@ -82,6 +82,10 @@ export class MemoryUpdateStore implements UpdateStore {
     const previous = this.#actions.get(record.id);
     checkVersion('action', record.id, previous, expectedVersion);
     this.#actions.set(record.id, record);
+    // The common write, a step of a known action: same target, same refs object, so every index
+    // already says what it should (each lookup here costs a cold hash-table probe per report).
+    if (previous && previous.controllerId === record.controllerId && previous.refs === record.refs)
+      return;
     // A reference that got a new value (or went away) must no longer find this action.
     if (previous?.refs && previous.refs !== record.refs) {
       for (const [k, v] of Object.entries(previous.refs)) {

@@ -135,10 +135,32 @@ type Plan =
  */
 const plans = new Map<string, Map<string, Array<Plan | undefined>>>();
 /**
- * Persisted actions this module wrote or checked (immutable by the store contract), with their
- * leaf state key, so a trusted snapshot's key is not rebuilt per report.
+ * A persisted action this module wrote (immutable by the store contract), carrying its leaf state
+ * key so the next step neither rebuilds nor looks it up. The key is a private field: no spread,
+ * `JSON.stringify` or store copy carries it, so a copy is checked again like any foreign snapshot.
+ * It replaced a WeakMap from snapshot to key, whose set and get per report (and whose ephemeron
+ * upkeep in every scavenge) showed in the receiver's profile.
  */
-const trustedActions = new WeakMap<object, string>();
+class TrustedAction implements PersistedSnapshot {
+  v: 1 = 1;
+  value: PersistedSnapshot['value'];
+  context: PersistedSnapshot['context'];
+  readonly #key: string;
+
+  constructor(
+    value: PersistedSnapshot['value'],
+    context: PersistedSnapshot['context'],
+    key: string,
+  ) {
+    this.value = value;
+    this.context = context;
+    this.#key = key;
+  }
+
+  static keyOf(state: object): string | undefined {
+    return #key in state ? (state as TrustedAction).#key : undefined;
+  }
+}
 /** Leaf keys under a final root. */
 const FINAL_LEAVES: ReadonlySet<string> = new Set(
   [...ACTION_LEAVES].filter((key) => FINAL_ROOTS.has(key.split('.')[0]!)),
@@ -264,8 +286,7 @@ export function stepPersistedAction(
   }
   if (plan.status !== undefined) nextContext.status = plan.status;
   const value = typeof plan.value === 'string' ? plan.value : { ...plan.value };
-  const persisted: PersistedSnapshot = { v: 1, value, context: next };
-  trustedActions.set(persisted, plan.key);
+  const persisted = new TrustedAction(value, next, plan.key);
   return {
     ok: true,
     state: persisted,
@@ -275,19 +296,15 @@ export function stepPersistedAction(
 }
 
 function admitAction(state: PersistedSnapshot): string | undefined {
-  const trusted = trustedActions.get(state);
+  const trusted = TrustedAction.keyOf(state);
   if (trusted !== undefined) return trusted;
-  if (!looksLikePersistedAction(state)) return undefined;
-  const key = leafKey(state.value);
-  if (key !== undefined) trustedActions.set(state, key);
-  return key;
+  return looksLikePersistedAction(state) ? leafKey(state.value) : undefined;
 }
 
 /** Marks a persisted action the core wrote, with its leaf key (when it has one in the usual shape). */
 function trustAction(persisted: PersistedSnapshot): PersistedSnapshot {
   const key = leafKey(persisted.value);
-  if (key !== undefined) trustedActions.set(persisted, key);
-  return persisted;
+  return key === undefined ? persisted : new TrustedAction(persisted.value, persisted.context, key);
 }
 
 function slowStep(state: PersistedSnapshot, event: ActionEvent): PersistedActionStep {

@@ -91,6 +91,27 @@ describe('the persisted fast path', () => {
       );
     }
   });
+
+  it('writes snapshots that look, copy and serialise as plain persisted records', () => {
+    const written = newPersistedAction({
+      id: 2,
+      controllerId: 'd',
+      distributionSetId: 1,
+      distributionSetName: 'os',
+      distributionSetVersion: '1',
+      type: 'forced',
+      weight: 1,
+      confirmationRequired: false,
+      createdAt: 1,
+    });
+    const step = stepPersistedAction(written, { type: 'action.retrieved', at: 2 });
+    if (!step.ok) throw new Error('retrieved was refused');
+    for (const state of [written, step.state]) {
+      expect(Object.keys(state)).toEqual(['v', 'value', 'context']);
+      expect(JSON.parse(JSON.stringify(state))).toEqual({ ...state });
+      expect(structuredClone(state)).toEqual({ ...state });
+    }
+  });
 });
 
 const targetEvent = targetEventBody;
