@@ -41,6 +41,7 @@ export {
   type FwStep,
   FwUpgradeResultNotify,
   FwUpgradeStateChangeNotify,
+  HUAWEI_NOTIFICATION_SCHEMAS,
   HUAWEI_NOTIFY_TYPES,
   HuaweiNotification,
   HuaweiNotifyType,

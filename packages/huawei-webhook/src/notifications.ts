@@ -84,6 +84,17 @@ export const FwUpgradeResultNotify = z.looseObject({
 });
 export type FwUpgradeResultNotify = z.infer<typeof FwUpgradeResultNotify>;
 
+/**
+ * Each notify type's schema, for a caller that has read `notifyType` already: parsing with the
+ * member directly skips the union's dispatch, on every push the receiver takes.
+ */
+export const HUAWEI_NOTIFICATION_SCHEMAS = {
+  swUpgradeStateChangeNotify: SwUpgradeStateChangeNotify,
+  swUpgradeResultNotify: SwUpgradeResultNotify,
+  fwUpgradeStateChangeNotify: FwUpgradeStateChangeNotify,
+  fwUpgradeResultNotify: FwUpgradeResultNotify,
+} as const satisfies Record<HuaweiNotifyType, z.ZodType>;
+
 export const HuaweiNotification = z.discriminatedUnion('notifyType', [
   SwUpgradeStateChangeNotify,
   SwUpgradeResultNotify,
