@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createHuaweiReceiver,
@@ -262,6 +262,34 @@ describe('bad input: a clear answer and nothing stored', () => {
         JSON.stringify({ notifyType: 'x' }),
       );
       expect(mine.status).toBe(200);
+    } finally {
+      await new Promise((resolve) => host.close(resolve));
+    }
+  });
+
+  it('a push cut off mid-body settles handle() and stores nothing', async () => {
+    const receiver = createHuaweiReceiver({ service: ctx.service, matchWaitMs: 0 });
+    let settled: (handled: boolean) => void = () => {};
+    const handled = new Promise<boolean>((resolve) => {
+      settled = resolve;
+    });
+    const host = http.createServer((req, res) => {
+      void receiver.handle(req, res).then(settled);
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    const { port } = host.address() as AddressInfo;
+    const before = await storedState(ctx.store, 'dev-1');
+    try {
+      const socket = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `POST ${receiver.path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${good.length}\r\n\r\n${good.slice(0, 20)}`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      socket.destroy();
+      expect(await handled).toBe(true);
+      expect(await storedState(ctx.store, 'dev-1')).toBe(before);
+      expect(receiver.dedupeCount).toBe(0);
     } finally {
       await new Promise((resolve) => host.close(resolve));
     }
