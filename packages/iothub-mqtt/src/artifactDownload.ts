@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { IotHubError } from './IotHubError.js';
 import type { HashAlgorithm, SoftwareArtifactAction } from './softwareUpdatable.js';
 
@@ -181,20 +179,22 @@ async function fetchInto(
     progress.received = 0;
     list.splice(0, list.length, ...hashers(artifact));
   }
-  const body = Readable.fromWeb(
-    response.body as import('node:stream/web').ReadableStream<Uint8Array>,
-  );
-  body.on('data', (chunk: Buffer) => {
-    progress.received += chunk.length;
-    for (const h of list) h.hash.update(chunk);
-    options.onProgress?.(progress.received, artifact.size);
-  });
+  // Each chunk is counted and hashed only once it is written: when the connection breaks, what is
+  // on disk is exactly what `received` says, so the next try resumes with Range. Counting on
+  // 'data' while a write stream lagged behind made a loaded machine start over instead.
+  const file = await open(path, progress.received > 0 ? 'a' : 'w');
   try {
-    await pipeline(body, createWriteStream(path, { flags: progress.received > 0 ? 'a' : 'w' }), {
-      signal: options.signal ?? new AbortController().signal,
-    });
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      for (let done = 0; done < chunk.length; )
+        done += (await file.write(chunk, done, chunk.length - done)).bytesWritten;
+      progress.received += chunk.length;
+      for (const h of list) h.hash.update(chunk);
+      options.onProgress?.(progress.received, artifact.size);
+    }
   } catch (error) {
     throw new Transient((error as Error).message);
+  } finally {
+    await file.close();
   }
 }
 

@@ -92,4 +92,25 @@ describe('downloadArtifact', () => {
     expect(error.code).toBe('DOWNLOAD_FAILED');
     expect(gone.seen).toHaveLength(1);
   });
+
+  it('stops mid-body when canceled, and keeps no partial file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otaflow-dl-'));
+    const stalled = (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(200, { 'content-length': BYTES.length });
+      res.write(BYTES.subarray(0, BYTES.length / 2));
+    };
+    const { artifact } = await serve([stalled]);
+    const abort = new AbortController();
+    const error = await downloadArtifact(artifact, {
+      directory: dir,
+      signal: abort.signal,
+      onProgress: (received) => {
+        if (received > 0) abort.abort();
+      },
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(IotHubError);
+    expect(error.code).toBe('CANCELED');
+    await expect(readFile(join(dir, artifact.filename))).rejects.toThrow(/ENOENT/);
+    server?.closeAllConnections();
+  });
 });
