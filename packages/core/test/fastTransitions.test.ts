@@ -7,6 +7,7 @@ import {
 } from '../src/fastTransitions.js';
 import {
   type ActionEvent,
+  type ActionInput,
   applyActionEvent,
   applyTargetEvent,
   createActionSnapshot,
@@ -29,6 +30,19 @@ const report = fc.tuple(
 );
 
 const input = actionInputFor(7, 'dev-fast');
+
+/** A forced, unconfirmed action of target `d` with the given id. */
+const plainInput = (id: number): ActionInput => ({
+  id,
+  controllerId: 'd',
+  distributionSetId: 1,
+  distributionSetName: 'os',
+  distributionSetVersion: '1',
+  type: 'forced',
+  weight: 1,
+  confirmationRequired: false,
+  createdAt: 1,
+});
 
 describe('the persisted fast path', () => {
   it('gives exactly the snapshot, status, history and refusal of the xstate path', () => {
@@ -65,17 +79,7 @@ describe('the persisted fast path', () => {
   });
 
   it('refuses a state value of another machine or a malformed context like restoreAction', () => {
-    const good = newPersistedAction({
-      id: 1,
-      controllerId: 'd',
-      distributionSetId: 1,
-      distributionSetName: 'os',
-      distributionSetVersion: '1',
-      type: 'forced',
-      weight: 1,
-      confirmationRequired: false,
-      createdAt: 1,
-    });
+    const good = newPersistedAction(plainInput(1));
     const event: ActionEvent = { type: 'action.retrieved', at: 2 };
     for (const bad of [
       { ...good, value: 'nowhere' },
@@ -93,17 +97,7 @@ describe('the persisted fast path', () => {
   });
 
   it('writes snapshots that look, copy and serialise as plain persisted records', () => {
-    const written = newPersistedAction({
-      id: 2,
-      controllerId: 'd',
-      distributionSetId: 1,
-      distributionSetName: 'os',
-      distributionSetVersion: '1',
-      type: 'forced',
-      weight: 1,
-      confirmationRequired: false,
-      createdAt: 1,
-    });
+    const written = newPersistedAction(plainInput(2));
     const step = stepPersistedAction(written, { type: 'action.retrieved', at: 2 });
     if (!step.ok) throw new Error('retrieved was refused');
     for (const state of [written, step.state]) {
