@@ -13,7 +13,13 @@ import {
 import { KeyedLock } from './KeyedLock.js';
 import { OtaflowError } from './OtaflowError.js';
 import { type PersistedSnapshot, persistTarget } from './persistence.js';
-import type { ActionRecord, AutoConfirm, TargetChannel, TargetRecord } from './records.js';
+import {
+  type ActionRecord,
+  type AutoConfirm,
+  MAX_APPLIED_KEYS,
+  type TargetChannel,
+  type TargetRecord,
+} from './records.js';
 import { confirmationStateOf, type NextAction, planAssignment, selectNextAction } from './rules.js';
 import { type TargetEvent, targetStatusOfState } from './targetMachine.js';
 import { createTargetSnapshot } from './targets.js';
@@ -122,7 +128,7 @@ export type ApplyResult =
   | { ok: true; action: ActionView; targetStatus: TargetUpdateStatus; changed: boolean }
   | {
       ok: false;
-      code: 'ACTION_NOT_FOUND' | 'ACTION_CLOSED' | 'EVENT_NOT_ALLOWED';
+      code: 'ACTION_NOT_FOUND' | 'ACTION_CLOSED' | 'EVENT_NOT_ALLOWED' | 'DUPLICATE_REPORT';
       message: string;
       action?: ActionView;
     };
@@ -134,6 +140,13 @@ export interface ApplyOptions {
    * as if it did not exist, and nothing changes.
    */
   controllerId?: string;
+  /**
+   * The report's own identity (a protocol's delivery key): the action stores it with the
+   * transition, and a report with a key the action already took is answered DUPLICATE_REPORT and
+   * changes nothing, in this process, after a restart or in another process sharing the store. The
+   * last `MAX_APPLIED_KEYS` keys are kept.
+   */
+  once?: string;
 }
 
 /** What `findActionIdByRef` answers: enough to apply a report, without building a view. */
@@ -149,6 +162,26 @@ const NO_REFS: Readonly<Record<string, string>> = Object.freeze({});
 
 function actionNotFound(actionId: number): ApplyResult {
   return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
+}
+
+function duplicateReport(record: ActionRecord, once: string): ApplyResult {
+  return {
+    ok: false,
+    code: 'DUPLICATE_REPORT',
+    message: `action ${record.id} already took report ${once}`,
+    action: actionViewOfRecord(record),
+  };
+}
+
+/** The keys after taking `once`: a new array (records are immutable), the oldest dropped at the bound. */
+function withAppliedKey(applied: readonly string[] | undefined, once: string): string[] {
+  if (applied === undefined) return [once];
+  const keep =
+    applied.length < MAX_APPLIED_KEYS
+      ? applied.slice()
+      : applied.slice(applied.length - MAX_APPLIED_KEYS + 1);
+  keep.push(once);
+  return keep;
 }
 
 /**
@@ -646,11 +679,15 @@ export class UpdateService {
     if (plan.alreadyAssigned) return undefined;
     const now = this.#clock();
     for (const id of plan.cancel) {
-      await this.#applyLocked(id, {
-        type: 'cancel.requested',
-        at: now,
-        messages: [`superseded by an assignment of distribution set ${set.id}`],
-      });
+      await this.#applyLocked(
+        id,
+        {
+          type: 'cancel.requested',
+          at: now,
+          messages: [`superseded by an assignment of distribution set ${set.id}`],
+        },
+        undefined,
+      );
     }
     const actionInput: ActionInput = {
       id: await this.store.nextId('action'),
@@ -745,6 +782,7 @@ export class UpdateService {
     )
       return actionNotFound(actionId);
     const key = record.controllerId;
+    const once = options?.once;
     // The lock is taken and released here rather than through `run(key, closure)`: no promise and
     // no closure when the target is idle, which it nearly always is.
     const turn = this.#lock.acquire(key);
@@ -757,9 +795,12 @@ export class UpdateService {
         try {
           // The common case, taken here rather than in #applyLocked: one async frame and one await
           // less per report. Anything else (a refusal, a conflicting write) goes there as before.
+          // A key the record read before the lock already holds was taken: keys are only added.
+          if (record && once !== undefined && record.applied?.includes(once))
+            return duplicateReport(record, once);
           const step = record && stepPersistedAction(record.state, event);
           if (record && step?.ok) {
-            const next = nextActionRecord(record, step.state);
+            const next = nextActionRecord(record, step.state, once);
             let written = true;
             try {
               await this.store.putAction(next, record.version);
@@ -767,11 +808,11 @@ export class UpdateService {
               if (!(error instanceof OtaflowError && error.code === 'CONFLICT')) throw error;
               written = false;
             }
-            if (!written) return await this.#applyLocked(actionId, event);
+            if (!written) return await this.#applyLocked(actionId, event, once);
             const done = this.#applied(actionId, event, next, step);
             return 'ok' in done ? done : await done;
           }
-          return await this.#applyLocked(actionId, event, record);
+          return await this.#applyLocked(actionId, event, once, record);
         } catch (error) {
           if (
             error instanceof OtaflowError &&
@@ -792,14 +833,16 @@ export class UpdateService {
   async #applyLocked(
     actionId: number,
     event: ActionEvent,
+    once: string | undefined,
     known?: ActionRecord,
   ): Promise<ApplyResult> {
     const record = known ?? (await this.store.getAction(actionId));
     if (!record) return actionNotFound(actionId);
+    if (once !== undefined && record.applied?.includes(once)) return duplicateReport(record, once);
     const result = stepPersistedAction(record.state, event);
     if (!result.ok) {
       if (known && (await this.store.getAction(actionId))?.version !== known.version)
-        return this.#applyLocked(actionId, event);
+        return this.#applyLocked(actionId, event, once);
       return {
         ok: false,
         code: result.reason,
@@ -807,12 +850,12 @@ export class UpdateService {
         action: actionViewOfRecord(record),
       };
     }
-    const next = nextActionRecord(record, result.state);
+    const next = nextActionRecord(record, result.state, once);
     try {
       await this.store.putAction(next, record.version);
     } catch (error) {
       if (known && error instanceof OtaflowError && error.code === 'CONFLICT')
-        return this.#applyLocked(actionId, event);
+        return this.#applyLocked(actionId, event, once);
       throw error;
     }
     return this.#applied(actionId, event, next, result);
@@ -913,14 +956,37 @@ export class UpdateService {
  * The record after a transition. Written out rather than spread: the record's fields are known,
  * and a literal is one allocation of a fixed shape.
  */
-function nextActionRecord(record: ActionRecord, state: PersistedSnapshot): ActionRecord {
+function nextActionRecord(
+  record: ActionRecord,
+  state: PersistedSnapshot,
+  once: string | undefined,
+): ActionRecord {
+  const applied = once === undefined ? record.applied : withAppliedKey(record.applied, once);
+  if (applied === undefined) {
+    return record.refs === undefined
+      ? { id: record.id, controllerId: record.controllerId, version: record.version + 1, state }
+      : {
+          id: record.id,
+          controllerId: record.controllerId,
+          version: record.version + 1,
+          refs: record.refs,
+          state,
+        };
+  }
   return record.refs === undefined
-    ? { id: record.id, controllerId: record.controllerId, version: record.version + 1, state }
+    ? {
+        id: record.id,
+        controllerId: record.controllerId,
+        version: record.version + 1,
+        applied,
+        state,
+      }
     : {
         id: record.id,
         controllerId: record.controllerId,
         version: record.version + 1,
         refs: record.refs,
+        applied,
         state,
       };
 }

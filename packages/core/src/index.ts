@@ -69,7 +69,13 @@ export {
   restoreAction,
   restoreTarget,
 } from './persistence.js';
-export { ActionRecord, AutoConfirm, TargetChannel, TargetRecord } from './records.js';
+export {
+  ActionRecord,
+  AutoConfirm,
+  MAX_APPLIED_KEYS,
+  TargetChannel,
+  TargetRecord,
+} from './records.js';
 export {
   type AssignmentPlan,
   compareActionPriority,

@@ -33,12 +33,21 @@ export const TargetRecord = z.object({
 });
 export type TargetRecord = z.infer<typeof TargetRecord>;
 
+/** How many report keys an action keeps for `apply(..., { once })`; the oldest goes first. */
+export const MAX_APPLIED_KEYS = 32;
+
 export const ActionRecord = z.object({
   id: z.number().int().positive(),
   controllerId: ControllerId,
   version: z.number().int().nonnegative(),
   /** Protocol references, e.g. `suv2.correlationId` or `huawei.operation`, for matching reports. */
   refs: z.record(z.string(), z.string()).optional(),
+  /**
+   * Keys of the reports this action took through `apply(..., { once })`, oldest first, at most
+   * `MAX_APPLIED_KEYS`: stored with the transition itself, so a redelivery is recognised after a
+   * restart and by every process sharing the store, not only by the one that took it first.
+   */
+  applied: z.array(z.string()).max(MAX_APPLIED_KEYS).optional(),
   state: PersistedSnapshot,
 });
 export type ActionRecord = z.infer<typeof ActionRecord>;
