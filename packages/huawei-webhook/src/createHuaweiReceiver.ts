@@ -317,7 +317,9 @@ function buildReceiver(options: HuaweiReceiverOptions): {
       remember(key);
       return { result: 'ignored', notification, reason: mapped.reason };
     }
-    const applied = await service.apply(action.id, mapped.event);
+    // The key goes into the action with the transition: a redelivery that reaches another
+    // process, or this one after a restart, is recognised by core rather than applied again.
+    const applied = await service.apply(action.id, mapped.event, { once: key });
     if (applied.ok) {
       remember(key);
       return {
@@ -329,6 +331,10 @@ function buildReceiver(options: HuaweiReceiverOptions): {
     }
     if (applied.code === 'ACTION_NOT_FOUND')
       return { result: 'ignored', notification, reason: applied.message };
+    if (applied.code === 'DUPLICATE_REPORT') {
+      remember(key);
+      return { result: 'duplicate', notification };
+    }
     // Core's refusal is final (a late report for a closed action): answering anything but 200
     // would only make the platform push it again.
     remember(key);

@@ -124,12 +124,14 @@ export function upgradeResultOf(notification: HuaweiNotification): string | unde
 
 /**
  * What makes one notification distinct for de-duplication: the type, the sub-task and the state or
- * result it reports. A redelivery carries the same five values.
+ * result it reports. A redelivery carries the same five values. The parts are URI-encoded and
+ * joined by `/`, as the refs are: the key is also stored with the action (core's `once`), so it
+ * holds no character a database text column refuses.
  */
 export function notificationKey(notification: HuaweiNotification): string {
   const what =
     notification.notifyType === 'fwUpgradeStateChangeNotify'
       ? notification.step
       : (upgradeStateOf(notification) ?? upgradeResultOf(notification) ?? '');
-  return `${notification.notifyType}\u0000${notification.deviceId}\u0000${notification.operationId}\u0000${notification.subOperationId}\u0000${what}`;
+  return `${notification.notifyType}/${encodeURIComponent(notification.deviceId)}/${encodeURIComponent(notification.operationId)}/${encodeURIComponent(notification.subOperationId)}/${encodeURIComponent(what)}`;
 }

@@ -98,19 +98,17 @@ describe('the answer on the wire', () => {
 });
 
 describe('ref and key formats', () => {
-  it('keeps the URI-encoded, slash-joined refs and the NUL-joined de-duplication key', () => {
+  it('keeps the URI-encoded, slash-joined refs and de-duplication key', () => {
     expect(subOperationRef('a/b', 'op 1', 'x%')).toBe('a%2Fb/op%201/x%25');
     expect(operationRef('a/b', 'op 1')).toBe('a%2Fb/op%201');
     const notification = {
       notifyType: 'fwUpgradeStateChangeNotify' as const,
-      deviceId: 'd',
+      deviceId: 'd/1',
       appId: 'a',
       operationId: 'o',
-      subOperationId: 's',
+      subOperationId: 's 1',
       step: '2',
     };
-    expect(notificationKey(notification)).toBe(
-      ['fwUpgradeStateChangeNotify', 'd', 'o', 's', '2'].join('\u0000'),
-    );
+    expect(notificationKey(notification)).toBe('fwUpgradeStateChangeNotify/d%2F1/o/s%201/2');
   });
 });

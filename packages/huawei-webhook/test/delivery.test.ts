@@ -1,3 +1,4 @@
+import { UpdateService } from '@otaflow/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createHuaweiPlatform,
@@ -138,7 +139,7 @@ describe('duplicates and late reports', () => {
       const response = await post(server.url, JSON.stringify({ ...ids, ...extra }));
       return { status: response.status, body: JSON.parse(response.body) as { result: string } };
     };
-    return { store, service, actionId, server, push };
+    return { store, service, actionId, server, push, ids };
   }
 
   it('answers a redelivered notification 200 without applying it again', async () => {
@@ -184,10 +185,51 @@ describe('duplicates and late reports', () => {
     expect(server.receiver.dedupeCount).toBe(2);
     expect(await push('updating')).toBe('duplicate');
     expect(await push('downloaded')).toBe('duplicate');
-    // The oldest key was evicted: core decides about it again.
-    expect(await push('downloading')).not.toBe('duplicate');
+    // The oldest key left the memory; the action still holds it, so core recognises it.
+    const history = (await service.getActionHistory(actions[0]!.id))?.length;
+    expect(await push('downloading')).toBe('duplicate');
     expect(server.receiver.dedupeCount).toBe(2);
-    expect(await push('downloaded')).not.toBe('duplicate');
+    expect(await push('downloaded')).toBe('duplicate');
+    expect((await service.getActionHistory(actions[0]!.id))?.length).toBe(history);
+  });
+
+  it('a redelivery after a restart is recognised from the stored action, not applied again', async () => {
+    const d = await direct();
+    const body = { notifyType: 'swUpgradeStateChangeNotify', swUpgradeState: 'downloading' };
+    expect((await d.push(body)).body.result).toBe('applied');
+    await d.server.close();
+    const before = await storedState(d.store, 'dev-1');
+    // A new process: a new service and receiver over the same store, with an empty memory.
+    const restarted = await createHuaweiReceiverServer({
+      service: new UpdateService({ store: d.store }),
+      matchWaitMs: 0,
+    });
+    closers.push(() => restarted.close());
+    expect(restarted.receiver.dedupeCount).toBe(0);
+    const again = await post(restarted.url, JSON.stringify({ ...d.ids, ...body }));
+    expect(again.status).toBe(200);
+    expect(JSON.parse(again.body)).toEqual({ result: 'duplicate' });
+    expect(await storedState(d.store, 'dev-1')).toBe(before);
+    // Remembered now: the next copy is answered from memory.
+    expect(restarted.receiver.dedupeCount).toBe(1);
+  });
+
+  it('two receivers sharing one store apply a push delivered to both once', async () => {
+    const d = await direct();
+    const other = await createHuaweiReceiverServer({
+      service: new UpdateService({ store: d.store }),
+      matchWaitMs: 0,
+    });
+    closers.push(() => other.close());
+    const body = JSON.stringify({
+      ...d.ids,
+      notifyType: 'swUpgradeStateChangeNotify',
+      swUpgradeState: 'downloaded',
+    });
+    const answers = await Promise.all([post(d.server.url, body), post(other.url, body)]);
+    expect(answers.map((a) => JSON.parse(a.body).result).sort()).toEqual(['applied', 'duplicate']);
+    const history = (await d.service.getActionHistory(d.actionId)) ?? [];
+    expect(history.filter((e) => e.status === 'DOWNLOADED')).toHaveLength(1);
   });
 
   it('applies concurrent copies of one notification once', async () => {
