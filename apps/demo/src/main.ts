@@ -351,7 +351,9 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
       fleet: { ddi: flags.ddi, mqtt: flags.mqtt, huawei: flags.huawei },
       sie: {
         enabled: consumer !== undefined,
-        ...(consumer ? { exchange: ready.sieExchange, queue: ready.sieQueue } : {}),
+        ...(consumer
+          ? { exchange: ready.sieExchange, queue: ready.sieQueue }
+          : { off: flags.amqpUrl ? 'the AMQP broker is not reachable' : 'no AMQP_URL given' }),
         events: sieEvents,
       },
       ...(ready.inspector ? { inspector: ready.inspector } : {}),

@@ -21,7 +21,14 @@ export interface DemoSummary {
   targets: Record<string, number>;
   actions: Record<string, number>;
   devices: DeviceResult[];
-  sie: { enabled: boolean; exchange?: string; queue?: string; events: Record<string, number> };
+  sie: {
+    enabled: boolean;
+    exchange?: string;
+    queue?: string;
+    /** Why SIE is off, when it is. */
+    off?: string;
+    events: Record<string, number>;
+  };
   inspector?: string;
 }
 
@@ -97,7 +104,7 @@ export function formatSummary(s: DemoSummary): string {
       ),
       '',
     );
-  } else out.push('SIE: off (no reachable AMQP broker)', '');
+  } else out.push(`SIE: off (${s.sie.off ?? 'no reachable AMQP broker'})`, '');
   out.push(
     `${s.devices.length} targets, ${(s.durationMs / 1000).toFixed(1)} s` +
       (s.timedOut ? ', TIMED OUT' : '') +

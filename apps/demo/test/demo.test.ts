@@ -72,7 +72,7 @@ describe('otaflow demo', () => {
     expect(run.code, run.err).toBe(0);
     expect(summary.ok).toBe(true);
     expect(summary.backend.embeddedBroker).toBe(true);
-    expect(summary.sie.enabled).toBe(false);
+    expect(summary.sie).toMatchObject({ enabled: false, off: 'no AMQP_URL given' });
     expect(run.err).toContain('SIE: off (no AMQP_URL given)');
     expect(summary.actions).toEqual({ CANCELED: 1, FINISHED: 3, ERROR: 3 });
     expect(summary.targets).toEqual({ IN_SYNC: 4, ERROR: 3 });
