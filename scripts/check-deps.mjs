@@ -13,6 +13,8 @@ const allowed = {
   core: new Set(['xstate', 'zod']),
   // What every app shares (flags, logs, shutdown); apps may use it, adapters do not need it.
   cli: new Set([]),
+  // The benchmarks' load client: node builtins only; adapters use it in bench/ alone (devDependency).
+  'bench-kit': new Set([]),
   'ddi-http': new Set(['@otaflow/core', 'zod', 'undici']),
   'iothub-mqtt': new Set(['@otaflow/core', 'zod', 'mqtt']),
   'sie-amqp': new Set(['@otaflow/core', 'zod', 'amqplib']),

@@ -1,14 +1,14 @@
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { LoadClient } from './loadClient.js';
+import { LoadClient } from '@otaflow/bench-kit';
 import { ACTIONS, type BenchCommand, type BenchReply } from './protocol.js';
 
 /**
  * Notifications per second through the receiver (validate, match, map, apply, answer) against a
  * bare node:http handler that parses the same JSON and answers 200. Both servers run side by side
  * in one child process (bench/servers.ts) so its `process.cpuUsage()` is server work only; this
- * process is the client for both (bench/loadClient.ts): same bodies, same number of keep-alive
+ * process is the client for both (@otaflow/bench-kit's raw LoadClient): same bodies, same number of keep-alive
  * connections, kept open across drives. Rounds are interleaved and alternate which side goes
  * first; the figures are medians. Each round has actions of its own, all created before the
  * first drive, so every first push is applied and nothing is created between drives.
@@ -101,8 +101,16 @@ interface Run {
 }
 
 /** One measured drive, with both processes' CPU bracketing it. */
+/** Every action's pushes as requests to this client's server (encoded before any clock starts). */
+const encode = (client: LoadClient, perAction: string[][]) =>
+  perAction.map((bodies) =>
+    bodies.map((body) =>
+      client.request('POST', client.url.pathname, { 'content-type': 'application/json' }, body),
+    ),
+  );
+
 async function measure(load: LoadClient, perAction: string[][]): Promise<Run> {
-  const requests = load.encode(perAction);
+  const requests = encode(load, perAction);
   const count = perAction.length * perAction[0]!.length;
   const serverBefore = (await ask({ cmd: 'cpu' })).cpuMicros!;
   const clientBefore = process.cpuUsage();
@@ -142,9 +150,9 @@ console.log(
 await ask({ cmd: 'gc' });
 for (const prefix of WARM) {
   const warm = bodiesOf(prefix);
-  await bareClient.drive(bareClient.encode(warm));
-  await receiverClient.drive(receiverClient.encode(warm));
-  await receiverClient.drive(receiverClient.encode(warm));
+  await bareClient.drive(encode(bareClient, warm));
+  await receiverClient.drive(encode(receiverClient, warm));
+  await receiverClient.drive(encode(receiverClient, warm));
 }
 
 const bareRuns: Run[] = [];

@@ -1,28 +1,19 @@
 import net from 'node:net';
+import { BenchKitError } from './BenchKitError.js';
+import { encodeRequest } from './encodeRequest.js';
 
 /**
- * The benchmark's load generator: keep-alive HTTP/1.1 connections over raw sockets, one request in
- * flight per connection (the platform does not pipeline), requests encoded before the clock
- * starts and answers read only as far as the status line and Content-Length. It exists so that
- * the server, not the client, is what runs out of CPU: node:http's client costs about as much per
- * request as the bare handler it is measuring, so with it the baseline was partly client-bound.
- * Connections stay open from one drive to the next, as the platform's would.
+ * The benchmarks' load generator: keep-alive HTTP/1.1 connections over raw sockets, one request in
+ * flight per connection (no pipelining), requests encoded before the clock starts and answers
+ * read only as far as the status line and Content-Length. It exists so that the server, not the
+ * client, is what runs out of CPU: node:http's client and undici cost as much per request as a
+ * bare node:http server, so with them a baseline was partly client-bound and every ratio to it
+ * read too high. Connections stay open from one drive to the next.
  */
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-/** A request ready to write: the whole message in one buffer. */
-export function encodePost(host: string, path: string, body: string): Buffer {
-  const payload = Buffer.from(body);
-  return Buffer.concat([
-    Buffer.from(
-      `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${payload.length}\r\n\r\n`,
-    ),
-    payload,
-  ]);
-}
-
-interface Answer {
+export interface LoadAnswer {
   status: number;
   body: string;
 }
@@ -31,7 +22,7 @@ interface Answer {
 class Connection {
   readonly #socket: net.Socket;
   #buffered: Buffer = Buffer.alloc(0);
-  #waiting: { resolve: (a: Answer) => void; reject: (e: Error) => void } | undefined;
+  #waiting: { resolve: (a: LoadAnswer) => void; reject: (e: Error) => void } | undefined;
   #closed: Error | undefined;
 
   constructor(port: number, host: string) {
@@ -43,14 +34,16 @@ class Connection {
       this.#waiting = undefined;
     };
     this.#socket.on('error', fail);
-    this.#socket.on('close', () => fail(new Error('connection closed by the server')));
+    this.#socket.on('close', () =>
+      fail(new BenchKitError('CONNECTION_CLOSED', 'connection closed by the server')),
+    );
   }
 
   get usable(): boolean {
     return this.#closed === undefined;
   }
 
-  send(request: Buffer): Promise<Answer> {
+  send(request: Buffer): Promise<LoadAnswer> {
     if (this.#closed) return Promise.reject(this.#closed);
     return new Promise((resolve, reject) => {
       this.#waiting = { resolve, reject };
@@ -65,7 +58,9 @@ class Connection {
     const head = this.#buffered.toString('latin1', 0, end);
     const match = /\r\ncontent-length: *(\d+)/i.exec(head);
     if (!match) {
-      this.#socket.destroy(new Error(`answer without Content-Length: ${head}`));
+      this.#socket.destroy(
+        new BenchKitError('BAD_ANSWER', `answer without Content-Length: ${head.split('\r\n')[0]}`),
+      );
       return;
     }
     const total = end + HEADER_END.length + Number(match[1]);
@@ -87,40 +82,49 @@ class Connection {
 
 /** `concurrency` connections to one server, reopened when the server has closed one. */
 export class LoadClient {
-  readonly #url: URL;
+  readonly url: URL;
   readonly #connections: Connection[] = [];
 
+  /** `url`: the server's origin (its path is not used). */
   constructor(
     url: string,
     readonly concurrency: number,
   ) {
-    this.#url = new URL(url);
+    this.url = new URL(url);
   }
 
-  /** Encodes every action's bodies for this server (do it before timing). */
-  encode(perAction: string[][]): Buffer[][] {
-    return perAction.map((bodies) =>
-      bodies.map((body) => encodePost(this.#url.host, this.#url.pathname, body)),
-    );
+  /** A request to this server, encoded (do it before timing). */
+  request(
+    method: string,
+    path: string,
+    headers?: Readonly<Record<string, string>>,
+    body?: string | Buffer,
+  ): Buffer {
+    return encodeRequest(method, this.url, path, headers, body);
   }
 
   /**
-   * Sends every action's requests in order on one connection, `concurrency` actions at a time;
-   * every answer must be 200. Returns requests per second.
+   * Sends every sequence's requests in order on one connection, `concurrency` sequences at a time;
+   * every answer must have status `expect` (default 200). Returns requests per second.
    */
-  async drive(perAction: Buffer[][]): Promise<number> {
+  async drive(sequences: readonly (readonly Buffer[])[], expect = 200): Promise<number> {
     for (let i = 0; i < this.concurrency; i++) {
       if (!this.#connections[i]?.usable)
-        this.#connections[i] = new Connection(Number(this.#url.port), this.#url.hostname);
+        this.#connections[i] = new Connection(Number(this.url.port), this.url.hostname);
     }
     let next = 0;
     let sent = 0;
     const started = performance.now();
     const worker = async (connection: Connection) => {
-      for (let i = next++; i < perAction.length; i = next++) {
-        for (const request of perAction[i]!) {
+      for (let i = next++; i < sequences.length; i = next++) {
+        for (const request of sequences[i]!) {
           const answer = await connection.send(request);
-          if (answer.status !== 200) throw new Error(`answer ${answer.status}: ${answer.body}`);
+          if (answer.status !== expect) {
+            throw new BenchKitError(
+              'UNEXPECTED_STATUS',
+              `answer ${answer.status}, expected ${expect}: ${answer.body.slice(0, 200)}`,
+            );
+          }
           sent++;
         }
       }
