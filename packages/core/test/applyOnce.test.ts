@@ -6,15 +6,10 @@ import {
   MemoryUpdateStore,
   UpdateService,
 } from '../src/index.js';
+import { serviceWithSet } from './fixtures.js';
 
 async function oneAction(store = new MemoryUpdateStore()) {
-  const service = new UpdateService({ store });
-  const module = await service.createSoftwareModule({ type: 'os', name: 'fw', version: '1' });
-  const set = await service.createDistributionSet({
-    name: 'fw',
-    version: '1',
-    modules: [module.id],
-  });
+  const { service, set } = await serviceWithSet({ store });
   await service.createTarget({ controllerId: 'dev-1' });
   const { actions } = await service.assign(set.id, [{ controllerId: 'dev-1' }]);
   return { service, store, id: actions[0]!.id };
@@ -82,26 +77,11 @@ describe('UpdateService.apply with { once }', () => {
     await service.apply(id, proceeding(2));
     await service.setActionRef(id, 'huawei.operation', 'dev-1/op-1');
     expect((await store.getAction(id))?.applied).toEqual(['k1']);
-    const done = await service.apply(
-      id,
-      { type: 'action.finished', result: 'success', at: 3 },
-      { once: 'done' },
-    );
-    expect(done).toMatchObject({ ok: true, action: { status: 'FINISHED' } });
-    expect(
-      await service.apply(
-        id,
-        { type: 'action.finished', result: 'success', at: 4 },
-        { once: 'done' },
-      ),
-    ).toMatchObject({ ok: false, code: 'DUPLICATE_REPORT' });
-    expect(
-      await service.apply(
-        id,
-        { type: 'action.finished', result: 'success', at: 5 },
-        { once: 'new' },
-      ),
-    ).toMatchObject({ ok: false, code: 'ACTION_CLOSED' });
+    const finish = (at: number, once: string) =>
+      service.apply(id, { type: 'action.finished', result: 'success', at }, { once });
+    expect(await finish(3, 'done')).toMatchObject({ ok: true, action: { status: 'FINISHED' } });
+    expect(await finish(4, 'done')).toMatchObject({ ok: false, code: 'DUPLICATE_REPORT' });
+    expect(await finish(5, 'new')).toMatchObject({ ok: false, code: 'ACTION_CLOSED' });
     // A refused report takes no key.
     expect((await store.getAction(id))?.applied).toEqual(['k1', 'done']);
   });

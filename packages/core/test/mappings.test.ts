@@ -8,7 +8,6 @@ import {
   HUAWEI_RESULT_MAP,
   HUAWEI_STATE_MAP,
   type MappingResult,
-  MemoryUpdateStore,
   mapDdiConfirmation,
   mapDdiFeedback,
   mapHuaweiUpgradeResult,
@@ -16,8 +15,8 @@ import {
   mapSoftwareUpdatableStatus,
   SUV2_STATUSES,
   type TargetUpdateStatus,
-  UpdateService,
 } from '../src/index.js';
+import { serviceWithSet } from './fixtures.js';
 
 /** The action a report is applied to: where ARCHITECTURE.md's tables say it would be. */
 type Fixture = 'running' | 'canceling' | 'waiting' | 'downloadonly';
@@ -43,14 +42,7 @@ interface Row {
 const REPORT = { at: 5_000, messages: ['from the device'], code: 42 };
 
 async function actionIn(fixture: Fixture) {
-  let now = 1_000;
-  const service = new UpdateService({ store: new MemoryUpdateStore(), clock: () => now++ });
-  const module = await service.createSoftwareModule({ type: 'os', name: 'os', version: '1' });
-  const set = await service.createDistributionSet({
-    name: 'os',
-    version: '1',
-    modules: [module.id],
-  });
+  const { service, set } = await serviceWithSet({ name: 'os' });
   await service.createTarget({ controllerId: 'dev-map' });
   const { actions } = await service.assign(set.id, [
     {

@@ -1,24 +1,9 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  type DomainEvent,
-  MemoryUpdateStore,
-  type StoredActionView,
-  UpdateService,
-} from '../src/index.js';
+import { MemoryUpdateStore, type StoredActionView, UpdateService } from '../src/index.js';
+import { serviceWithSet } from './fixtures.js';
 
 async function setup() {
-  let now = 1_000;
-  const service = new UpdateService({ store: new MemoryUpdateStore(), clock: () => now++ });
-  const events: DomainEvent[] = [];
-  service.onEvent((e) => {
-    events.push(e);
-  });
-  const module = await service.createSoftwareModule({ type: 'os', name: 'fw', version: '1.0' });
-  const set = await service.createDistributionSet({
-    name: 'fw',
-    version: '1.0',
-    modules: [module.id],
-  });
+  const { service, events, set, module } = await serviceWithSet({ version: '1.0' });
   await service.createTarget({ controllerId: 'dev-1' });
   const { actions } = await service.assign(set.id, [{ controllerId: 'dev-1' }]);
   return { service, events, set, module, actionId: actions[0]!.id };
