@@ -1,15 +1,33 @@
-import { type DomainEvent, MemoryUpdateStore, UpdateService } from '../src/index.js';
+import {
+  type DomainEvent,
+  type MachineTransition,
+  MemoryUpdateStore,
+  UpdateService,
+} from '../src/index.js';
 
 /**
- * A service over a memory store with a clock that ticks once per read, one software module and one
- * distribution set carrying it, and every domain event it emits collected.
+ * A service over a memory store with a clock that ticks once per read, one software module and two
+ * distribution sets carrying it (`set`, and `set2` for a second assignment), and every domain event
+ * and machine transition it emits collected.
  */
 export async function serviceWithSet(
-  options: { store?: MemoryUpdateStore; name?: string; version?: string } = {},
+  options: {
+    store?: MemoryUpdateStore;
+    maxHistory?: number;
+    name?: string;
+    version?: string;
+    secondVersion?: string;
+  } = {},
 ) {
   let now = 1_000;
   const store = options.store ?? new MemoryUpdateStore();
-  const service = new UpdateService({ store, clock: () => now++ });
+  const transitions: MachineTransition[] = [];
+  const service = new UpdateService({
+    store,
+    clock: () => now++,
+    onTransition: (t) => transitions.push(t),
+    ...(options.maxHistory === undefined ? {} : { maxHistory: options.maxHistory }),
+  });
   const events: DomainEvent[] = [];
   service.onEvent((e) => {
     events.push(e);
@@ -18,5 +36,10 @@ export async function serviceWithSet(
   const version = options.version ?? '1';
   const module = await service.createSoftwareModule({ type: 'os', name, version });
   const set = await service.createDistributionSet({ name, version, modules: [module.id] });
-  return { service, store, events, module, set };
+  const set2 = await service.createDistributionSet({
+    name,
+    version: options.secondVersion ?? `${version}.1`,
+    modules: [module.id],
+  });
+  return { service, store, events, transitions, module, set, set2 };
 }

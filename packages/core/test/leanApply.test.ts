@@ -6,41 +6,14 @@ import {
   DDI_DEPLOYMENT_FEEDBACK,
   DDI_EXECUTIONS,
   type DdiFinished,
-  type DomainEvent,
   type EventTemplate,
   KeyedLock,
-  type MachineTransition,
-  MemoryUpdateStore,
   mapDdiFeedback,
   OtaflowError,
-  UpdateService,
 } from '../src/index.js';
+import { serviceWithSet } from './fixtures.js';
 
-async function setup() {
-  const events: DomainEvent[] = [];
-  const transitions: MachineTransition[] = [];
-  let now = 1_000;
-  const service = new UpdateService({
-    store: new MemoryUpdateStore(),
-    clock: () => ++now,
-    onTransition: (t) => transitions.push(t),
-  });
-  service.onEvent((e) => {
-    events.push(e);
-  });
-  const module = await service.createSoftwareModule({ type: 'os', name: 'linux', version: '1' });
-  const set = await service.createDistributionSet({
-    name: 'os',
-    version: '1.0',
-    modules: [module.id],
-  });
-  const set2 = await service.createDistributionSet({
-    name: 'os',
-    version: '2.0',
-    modules: [module.id],
-  });
-  return { service, set, set2, events, transitions };
-}
+const setup = () => serviceWithSet({ name: 'os', version: '1.0', secondVersion: '2.0' });
 
 describe('apply with { controllerId }', () => {
   it("refuses another target's action as ACTION_NOT_FOUND and changes nothing", async () => {

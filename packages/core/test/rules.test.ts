@@ -4,15 +4,14 @@ import {
   type ActionView,
   compareActionPriority,
   confirmationStateOf,
-  type DomainEvent,
   isForcedNow,
   isInSync,
   MemoryUpdateStore,
   OtaflowError,
   planAssignment,
   selectNextAction,
-  UpdateService,
 } from '../src/index.js';
+import { serviceWithSet } from './fixtures.js';
 
 function view(id: number, patch: Partial<ActionView> = {}): ActionView {
   return {
@@ -131,30 +130,8 @@ describe('confirmationStateOf and isInSync', () => {
   });
 });
 
-async function setup(options: { maxHistory?: number; store?: MemoryUpdateStore } = {}) {
-  let now = 1_000;
-  const service = new UpdateService({
-    store: options.store ?? new MemoryUpdateStore(),
-    clock: () => now++,
-    ...options,
-  });
-  const events: DomainEvent[] = [];
-  service.onEvent((e) => {
-    events.push(e);
-  });
-  const module = await service.createSoftwareModule({ type: 'os', name: 'os', version: '1' });
-  const set = await service.createDistributionSet({
-    name: 'os',
-    version: '1',
-    modules: [module.id],
-  });
-  const set2 = await service.createDistributionSet({
-    name: 'os',
-    version: '2',
-    modules: [module.id],
-  });
-  return { service, events, set, set2 };
-}
+const setup = (options: { maxHistory?: number; store?: MemoryUpdateStore } = {}) =>
+  serviceWithSet({ ...options, name: 'os', secondVersion: '2' });
 
 describe('auto-confirm', () => {
   it('confirms the actions that wait when it is turned on', async () => {
