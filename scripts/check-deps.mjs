@@ -12,10 +12,10 @@ const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:
 const allowed = {
   core: new Set(['xstate', 'zod']),
   // What every app shares (flags, logs, shutdown); apps may use it, adapters do not need it.
-  cli: new Set([]),
+  cli: new Set(['@otaflow/core', 'pino']),
   // The benchmarks' load client: node builtins only; adapters use it in bench/ alone (devDependency).
   'bench-kit': new Set([]),
-  'ddi-http': new Set(['@otaflow/core', 'zod', 'undici']),
+  'ddi-http': new Set(['@otaflow/core', 'zod', 'undici', 'find-my-way', 'negotiator']),
   'iothub-mqtt': new Set(['@otaflow/core', 'zod', 'mqtt']),
   'sie-amqp': new Set(['@otaflow/core', 'zod', 'amqplib']),
   'huawei-webhook': new Set(['@otaflow/core', 'zod']),

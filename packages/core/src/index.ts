@@ -59,6 +59,7 @@ export {
   mapHuaweiUpgradeState,
 } from './huaweiMapping.js';
 export { KeyedLock } from './KeyedLock.js';
+export { type LogFn, type Logger, silentLogger } from './Logger.js';
 export { MemoryUpdateStore } from './MemoryUpdateStore.js';
 export type { EventTemplate, MappingResult, ReportFields } from './mappingResult.js';
 export { type CoreErrorCode, OtaflowError } from './OtaflowError.js';
