@@ -13,11 +13,11 @@ function page<T>(all: Iterable<T>, query: PageQuery = {}): Page<T> {
 function checkVersion(
   kind: string,
   key: string | number,
-  stored: { version: number } | undefined,
+  stored: number | undefined,
   expected?: number,
 ) {
   if (expected === undefined) return;
-  const actual = stored?.version ?? -1;
+  const actual = stored ?? -1;
   if (actual !== expected) {
     throw new OtaflowError('CONFLICT', `${kind} ${key} is at version ${actual}, not ${expected}`);
   }
@@ -49,7 +49,7 @@ export class MemoryUpdateStore implements UpdateStore {
     checkVersion(
       'target',
       record.controllerId,
-      this.#targets.get(record.controllerId),
+      this.#targets.get(record.controllerId)?.version,
       expectedVersion,
     );
     this.#targets.set(record.controllerId, record);
@@ -80,7 +80,7 @@ export class MemoryUpdateStore implements UpdateStore {
   }
   async putAction(record: ActionRecord, expectedVersion?: number) {
     const previous = this.#actions.get(record.id);
-    checkVersion('action', record.id, previous, expectedVersion);
+    checkVersion('action', record.id, previous?.version, expectedVersion);
     this.#actions.set(record.id, record);
     // The common write, a step of a known action: same target, same refs object, so every index
     // already says what it should (each lookup here costs a cold hash-table probe per report).
@@ -128,7 +128,13 @@ export class MemoryUpdateStore implements UpdateStore {
   async listSoftwareModules(query?: PageQuery) {
     return page(this.#modules.values(), query);
   }
-  async putSoftwareModule(module: SoftwareModule) {
+  async putSoftwareModule(module: SoftwareModule, expectedRevision?: number) {
+    checkVersion(
+      'software module',
+      module.id,
+      this.#modules.get(module.id)?.revision,
+      expectedRevision,
+    );
     this.#modules.set(module.id, module);
   }
   async deleteSoftwareModule(id: number) {
@@ -148,8 +154,9 @@ export class MemoryUpdateStore implements UpdateStore {
     }
     return undefined;
   }
-  async putDistributionSet(set: DistributionSet) {
+  async putDistributionSet(set: DistributionSet, expectedRevision?: number) {
     const previous = this.#sets.get(set.id);
+    checkVersion('distribution set', set.id, previous?.revision, expectedRevision);
     if (previous) this.#unindexSet(previous);
     this.#sets.set(set.id, set);
     const key = `${set.name}\u0000${set.version}`;

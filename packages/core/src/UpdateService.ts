@@ -1,5 +1,6 @@
 import type { ActionEvent } from './actionEvents.js';
 import type { ActionInput } from './actionMachine.js';
+import { isActiveStateValue } from './actionStates.js';
 import type { ActionView } from './actions.js';
 import type { Artifact, DistributionSet, MetadataEntry, SoftwareModule } from './catalogue.js';
 import type { AssignedModule, AssignedTarget, DomainEvent } from './domainEvents.js';
@@ -7,8 +8,6 @@ import {
   newPersistedAction,
   type PersistedActionStep,
   stepPersistedAction,
-  stepPersistedTarget,
-  trustTarget,
 } from './fastTransitions.js';
 import { KeyedLock } from './KeyedLock.js';
 import { OtaflowError } from './OtaflowError.js';
@@ -22,12 +21,11 @@ import {
 } from './records.js';
 import { confirmationStateOf, type NextAction, planAssignment, selectNextAction } from './rules.js';
 import { type TargetEvent, targetStatusOfState } from './targetMachine.js';
-import { createTargetSnapshot } from './targets.js';
+import { createTargetSnapshot, stepPersistedTarget } from './targets.js';
 import type { Page, PageQuery, UpdateStore } from './UpdateStore.js';
 import {
   actionHistoryOfRecord,
   actionViewOfRecord,
-  isActiveStateValue,
   type StoredActionView,
   type TargetView,
   targetViewOfRecord,
@@ -160,6 +158,19 @@ export interface ActionRefMatch {
 const CONFLICT_RETRIES = 5;
 const NO_REFS: Readonly<Record<string, string>> = Object.freeze({});
 
+/** Runs `work` again from the start when its write lost to another (CONFLICT), a few times. */
+async function retryOnConflict<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof OtaflowError && error.code === 'CONFLICT' && attempt < CONFLICT_RETRIES)
+        continue;
+      throw error;
+    }
+  }
+}
+
 function actionNotFound(actionId: number): ApplyResult {
   return { ok: false, code: 'ACTION_NOT_FOUND', message: `action ${actionId} not found` };
 }
@@ -191,16 +202,22 @@ function withAppliedKey(applied: readonly string[] | undefined, once: string): s
  * processes (a conflicting write is retried from a fresh read).
  */
 export class UpdateService {
-  readonly store: UpdateStore;
+  /**
+   * Private: adapters and apps go through the service's methods, so the store boundary is the only
+   * way to state. A test that needs the records keeps the store it created.
+   */
+  readonly #store: UpdateStore;
   readonly #clock: () => number;
   readonly #maxHistory: number;
   readonly #listeners = new Set<DomainEventListener>();
   readonly #onListenerError: (error: unknown, event: DomainEvent) => void;
   readonly #lock = new KeyedLock();
+  /** Catalogue entries by kind and id: their own lock, so no controller id can share a key. */
+  readonly #catalogueLock = new KeyedLock();
   readonly #onTransition: ((transition: MachineTransition) => void) | undefined;
 
   constructor(options: UpdateServiceOptions) {
-    this.store = options.store;
+    this.#store = options.store;
     this.#clock = options.clock ?? Date.now;
     this.#maxHistory = options.maxHistory ?? DEFAULT_MAX_HISTORY;
     this.#onListenerError = options.onListenerError ?? (() => {});
@@ -251,21 +268,7 @@ export class UpdateService {
   }
 
   async #withTarget<T>(controllerId: string, work: () => Promise<T>): Promise<T> {
-    return this.#lock.run(controllerId, async () => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await work();
-        } catch (error) {
-          if (
-            error instanceof OtaflowError &&
-            error.code === 'CONFLICT' &&
-            attempt < CONFLICT_RETRIES
-          )
-            continue;
-          throw error;
-        }
-      }
-    });
+    return this.#lock.run(controllerId, () => retryOnConflict(work));
   }
 
   // ---------------------------------------------------------------- targets
@@ -275,11 +278,11 @@ export class UpdateService {
     // platform device ids, which may hold a slash, and its tests pin one ('dev/1'). The Management
     // API checks ids at its edge; devices that register themselves come through `contact`.
     return this.#withTarget(input.controllerId, async () => {
-      if (await this.store.getTarget(input.controllerId)) {
+      if (await this.#store.getTarget(input.controllerId)) {
         throw new OtaflowError('TARGET_EXISTS', `target ${input.controllerId} exists`);
       }
       const record = this.#newTarget(input);
-      await this.store.putTarget(record, -1);
+      await this.#store.putTarget(record, -1);
       this.#observe('target', record.controllerId, undefined, record.state);
       const view = targetViewOfRecord(record);
       this.#emitTarget('TARGET_CREATED', view);
@@ -296,8 +299,8 @@ export class UpdateService {
       attributes: input.attributes ?? {},
       requestAttributes: true,
       version: 0,
-      state: trustTarget(
-        persistTarget(createTargetSnapshot({ controllerId: input.controllerId, createdAt: now })),
+      state: persistTarget(
+        createTargetSnapshot({ controllerId: input.controllerId, createdAt: now }),
       ),
     };
     if (input.description !== undefined) record.description = input.description;
@@ -320,18 +323,18 @@ export class UpdateService {
   }
 
   async getTarget(controllerId: string): Promise<TargetView | undefined> {
-    const record = await this.store.getTarget(controllerId);
+    const record = await this.#store.getTarget(controllerId);
     return record && targetViewOfRecord(record);
   }
 
   async requireTarget(controllerId: string): Promise<TargetRecord> {
-    const record = await this.store.getTarget(controllerId);
+    const record = await this.#store.getTarget(controllerId);
     if (!record) throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
     return record;
   }
 
   async listTargets(query?: PageQuery): Promise<Page<TargetView>> {
-    const page = await this.store.listTargets(query);
+    const page = await this.#store.listTargets(query);
     return { total: page.total, items: page.items.map(targetViewOfRecord) };
   }
 
@@ -348,7 +351,7 @@ export class UpdateService {
       }
       // A patch that changes nothing is not an update: no write, no TARGET_UPDATED.
       if (!changed) return targetViewOfRecord(record);
-      await this.store.putTarget(next, record.version);
+      await this.#store.putTarget(next, record.version);
       const view = targetViewOfRecord(next);
       this.#emitTarget('TARGET_UPDATED', view);
       return view;
@@ -358,7 +361,7 @@ export class UpdateService {
   async deleteTarget(controllerId: string): Promise<void> {
     await this.#withTarget(controllerId, async () => {
       const record = await this.requireTarget(controllerId);
-      await this.store.deleteTarget(controllerId);
+      await this.#store.deleteTarget(controllerId);
       this.#emit({
         type: 'TARGET_DELETED',
         controllerId,
@@ -385,7 +388,7 @@ export class UpdateService {
   ): Promise<TargetView> {
     checkControllerId(controllerId);
     return this.#withTarget(controllerId, async () => {
-      let record = await this.store.getTarget(controllerId);
+      let record = await this.#store.getTarget(controllerId);
       let created = false;
       if (!record) {
         if (!options.autoRegister)
@@ -394,7 +397,7 @@ export class UpdateService {
         if (options.channel) input.channel = options.channel;
         if (options.name) input.name = options.name;
         record = this.#newTarget(input);
-        await this.store.putTarget(record, -1);
+        await this.#store.putTarget(record, -1);
         this.#observe('target', controllerId, undefined, record.state);
         created = true;
         this.#emitTarget('TARGET_CREATED', targetViewOfRecord(record));
@@ -405,7 +408,7 @@ export class UpdateService {
       const next: TargetRecord = { ...record, version: record.version + 1, state };
       if (options.channel && record.channel !== options.channel) next.channel = options.channel;
       if (options.address && record.address !== options.address) next.address = options.address;
-      await this.store.putTarget(next, record.version);
+      await this.#store.putTarget(next, record.version);
       if (targetStatusOfState(state.value) !== before)
         this.#observe('target', controllerId, contacted, next.state);
       const view = targetViewOfRecord(next);
@@ -434,7 +437,7 @@ export class UpdateService {
         requestAttributes: false,
         version: record.version + 1,
       };
-      await this.store.putTarget(updated, record.version);
+      await this.#store.putTarget(updated, record.version);
       return targetViewOfRecord(updated);
     });
   }
@@ -458,7 +461,7 @@ export class UpdateService {
       } else {
         delete next.autoConfirm;
       }
-      await this.store.putTarget(next, record.version);
+      await this.#store.putTarget(next, record.version);
       return targetViewOfRecord(next);
     });
     if (options.active) {
@@ -480,7 +483,7 @@ export class UpdateService {
   async createSoftwareModule(input: CreateSoftwareModuleInput): Promise<SoftwareModule> {
     const now = this.#clock();
     const module: SoftwareModule = {
-      id: await this.store.nextId('softwareModule'),
+      id: await this.#store.nextId('softwareModule'),
       type: input.type,
       name: input.name,
       version: input.version,
@@ -489,18 +492,53 @@ export class UpdateService {
       artifacts: [],
       createdAt: now,
       lastModifiedAt: now,
+      revision: 0,
     };
     if (input.vendor !== undefined) module.vendor = input.vendor;
     if (input.description !== undefined) module.description = input.description;
-    await this.store.putSoftwareModule(module);
+    await this.#store.putSoftwareModule(module, -1);
     return module;
   }
 
+  /** The module, or undefined: for callers that answer "not found" in their own words. */
+  getSoftwareModule(id: number): Promise<SoftwareModule | undefined> {
+    return this.#store.getSoftwareModule(id);
+  }
+
   async requireSoftwareModule(id: number): Promise<SoftwareModule> {
-    const module = await this.store.getSoftwareModule(id);
+    const module = await this.#store.getSoftwareModule(id);
     if (!module)
       throw new OtaflowError('SOFTWARE_MODULE_NOT_FOUND', `software module ${id} not found`);
     return module;
+  }
+
+  listSoftwareModules(query?: PageQuery): Promise<Page<SoftwareModule>> {
+    return this.#store.listSoftwareModules(query);
+  }
+
+  /**
+   * Rewrites a module from a fresh read: `change` returns the next module (its revision is set
+   * here) or undefined to write nothing. One at a time per module in this process; a write that
+   * another process beat is redone from a new read, so no concurrent change is lost.
+   */
+  #changeModule<T>(
+    id: number,
+    change: (module: SoftwareModule) => { next: SoftwareModule | undefined; result: T },
+  ): Promise<T> {
+    return this.#withCatalogue(`module\u0000${id}`, async () => {
+      const module = await this.requireSoftwareModule(id);
+      const { next, result } = change(module);
+      if (next)
+        await this.#store.putSoftwareModule(
+          { ...next, revision: module.revision + 1 },
+          module.revision,
+        );
+      return result;
+    });
+  }
+
+  async #withCatalogue<T>(key: string, work: () => Promise<T>): Promise<T> {
+    return this.#catalogueLock.run(key, () => retryOnConflict(work));
   }
 
   /** Records an artifact's metadata; a file of the same name is replaced. */
@@ -508,31 +546,35 @@ export class UpdateService {
     moduleId: number,
     artifact: Omit<Artifact, 'id' | 'createdAt'>,
   ): Promise<Artifact> {
-    const module = await this.requireSoftwareModule(moduleId);
+    await this.requireSoftwareModule(moduleId);
     const created: Artifact = {
       ...artifact,
-      id: await this.store.nextId('artifact'),
+      id: await this.#store.nextId('artifact'),
       createdAt: this.#clock(),
     };
-    const artifacts = module.artifacts.filter((a) => a.filename !== artifact.filename);
-    artifacts.push(created);
-    await this.store.putSoftwareModule({ ...module, artifacts, lastModifiedAt: created.createdAt });
-    return created;
+    return this.#changeModule(moduleId, (module) => {
+      const artifacts = module.artifacts.filter((a) => a.filename !== artifact.filename);
+      artifacts.push(created);
+      return {
+        next: { ...module, artifacts, lastModifiedAt: created.createdAt },
+        result: created,
+      };
+    });
   }
 
   async deleteArtifact(moduleId: number, artifactId: number): Promise<boolean> {
-    const module = await this.requireSoftwareModule(moduleId);
-    const artifacts = module.artifacts.filter((a) => a.id !== artifactId);
-    if (artifacts.length === module.artifacts.length) return false;
-    await this.store.putSoftwareModule({ ...module, artifacts, lastModifiedAt: this.#clock() });
-    return true;
+    return this.#changeModule(moduleId, (module) => {
+      const artifacts = module.artifacts.filter((a) => a.id !== artifactId);
+      if (artifacts.length === module.artifacts.length) return { next: undefined, result: false };
+      return { next: { ...module, artifacts, lastModifiedAt: this.#clock() }, result: true };
+    });
   }
 
   async createDistributionSet(input: CreateDistributionSetInput): Promise<DistributionSet> {
     for (const id of input.modules) await this.requireSoftwareModule(id);
     const now = this.#clock();
     const set: DistributionSet = {
-      id: await this.store.nextId('distributionSet'),
+      id: await this.#store.nextId('distributionSet'),
       name: input.name,
       version: input.version,
       type: input.type ?? 'os_app',
@@ -540,22 +582,32 @@ export class UpdateService {
       modules: [...input.modules],
       createdAt: now,
       lastModifiedAt: now,
+      revision: 0,
     };
     if (input.description !== undefined) set.description = input.description;
-    await this.store.putDistributionSet(set);
+    await this.#store.putDistributionSet(set, -1);
     return set;
   }
 
+  /** The set, or undefined: for callers that answer "not found" in their own words. */
+  getDistributionSet(id: number): Promise<DistributionSet | undefined> {
+    return this.#store.getDistributionSet(id);
+  }
+
   async requireDistributionSet(id: number): Promise<DistributionSet> {
-    const set = await this.store.getDistributionSet(id);
+    const set = await this.#store.getDistributionSet(id);
     if (!set)
       throw new OtaflowError('DISTRIBUTION_SET_NOT_FOUND', `distribution set ${id} not found`);
     return set;
   }
 
+  listDistributionSets(query?: PageQuery): Promise<Page<DistributionSet>> {
+    return this.#store.listDistributionSets(query);
+  }
+
   /** A distribution set by name and version (DDI's installedBase names sets that way). */
   findDistributionSet(name: string, version: string): Promise<DistributionSet | undefined> {
-    return this.store.findDistributionSet(name, version);
+    return this.#store.findDistributionSet(name, version);
   }
 
   /** The set's modules, in the set's order. */
@@ -568,17 +620,17 @@ export class UpdateService {
   // ---------------------------------------------------------------- actions
 
   async getAction(id: number): Promise<StoredActionView | undefined> {
-    const record = await this.store.getAction(id);
+    const record = await this.#store.getAction(id);
     return record && actionViewOfRecord(record);
   }
 
   async getActionHistory(id: number): Promise<StatusEntry[] | undefined> {
-    const record = await this.store.getAction(id);
+    const record = await this.#store.getAction(id);
     return record && actionHistoryOfRecord(record);
   }
 
   async listActions(controllerId: string): Promise<ActionView[]> {
-    const records = await this.store.listActionsOfTarget(controllerId);
+    const records = await this.#store.listActionsOfTarget(controllerId);
     return records.map(actionViewOfRecord).sort((a, b) => a.id - b.id);
   }
 
@@ -588,7 +640,7 @@ export class UpdateService {
   }
 
   async findActionByRef(key: string, value: string): Promise<StoredActionView | undefined> {
-    const record = await this.store.findActionByRef(key, value);
+    const record = await this.#store.findActionByRef(key, value);
     return record && actionViewOfRecord(record);
   }
 
@@ -597,7 +649,7 @@ export class UpdateService {
    * what an adapter needs to apply a report.
    */
   async findActionIdByRef(key: string, value: string): Promise<ActionRefMatch | undefined> {
-    const record = await this.store.findActionByRef(key, value);
+    const record = await this.#store.findActionByRef(key, value);
     return (
       record && { id: record.id, controllerId: record.controllerId, refs: record.refs ?? NO_REFS }
     );
@@ -605,12 +657,12 @@ export class UpdateService {
 
   /** Remembers a protocol reference (a correlation id, an operation id) for matching reports. */
   async setActionRef(actionId: number, key: string, value: string): Promise<void> {
-    const found = await this.store.getAction(actionId);
+    const found = await this.#store.getAction(actionId);
     if (!found) throw new OtaflowError('ACTION_NOT_FOUND', `action ${actionId} not found`);
     await this.#withTarget(found.controllerId, async () => {
-      const record = await this.store.getAction(actionId);
+      const record = await this.#store.getAction(actionId);
       if (!record) throw new OtaflowError('ACTION_NOT_FOUND', `action ${actionId} not found`);
-      await this.store.putAction(
+      await this.#store.putAction(
         { ...record, version: record.version + 1, refs: { ...record.refs, [key]: value } },
         record.version,
       );
@@ -672,7 +724,7 @@ export class UpdateService {
     input: AssignTargetInput,
   ): Promise<{ action: ActionView; securityToken: string } | undefined> {
     const target = await this.requireTarget(input.controllerId);
-    const existing = (await this.store.listActionsOfTarget(input.controllerId)).map(
+    const existing = (await this.#store.listActionsOfTarget(input.controllerId)).map(
       actionViewOfRecord,
     );
     const plan = planAssignment(existing, set.id);
@@ -690,7 +742,7 @@ export class UpdateService {
       );
     }
     const actionInput: ActionInput = {
-      id: await this.store.nextId('action'),
+      id: await this.#store.nextId('action'),
       controllerId: input.controllerId,
       distributionSetId: set.id,
       distributionSetName: set.name,
@@ -720,7 +772,7 @@ export class UpdateService {
       version: 0,
       state,
     };
-    await this.store.putAction(record, -1);
+    await this.#store.putAction(record, -1);
     this.#observe('action', record.id, undefined, record.state);
     const view = actionViewOfRecord(record);
     this.#emitAction('ACTION_CREATED', view);
@@ -751,7 +803,7 @@ export class UpdateService {
 
   async #settleTarget(controllerId: string, event: TargetEvent): Promise<TargetUpdateStatus> {
     // The store read directly rather than through requireTarget: one async frame less per settle.
-    const record = await this.store.getTarget(controllerId);
+    const record = await this.#store.getTarget(controllerId);
     if (!record) throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
     const before = targetStatusOfState(record.state.value);
     const next: TargetRecord = {
@@ -759,7 +811,7 @@ export class UpdateService {
       version: record.version + 1,
       state: stepPersistedTarget(record.state, event),
     };
-    await this.store.putTarget(next, record.version);
+    await this.#store.putTarget(next, record.version);
     this.#observe('target', controllerId, event, next.state);
     const status = targetStatusOfState(next.state.value);
     // The view is built only for a listener (#emitTarget checks again, at no cost, when there is).
@@ -775,7 +827,7 @@ export class UpdateService {
    * changes), so an adapter that knows the reporting device needs no read of its own first.
    */
   async apply(actionId: number, event: ActionEvent, options?: ApplyOptions): Promise<ApplyResult> {
-    let record = await this.store.getAction(actionId);
+    let record = await this.#store.getAction(actionId);
     if (
       !record ||
       (options?.controllerId !== undefined && record.controllerId !== options.controllerId)
@@ -803,7 +855,7 @@ export class UpdateService {
             const next = nextActionRecord(record, step.state, once);
             let written = true;
             try {
-              await this.store.putAction(next, record.version);
+              await this.#store.putAction(next, record.version);
             } catch (error) {
               if (!(error instanceof OtaflowError && error.code === 'CONFLICT')) throw error;
               written = false;
@@ -836,12 +888,12 @@ export class UpdateService {
     once: string | undefined,
     known?: ActionRecord,
   ): Promise<ApplyResult> {
-    const record = known ?? (await this.store.getAction(actionId));
+    const record = known ?? (await this.#store.getAction(actionId));
     if (!record) return actionNotFound(actionId);
     if (once !== undefined && record.applied?.includes(once)) return duplicateReport(record, once);
     const result = stepPersistedAction(record.state, event);
     if (!result.ok) {
-      if (known && (await this.store.getAction(actionId))?.version !== known.version)
+      if (known && (await this.#store.getAction(actionId))?.version !== known.version)
         return this.#applyLocked(actionId, event, once);
       return {
         ok: false,
@@ -852,7 +904,7 @@ export class UpdateService {
     }
     const next = nextActionRecord(record, result.state, once);
     try {
-      await this.store.putAction(next, record.version);
+      await this.#store.putAction(next, record.version);
     } catch (error) {
       if (known && error instanceof OtaflowError && error.code === 'CONFLICT')
         return this.#applyLocked(actionId, event, once);
@@ -899,7 +951,7 @@ export class UpdateService {
     at: number,
   ): Promise<ApplyResult> {
     let others = false;
-    for (const r of await this.store.listActionsOfTarget(controllerId)) {
+    for (const r of await this.#store.listActionsOfTarget(controllerId)) {
       if (r.id !== actionId && isActiveStateValue(r.state.value)) {
         others = true;
         break;

@@ -16,7 +16,8 @@ export interface PageQuery {
 /**
  * Where the update state lives. Records are plain JSON; implementations must treat the objects
  * they are given and return as immutable. A write with `expectedVersion` that does not match the
- * stored version throws `OtaflowError('CONFLICT')`, so several processes can share one store.
+ * stored version throws `OtaflowError('CONFLICT')`, so several processes can share one store; the
+ * catalogue's writes do the same with `revision` (their `version` is the software's).
  */
 export interface UpdateStore {
   getTarget(controllerId: string): Promise<TargetRecord | undefined>;
@@ -31,14 +32,15 @@ export interface UpdateStore {
 
   getSoftwareModule(id: number): Promise<SoftwareModule | undefined>;
   listSoftwareModules(query?: PageQuery): Promise<Page<SoftwareModule>>;
-  putSoftwareModule(module: SoftwareModule): Promise<void>;
+  /** `expectedRevision` as `expectedVersion` elsewhere: -1 for a module that must not exist yet. */
+  putSoftwareModule(module: SoftwareModule, expectedRevision?: number): Promise<void>;
   deleteSoftwareModule(id: number): Promise<boolean>;
 
   getDistributionSet(id: number): Promise<DistributionSet | undefined>;
   listDistributionSets(query?: PageQuery): Promise<Page<DistributionSet>>;
   /** The set with this name and version (the oldest, should several share them), if any. */
   findDistributionSet(name: string, version: string): Promise<DistributionSet | undefined>;
-  putDistributionSet(set: DistributionSet): Promise<void>;
+  putDistributionSet(set: DistributionSet, expectedRevision?: number): Promise<void>;
   deleteDistributionSet(id: number): Promise<boolean>;
 
   nextId(sequence: Sequence): Promise<number>;

@@ -56,6 +56,13 @@ export function appended(context: ActionContext, entry: StatusEntry): StatusEntr
   return keep;
 }
 
+/**
+ * hawkBit's `active`: the top-level states that carry this tag. The machine says it once here, and
+ * views, the service and the fast path read it from the machine (`actionStates.ts`); a final state
+ * is never active, and a scheduled action is not active yet.
+ */
+export const ACTIVE = 'active';
+
 const record = (status: ActionStatus) => ({ type: 'record', params: { status } }) as const;
 const note = (status: ActionStatus) => ({ type: 'note', params: { status } }) as const;
 
@@ -65,13 +72,15 @@ const note = (status: ActionStatus) => ({ type: 'note', params: { status } }) as
  * Every state records its ActionStatus on entry (`record`); reports that do not change the
  * status are kept as history entries only (`note`). Final states handle no event, so a late or
  * duplicate report can never move a finished action: `applyActionEvent` turns that into a typed
- * refusal.
+ * refusal. Which states are final (`type: 'final'`) and which active (tag `active`) is read from
+ * here by everything else.
  */
 export const actionMachine = setup({
   types: {
     context: {} as ActionContext,
     events: {} as ActionEvent,
     input: {} as ActionInput,
+    tags: {} as typeof ACTIVE,
   },
   actions: {
     record: assign(({ context, event }, params: { status: ActionStatus }) => {
@@ -148,6 +157,7 @@ export const actionMachine = setup({
       },
     },
     waitingForConfirmation: {
+      tags: ACTIVE,
       entry: record('WAIT_FOR_CONFIRMATION'),
       on: {
         'action.confirmed': { target: 'running' },
@@ -156,6 +166,7 @@ export const actionMachine = setup({
       },
     },
     running: {
+      tags: ACTIVE,
       initial: 'running',
       states: {
         running: { entry: record('RUNNING') },
@@ -186,6 +197,7 @@ export const actionMachine = setup({
       },
     },
     canceling: {
+      tags: ACTIVE,
       entry: record('CANCELING'),
       on: {
         'cancel.confirmed': { target: 'canceled' },

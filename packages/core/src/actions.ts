@@ -1,6 +1,6 @@
 import type { SnapshotFrom } from 'xstate';
 import type { ActionEvent } from './actionEvents.js';
-import { type ActionContext, type ActionInput, actionMachine } from './actionMachine.js';
+import { ACTIVE, type ActionContext, type ActionInput, actionMachine } from './actionMachine.js';
 import { createInertScope } from './inertScope.js';
 import { type ActionStatus, DEFAULT_MAX_HISTORY, type StatusEntry } from './vocabulary.js';
 
@@ -69,9 +69,9 @@ export function stateKeyOf(snapshot: { value: unknown }): string {
   return parts.join('.');
 }
 
-/** hawkBit: an action is active until it is closed; a scheduled one is not active yet. */
+/** hawkBit: an action is active until it is closed; a scheduled one is not active yet (the machine's tag). */
 export function isActionActive(snapshot: ActionSnapshot): boolean {
-  return snapshot.status !== 'done' && !snapshot.matches('scheduled');
+  return snapshot.hasTag(ACTIVE);
 }
 
 export function isActionClosed(snapshot: ActionSnapshot): boolean {

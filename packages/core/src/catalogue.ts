@@ -37,6 +37,11 @@ export const SoftwareModule = z.object({
   artifacts: z.array(Artifact).default([]),
   createdAt: Timestamp,
   lastModifiedAt: Timestamp,
+  /**
+   * Optimistic concurrency, as `version` is on targets and actions (here `version` is the
+   * software's own, hawkBit's): every write names the revision it read.
+   */
+  revision: z.number().int().nonnegative(),
 });
 export type SoftwareModule = z.infer<typeof SoftwareModule>;
 
@@ -51,5 +56,10 @@ export const DistributionSet = z.object({
   modules: z.array(z.number().int().positive()),
   createdAt: Timestamp,
   lastModifiedAt: Timestamp,
+  /**
+   * Optimistic concurrency, as `version` is on targets and actions (here `version` is the
+   * software's own, hawkBit's): every write names the revision it read.
+   */
+  revision: z.number().int().nonnegative(),
 });
 export type DistributionSet = z.infer<typeof DistributionSet>;

@@ -6,19 +6,15 @@ import {
   appended,
   entryFrom,
 } from './actionMachine.js';
+import { FINAL_ACTION_STATES } from './actionStates.js';
 import { type ActionTransitionResult, applyActionEvent, createActionSnapshot } from './actions.js';
 import { createInertScope } from './inertScope.js';
 import {
   looksLikePersistedAction,
-  looksLikePersistedTarget,
   type PersistedSnapshot,
   persistAction,
-  persistTarget,
   restoreAction,
-  restoreTarget,
 } from './persistence.js';
-import { type TargetContext, type TargetEvent, targetMachine } from './targetMachine.js';
-import { applyTargetEvent } from './targets.js';
 import type { ActionStatus } from './vocabulary.js';
 
 /*
@@ -43,15 +39,6 @@ const KNOWN_GUARDS = [
   'succeededWithWarning',
 ];
 const KNOWN_ACTIONS = ['record', 'note', 'noteReported'];
-const KNOWN_TARGET_GUARDS = ['othersActive'];
-const KNOWN_TARGET_ACTIONS = [
-  'contact',
-  'assign',
-  'install',
-  'settleAssignment',
-  'revertAssignment',
-  'touched',
-];
 
 const sameNames = (names: Iterable<string>, expected: readonly string[]) => {
   const got = [...names].sort();
@@ -61,18 +48,9 @@ const sameNames = (names: Iterable<string>, expected: readonly string[]) => {
 const ACTION_FAST =
   sameNames(Object.keys(actionMachine.implementations.guards), KNOWN_GUARDS) &&
   sameNames(Object.keys(actionMachine.implementations.actions), KNOWN_ACTIONS);
-const TARGET_FAST =
-  sameNames(Object.keys(targetMachine.implementations.guards), KNOWN_TARGET_GUARDS) &&
-  sameNames(Object.keys(targetMachine.implementations.actions), KNOWN_TARGET_ACTIONS);
 
 const scope = createInertScope();
 
-const FINAL_ROOTS: ReadonlySet<string> = new Set([
-  'finished',
-  'error',
-  'canceled',
-  'downloadOnlyDone',
-]);
 const EVENT_TYPES: ReadonlySet<string> = new Set(
   ActionEvent.options.map((option) => option.shape.type.value),
 );
@@ -163,9 +141,8 @@ class TrustedAction implements PersistedSnapshot {
 }
 /** Leaf keys under a final root. */
 const FINAL_LEAVES: ReadonlySet<string> = new Set(
-  [...ACTION_LEAVES].filter((key) => FINAL_ROOTS.has(key.split('.')[0]!)),
+  [...ACTION_LEAVES].filter((key) => FINAL_ACTION_STATES.has(key.split('.')[0]!)),
 );
-const trustedTargets = new WeakSet<object>();
 
 function variantOf(event: ActionEvent): string | undefined {
   if (event.type === 'action.finished')
@@ -317,119 +294,4 @@ function slowStep(state: PersistedSnapshot, event: ActionEvent): PersistedAction
 /** `persistAction(createActionSnapshot(input))`, marked as written by the core. */
 export function newPersistedAction(input: ActionInput): PersistedSnapshot {
   return trustAction(persistAction(createActionSnapshot(input)));
-}
-
-/** Marks a persisted target the core wrote itself, so the next step skips the shape checks. */
-export function trustTarget(state: PersistedSnapshot): PersistedSnapshot {
-  trustedTargets.add(state);
-  return state;
-}
-
-const TARGET_STATES: ReadonlySet<string> = new Set(Object.keys(targetMachine.root.states));
-/**
- * state -> event type -> [othersActive off, on]: whether the replay matched xstate the first time
- * (nested rather than one joined key, which cost a string per settle).
- */
-const checkedTargetSteps = new Map<string, Map<string, Array<boolean | undefined>>>();
-
-/**
- * `persistTarget(applyTargetEvent(restoreTarget(state), event))` without xstate: the target
- * machine is six events over plain assignments, written out below. The first time each
- * combination of state, event and `othersActive` is seen, the result is compared with xstate's;
- * a difference sends that combination the xstate way for good (and a property test compares the
- * two for random sequences).
- */
-export function stepPersistedTarget(
-  state: PersistedSnapshot,
-  event: TargetEvent,
-): PersistedSnapshot {
-  const value = state.value;
-  const admitted =
-    TARGET_FAST &&
-    typeof value === 'string' &&
-    TARGET_STATES.has(value) &&
-    (looksLikePersistedTarget(state) || trustedTargets.has(state));
-  if (!admitted) return slowTarget(state, event);
-  const others = 'othersActive' in event && event.othersActive ? 1 : 0;
-  let byEvent = checkedTargetSteps.get(value);
-  if (!byEvent) {
-    byEvent = new Map();
-    checkedTargetSteps.set(value, byEvent);
-  }
-  let byOthers = byEvent.get(event.type);
-  if (!byOthers) {
-    byOthers = [];
-    byEvent.set(event.type, byOthers);
-  }
-  const checked = byOthers[others];
-  if (checked === false) return slowTarget(state, event);
-  const fast = replayTarget(value, state.context as unknown as TargetContext, event);
-  if (checked === undefined) {
-    const slow = slowTarget(state, event);
-    const same = slow.value === fast.value && sameJson(slow.context, fast.context);
-    byOthers[others] = same;
-    if (!same) return slow;
-  }
-  // Not added to trustedTargets: the shape check above is a few typeof tests, cheaper than the
-  // weak set's growth per settle.
-  return fast;
-}
-
-function sameJson(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  return (
-    ka.length === kb.length &&
-    ka.every((k, i) => k === kb[i]) &&
-    JSON.stringify(a) === JSON.stringify(b)
-  );
-}
-
-function slowTarget(state: PersistedSnapshot, event: TargetEvent): PersistedSnapshot {
-  return trustTarget(persistTarget(applyTargetEvent(restoreTarget(state), event)));
-}
-
-function replayTarget(
-  value: string,
-  context: TargetContext,
-  event: TargetEvent,
-): PersistedSnapshot {
-  const c: TargetContext = { ...context };
-  const next = c as unknown as Record<string, unknown>;
-  let to = value;
-  const others = 'othersActive' in event && event.othersActive;
-  switch (event.type) {
-    case 'target.contacted':
-      if (value === 'unknown') to = 'registered';
-      c.lastContactAt = event.at;
-      break;
-    case 'target.assigned':
-      to = 'pending';
-      c.assignedDistributionSetId = event.distributionSetId;
-      c.lastModifiedAt = event.at;
-      break;
-    case 'target.actionSucceeded':
-      to = others ? 'pending' : 'inSync';
-      c.installedDistributionSetId = event.distributionSetId;
-      c.installedAt = event.at;
-      c.lastModifiedAt = event.at;
-      if (!others) c.assignedDistributionSetId = event.distributionSetId;
-      break;
-    case 'target.actionFailed':
-      to = others ? 'pending' : 'error';
-      c.lastModifiedAt = event.at;
-      break;
-    case 'target.actionDownloaded':
-    case 'target.actionCanceled':
-      c.lastModifiedAt = event.at;
-      if (others) to = 'pending';
-      else {
-        to = 'inSync';
-        c.assignedDistributionSetId = c.installedDistributionSetId;
-      }
-      break;
-    default:
-      return slowTarget({ v: 1, value, context: context as never }, event);
-  }
-  return { v: 1, value: to, context: next };
 }

@@ -49,6 +49,25 @@ export {
   UpdateAssignmentEvent,
 } from './domainEvents.js';
 export {
+  FilterComparison,
+  FilterLogic,
+  FilterNode,
+  FilterOperator,
+  filterDepth,
+  ListQuery,
+  MULTI_VALUE_OPERATORS,
+  SortKey,
+} from './filter.js';
+export {
+  compareFilterValue,
+  compileFilter,
+  type FieldAccessor,
+  type FilterValue,
+  matchesFilter,
+} from './filterMatch.js';
+export { applyListQuery, compileSortOrder } from './filterSort.js';
+export { foldCase, matchWildcard, matchWildcardIgnoringCase } from './filterWildcard.js';
+export {
   HUAWEI_RESULT_MAP,
   HUAWEI_STATE_MAP,
   HUAWEI_UPGRADE_RESULTS,

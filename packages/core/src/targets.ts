@@ -1,4 +1,5 @@
 import { createInertScope } from './inertScope.js';
+import { type PersistedSnapshot, persistTarget, restoreTarget } from './persistence.js';
 import {
   type TargetEvent,
   type TargetInput,
@@ -20,4 +21,16 @@ export function applyTargetEvent(snapshot: TargetSnapshot, event: TargetEvent): 
 
 export function targetStatusOf(snapshot: TargetSnapshot): TargetUpdateStatus {
   return targetStatusOfState(snapshot.value);
+}
+
+/**
+ * One target event on a persisted target, by the target machine itself: targets move on an
+ * assignment and a close only (not on every report), so the restore costs little. A hand-written
+ * replay of the six events used to stand here; it was a second statement of the machine.
+ */
+export function stepPersistedTarget(
+  state: PersistedSnapshot,
+  event: TargetEvent,
+): PersistedSnapshot {
+  return persistTarget(applyTargetEvent(restoreTarget(state), event));
 }

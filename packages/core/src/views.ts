@@ -1,3 +1,4 @@
+import { isActiveStateValue } from './actionStates.js';
 import type { ActionView } from './actions.js';
 import type { PersistedSnapshot } from './persistence.js';
 import type { ActionRecord, TargetRecord } from './records.js';
@@ -5,29 +6,10 @@ import type { TargetContext } from './targetMachine.js';
 import { targetStatusOfState } from './targetMachine.js';
 import type { ActionStatus, StatusEntry, TargetUpdateStatus } from './vocabulary.js';
 
-const FINAL_STATES: ReadonlySet<string> = new Set([
-  'finished',
-  'error',
-  'canceled',
-  'downloadOnlyDone',
-]);
-
 /** An action as the service returns it from the store: the view plus its protocol references. */
 export interface StoredActionView extends ActionView {
   /** Protocol references set with `setActionRef`, e.g. `{ 'suv2.correlationId': '...' }`. */
   refs: Record<string, string>;
-}
-
-/** hawkBit: active until closed; a scheduled action is not active yet. Read from a persisted value. */
-export function isActiveStateValue(value: PersistedSnapshot['value']): boolean {
-  const root = rootOf(value);
-  return !FINAL_STATES.has(root) && root !== 'scheduled';
-}
-
-function rootOf(value: PersistedSnapshot['value']): string {
-  if (typeof value === 'string') return value;
-  for (const parent in value) return parent;
-  return '';
 }
 
 /** `parent.child` keys, built once per pair: a view is built on every report. */
@@ -114,8 +96,7 @@ function copyContext(context: Record<string, unknown>): Record<string, unknown> 
 export function actionViewOfRecord(record: ActionRecord): StoredActionView {
   const view = copyContext(record.state.context);
   const value = record.state.value;
-  const root = rootOf(value);
-  view.active = !FINAL_STATES.has(root) && root !== 'scheduled';
+  view.active = isActiveStateValue(value);
   view.state = stateKeyOf(value);
   view.refs = record.refs ?? {};
   return view as unknown as StoredActionView;

@@ -1,10 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  newPersistedAction,
-  stepPersistedAction,
-  stepPersistedTarget,
-} from '../src/fastTransitions.js';
+import { newPersistedAction, stepPersistedAction } from '../src/fastTransitions.js';
 import {
   type ActionEvent,
   type ActionInput,
@@ -19,6 +15,7 @@ import {
   restoreTarget,
   type TargetEvent,
 } from '../src/index.js';
+import { stepPersistedTarget } from '../src/targets.js';
 import { actionEventBody, actionInputFor, reportFields, targetEventBody } from './arbitraries.js';
 
 const report = fc.tuple(
@@ -110,7 +107,7 @@ describe('the persisted fast path', () => {
 
 const targetEvent = targetEventBody;
 
-describe('the persisted target fast path', () => {
+describe('the persisted target step', () => {
   it('gives exactly the snapshot of the xstate path', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(targetEvent, fc.boolean()), { maxLength: 25 }), (events) => {

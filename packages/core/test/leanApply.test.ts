@@ -17,11 +17,11 @@ const setup = () => serviceWithSet({ name: 'os', version: '1.0', secondVersion: 
 
 describe('apply with { controllerId }', () => {
   it("refuses another target's action as ACTION_NOT_FOUND and changes nothing", async () => {
-    const { service, set, events, transitions } = await setup();
+    const { service, store, set, events, transitions } = await setup();
     await service.createTarget({ controllerId: 'dev-a' });
     await service.createTarget({ controllerId: 'dev-b' });
     const [action] = (await service.assign(set.id, [{ controllerId: 'dev-a' }])).actions;
-    const before = await service.store.getAction(action!.id);
+    const before = await store.getAction(action!.id);
     const seen = [events.length, transitions.length];
     const refused = await service.apply(
       action!.id,
@@ -33,7 +33,7 @@ describe('apply with { controllerId }', () => {
       code: 'ACTION_NOT_FOUND',
       message: `action ${action!.id} not found`,
     });
-    expect(await service.store.getAction(action!.id)).toBe(before);
+    expect(await store.getAction(action!.id)).toBe(before);
     expect([events.length, transitions.length]).toEqual(seen);
     expect((await service.getTarget('dev-a'))?.updateStatus).toBe('PENDING');
     const missing = await service.apply(

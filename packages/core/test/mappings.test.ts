@@ -42,7 +42,7 @@ interface Row {
 const REPORT = { at: 5_000, messages: ['from the device'], code: 42 };
 
 async function actionIn(fixture: Fixture) {
-  const { service, set } = await serviceWithSet({ name: 'os' });
+  const { service, store, set } = await serviceWithSet({ name: 'os' });
   await service.createTarget({ controllerId: 'dev-map' });
   const { actions } = await service.assign(set.id, [
     {
@@ -59,7 +59,7 @@ async function actionIn(fixture: Fixture) {
     );
   }
   if (fixture === 'canceling') expect((await service.cancel(id)).ok).toBe(true);
-  return { service, id };
+  return { service, store, id };
 }
 
 async function check(row: Row): Promise<void> {
@@ -348,7 +348,7 @@ describe('Huawei upgrade mapping', () => {
 
 describe('mapped reports on a closed action', () => {
   it('are refused with ACTION_CLOSED and change nothing', async () => {
-    const { service, id } = await actionIn('running');
+    const { service, store, id } = await actionIn('running');
     const done = mapDdiFeedback('deployment', {
       execution: 'closed',
       finished: 'success',
@@ -356,7 +356,7 @@ describe('mapped reports on a closed action', () => {
     });
     if (done.kind !== 'event') throw new Error('expected an event');
     expect((await service.apply(id, done.event)).ok).toBe(true);
-    const stored = await service.store.getAction(id);
+    const stored = await store.getAction(id);
     const late = mapDdiFeedback('deployment', {
       execution: 'closed',
       finished: 'failure',
@@ -364,6 +364,6 @@ describe('mapped reports on a closed action', () => {
     });
     if (late.kind !== 'event') throw new Error('expected an event');
     expect(await service.apply(id, late.event)).toMatchObject({ ok: false, code: 'ACTION_CLOSED' });
-    expect(await service.store.getAction(id)).toBe(stored);
+    expect(await store.getAction(id)).toBe(stored);
   });
 });

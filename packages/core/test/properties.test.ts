@@ -184,8 +184,9 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 
 async function run(commands: Command[]): Promise<void> {
   let now = 1_000;
+  const store = new MemoryUpdateStore();
   const service = new UpdateService({
-    store: new MemoryUpdateStore(),
+    store,
     clock: () => now++,
     maxHistory: 5,
   });
@@ -217,14 +218,14 @@ async function run(commands: Command[]): Promise<void> {
     } else {
       const id = pick(c.action);
       if (id === undefined) continue;
-      const before = await service.store.getAction(id);
+      const before = await store.getAction(id);
       const result =
         c.kind === 'cancel'
           ? await service.cancel(id)
           : c.kind === 'forceQuit'
             ? await service.forceQuit(id)
             : await service.apply(id, toEvent(c.report, service.now()));
-      if (!result.ok) expect(await service.store.getAction(id)).toBe(before);
+      if (!result.ok) expect(await store.getAction(id)).toBe(before);
     }
     for (const controllerId of TARGETS) {
       const target = (await service.getTarget(controllerId))!;

@@ -3,10 +3,10 @@ import { MemoryUpdateStore, type StoredActionView, UpdateService } from '../src/
 import { serviceWithSet } from './fixtures.js';
 
 async function setup() {
-  const { service, events, set, module } = await serviceWithSet({ version: '1.0' });
+  const { service, store, events, set, module } = await serviceWithSet({ version: '1.0' });
   await service.createTarget({ controllerId: 'dev-1' });
   const { actions } = await service.assign(set.id, [{ controllerId: 'dev-1' }]);
-  return { service, events, set, module, actionId: actions[0]!.id };
+  return { service, store, events, set, module, actionId: actions[0]!.id };
 }
 
 describe('getAction and findActionByRef declare the refs they return', () => {
@@ -64,14 +64,14 @@ describe('MemoryUpdateStore ref index', () => {
 
 describe('updateTarget', () => {
   it('emits TARGET_UPDATED only when something changed', async () => {
-    const { service, events } = await setup();
-    const before = (await service.store.getTarget('dev-1'))!.version;
+    const { service, store, events } = await setup();
+    const before = (await store.getTarget('dev-1'))!.version;
     events.length = 0;
     await service.updateTarget('dev-1', { name: 'dev-1' });
     await service.updateTarget('dev-1', {});
     await service.updateTarget('dev-1', { name: undefined });
     expect(events).toEqual([]);
-    expect((await service.store.getTarget('dev-1'))!.version).toBe(before);
+    expect((await store.getTarget('dev-1'))!.version).toBe(before);
     const view = await service.updateTarget('dev-1', { name: 'Kitchen', description: 'kitchen' });
     expect(view.name).toBe('Kitchen');
     expect(events.map((e) => e.type)).toEqual(['TARGET_UPDATED']);
@@ -84,21 +84,21 @@ describe('updateTarget', () => {
 
 describe('findDistributionSet', () => {
   it('finds a set by name and version through the store and the service', async () => {
-    const { service, set, module } = await setup();
+    const { service, store, set, module } = await setup();
     const other = await service.createDistributionSet({
       name: 'fw',
       version: '2.0',
       modules: [module.id],
     });
     expect(await service.findDistributionSet('fw', '1.0')).toEqual(set);
-    expect(await service.store.findDistributionSet('fw', '2.0')).toEqual(other);
+    expect(await store.findDistributionSet('fw', '2.0')).toEqual(other);
     expect(await service.findDistributionSet('fw', '3.0')).toBeUndefined();
     expect(await service.findDistributionSet('fw\u00001.0', '')).toBeUndefined();
     // Renamed and deleted sets are found under their new name only, or not at all.
-    await service.store.putDistributionSet({ ...other, version: '2.1' });
+    await store.putDistributionSet({ ...other, version: '2.1' });
     expect(await service.findDistributionSet('fw', '2.0')).toBeUndefined();
     expect((await service.findDistributionSet('fw', '2.1'))?.id).toBe(other.id);
-    await service.store.deleteDistributionSet(other.id);
+    await store.deleteDistributionSet(other.id);
     expect(await service.findDistributionSet('fw', '2.1')).toBeUndefined();
   });
 
@@ -111,9 +111,9 @@ describe('findDistributionSet', () => {
 
 describe('apply with a record that went stale before the lock', () => {
   it('sees what the earlier report did, as one at a time would', async () => {
-    const { service } = await setup();
+    const { service, store } = await setup();
     await service.createTarget({ controllerId: 'dev-2' });
-    const set = (await service.store.listDistributionSets()).items[0]!;
+    const set = (await store.listDistributionSets()).items[0]!;
     const { actions } = await service.assign(set.id, [
       { controllerId: 'dev-2', confirmationRequired: true },
     ]);

@@ -204,28 +204,28 @@ describe('bounded history', () => {
     ]);
   });
   it("defaults to hawkBit's 1000", async () => {
-    const { service, set } = await setup();
+    const { service, store, set } = await setup();
     await service.createTarget({ controllerId: 'dev-h2' });
     const [action] = (await service.assign(set.id, [{ controllerId: 'dev-h2' }])).actions;
-    const record = await service.store.getAction(action!.id);
+    const record = await store.getAction(action!.id);
     expect(record?.state.context.maxHistory).toBe(1000);
   });
 });
 
 describe('optimistic concurrency', () => {
   it('MemoryUpdateStore refuses a stale write with CONFLICT and keeps the stored record', async () => {
-    const { service, set } = await setup();
+    const { service, store, set } = await setup();
     await service.createTarget({ controllerId: 'dev-c' });
     const [action] = (await service.assign(set.id, [{ controllerId: 'dev-c' }])).actions;
-    const record = (await service.store.getAction(action!.id))!;
+    const record = (await store.getAction(action!.id))!;
     await service.apply(action!.id, { type: 'action.retrieved', at: service.now() });
     const stale: ActionRecord = { ...record, version: record.version + 1 };
-    const error = await service.store.putAction(stale, record.version).catch((e: unknown) => e);
+    const error = await store.putAction(stale, record.version).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OtaflowError);
     expect(error).toMatchObject({ code: 'CONFLICT' });
     expect((await service.getAction(action!.id))?.status).toBe('RETRIEVED');
-    const target = (await service.store.getTarget('dev-c'))!;
-    await expect(service.store.putTarget(target, -1)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const target = (await store.getTarget('dev-c'))!;
+    await expect(store.putTarget(target, -1)).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
   it("retries a write that lost a race against another process's write", async () => {
@@ -252,7 +252,7 @@ describe('optimistic concurrency', () => {
   });
 
   it('keeps concurrent applies on one target consistent (per-target lock)', async () => {
-    const { service, set } = await setup();
+    const { service, store, set } = await setup();
     await service.createTarget({ controllerId: 'dev-p' });
     const [action] = (await service.assign(set.id, [{ controllerId: 'dev-p' }])).actions;
     const id = action!.id;
@@ -272,7 +272,7 @@ describe('optimistic concurrency', () => {
       ...Array.from({ length: 40 }, (_, i) => 2_000 + i),
       3_000,
     ]);
-    expect((await service.store.getAction(id))?.version).toBe(41);
+    expect((await store.getAction(id))?.version).toBe(41);
     expect((await service.getTarget('dev-p'))?.updateStatus).toBe('IN_SYNC');
   });
 });
