@@ -13,9 +13,16 @@ export const sharedConfig = defineConfig({
     alias: {
       '@otaflow/core': pkg('core'),
       '@otaflow/cli': pkg('cli'),
+      // A subpath before its package: the first alias that matches wins.
+      '@otaflow/ddi-http/testing': fileURLToPath(
+        new URL('./packages/ddi-http/src/testing.ts', import.meta.url),
+      ),
       '@otaflow/ddi-http': pkg('ddi-http'),
       '@otaflow/iothub-mqtt': pkg('iothub-mqtt'),
       '@otaflow/sie-amqp': pkg('sie-amqp'),
+      '@otaflow/huawei-webhook/testing': fileURLToPath(
+        new URL('./packages/huawei-webhook/src/testing.ts', import.meta.url),
+      ),
       '@otaflow/huawei-webhook': pkg('huawei-webhook'),
     },
   },

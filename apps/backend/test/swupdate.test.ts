@@ -7,7 +7,7 @@ import {
   type SuricattaProcess,
   SWUPDATE_BINARY,
   startSuricatta,
-} from '@otaflow/ddi-http';
+} from '@otaflow/ddi-http/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/server.js';
 import { call, seed, startTestBackend } from './helpers.js';

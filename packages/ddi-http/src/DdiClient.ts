@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '@otaflow/core';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { z } from 'zod';
 import { DdiError } from './DdiError.js';
@@ -63,11 +64,6 @@ export interface DdiConfirmDecision {
   code?: number;
 }
 
-export interface DdiClientLogger {
-  info(message: string, details?: unknown): void;
-  warn(message: string, details?: unknown): void;
-}
-
 export interface DdiClientOptions {
   /** Scheme, host and port of the DDI server, e.g. `https://device.example.com`. */
   baseUrl: string;
@@ -97,7 +93,8 @@ export interface DdiClientOptions {
   resumeDelayMs?: number;
   /** An undici dispatcher (Agent, Pool, ProxyAgent); a keep-alive Agent by default. */
   dispatcher?: Dispatcher;
-  logger?: DdiClientLogger;
+  /** pino-compatible; silent by default. */
+  logger?: Logger;
 }
 
 /** What one polling cycle did; `actionId` is set for everything but `idle`. */
@@ -496,7 +493,10 @@ export class DdiClient {
             error instanceof DdiError &&
             (error.code !== 'HTTP_STATUS' || RETRY_STATUSES.has(error.status ?? 0));
           if (!retryable || attempt >= maxResumes) throw error;
-          this.#o.logger?.warn(`download of ${artifact.filename} resumes at ${received}`, error);
+          this.#o.logger?.warn(
+            { err: error, filename: artifact.filename, offset: received },
+            'download resumes',
+          );
           await delay(this.#o.resumeDelayMs ?? 500, undefined, { signal: this.#stop.signal }).catch(
             () => undefined,
           );
@@ -521,7 +521,10 @@ export class DdiClient {
     try {
       return parsePollingSleep(base.config.polling.sleep);
     } catch (error) {
-      this.#o.logger?.warn('server sent an unreadable polling sleep; using the default', error);
+      this.#o.logger?.warn(
+        { err: error },
+        'server sent an unreadable polling sleep; using the default',
+      );
       return this.#o.defaultSleepMs ?? 300_000;
     }
   }
@@ -730,7 +733,7 @@ export class DdiClient {
           const seconds = Number(retryAfter?.retryAfter);
           if (Number.isFinite(seconds) && seconds > 0)
             wait = Math.max(wait, Math.min(max, seconds * 1000));
-          this.#o.logger?.warn(`poll failed (${failures}x), next try in ${wait} ms`, error);
+          this.#o.logger?.warn({ err: error, failures, retryInMs: wait }, 'poll failed');
         }
         await delay(wait, undefined, { signal }).catch(() => undefined);
       }

@@ -11,7 +11,13 @@ export type DdiErrorCode =
   | 'INSTALL_FAILED'
   | 'ABORTED'
   | 'INVALID_ARTIFACT_NAME'
-  | 'INVALID_OPTIONS';
+  | 'INVALID_OPTIONS'
+  /** A request body grew past its limit; the server answers 413. */
+  | 'BODY_TOO_LARGE'
+  /** The client went away before its request body ended. */
+  | 'BODY_ABORTED'
+  /** The DDI server refuses a request with `status`; `details` is hawkBit's body, if any. */
+  | 'REFUSED';
 
 export class DdiError extends Error {
   override readonly name = 'DdiError';

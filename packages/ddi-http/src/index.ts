@@ -1,14 +1,13 @@
 export type { ArtifactInfo, ArtifactSource, ByteRange } from './ArtifactSource.js';
 export {
+  answerFailure,
   createDdiServer,
-  type DdiAuthOptions,
   type DdiServer,
-  type DdiServerLogger,
   type DdiServerOptions,
+  ddiServerContext,
 } from './createDdiServer.js';
 export {
   DdiClient,
-  type DdiClientLogger,
   type DdiClientOptions,
   type DdiConfirmDecision,
   type DdiDownloadedArtifact,
@@ -20,22 +19,65 @@ export {
 } from './DdiClient.js';
 export { DdiError, type DdiErrorCode } from './DdiError.js';
 export { FileArtifactSource, isSafeArtifactName } from './FileArtifactSource.js';
-export { isMaintenanceWindowOpen } from './maintenanceWindow.js';
-export { formatPollingSleep, parsePollingSleep } from './pollingSleep.js';
-export * from './schemas.js';
+export { etagMatches } from './http/etagMatches.js';
+export {
+  HAWKBIT_ERRORS,
+  type HawkbitErrorBody,
+  type HawkbitErrorKind,
+  hawkbitErrorBody,
+  sendHawkbitError,
+} from './http/hawkbitErrors.js';
+export { isJsonContentType } from './http/isJsonContentType.js';
+export { negotiate } from './http/negotiate.js';
+export { readBody } from './http/readBody.js';
+export { requestBase } from './http/requestBase.js';
+export { type SendJsonOptions, sendEmpty, sendJson } from './http/sendJson.js';
 export {
   MULTIPART_BOUNDARY,
   parseRange,
   type RangeParse,
   type ServedArtifact,
   serveArtifact,
-} from './serveArtifact.js';
+} from './http/serveArtifact.js';
+export { springError } from './http/springError.js';
+export { isMaintenanceWindowOpen } from './maintenanceWindow.js';
+export { formatPollingSleep, parsePollingSleep } from './pollingSleep.js';
+export * from './schemas.js';
+export { DDI_TYPES, sendRefusal, sendResource } from './server/answers.js';
+export { authenticate } from './server/authenticate.js';
 export {
-  buildSignedSwu,
-  hasSwupdate,
-  newcArchive,
-  type SuricattaOptions,
-  type SuricattaProcess,
-  SWUPDATE_BINARY,
-  startSuricatta,
-} from './swupdateKit.js';
+  type DdiAuthOptions,
+  DdiRequest,
+  type DdiServerContext,
+  type DdiVia,
+} from './server/DdiRequest.js';
+export { createDdiRouter, type DdiParams, type DdiRoute, idOf } from './server/ddiRouter.js';
+export { getArtifact, getArtifacts } from './server/endpoints/artifacts.js';
+export { getCancelAction, postCancelFeedback } from './server/endpoints/cancelAction.js';
+export {
+  activateAutoConfirm,
+  deactivateAutoConfirm,
+  getConfirmationAction,
+  getConfirmationBase,
+  postConfirmationFeedback,
+} from './server/endpoints/confirmationBase.js';
+export { getDeploymentBase, postDeploymentFeedback } from './server/endpoints/deploymentBase.js';
+export { getRoot } from './server/endpoints/getRoot.js';
+export { getInstalledBase, putInstalledBase } from './server/endpoints/installedBase.js';
+export { putConfigData } from './server/endpoints/putConfigData.js';
+export { readJson } from './server/readJson.js';
+export {
+  feedbackRefusal,
+  notFound,
+  notOwned,
+  notReadable,
+  refused,
+} from './server/refusals.js';
+export {
+  artifactJson,
+  cancelJson,
+  changeMarker,
+  deploymentJson,
+  handlingOf,
+  installedActionOf,
+} from './server/representations.js';

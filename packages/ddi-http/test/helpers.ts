@@ -60,7 +60,9 @@ export interface Harness {
 
 export async function startHarness(overrides: Partial<DdiServerOptions> = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'ddi-http-test-'));
-  const service = new UpdateService({ store: new MemoryUpdateStore() });
+  const store = new MemoryUpdateStore();
+  const service = new UpdateService({ store });
+  storeOf.set(service, store);
   const files = new FileArtifactSource(dir);
   const source = new WatchedSource(files);
   const ddi = createDdiServer({
@@ -122,14 +124,19 @@ export async function addRelease(
     version,
     modules: [module.id],
   });
-  return { setId: set.id, module: (await h.service.store.getSoftwareModule(module.id))! };
+  return { setId: set.id, module: (await h.service.getSoftwareModule(module.id))! };
 }
+
+/** The store each harness's service was built on, so a test can read the records themselves. */
+const storeOf = new WeakMap<UpdateService, MemoryUpdateStore>();
 
 /** Everything stored about targets and actions, to show a refused request changed nothing. */
 export async function dump(service: UpdateService): Promise<string> {
-  const targets = (await service.store.listTargets()).items;
+  const store = storeOf.get(service);
+  if (!store) throw new Error('dump needs a service made by startHarness');
+  const targets = (await store.listTargets()).items;
   const out: unknown[] = [];
-  for (const t of targets) out.push(t, await service.store.listActionsOfTarget(t.controllerId));
+  for (const t of targets) out.push(t, await store.listActionsOfTarget(t.controllerId));
   return JSON.stringify(out);
 }
 

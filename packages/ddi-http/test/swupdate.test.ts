@@ -8,7 +8,7 @@ import {
   type SuricattaProcess,
   SWUPDATE_BINARY,
   startSuricatta,
-} from '../src/index.js';
+} from '../src/testing.js';
 import { GATEWAY, type Harness, startHarness } from './helpers.js';
 
 const present = hasSwupdate();

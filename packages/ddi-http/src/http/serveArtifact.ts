@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { ArtifactSource, ByteRange } from './ArtifactSource.js';
+import type { ArtifactSource, ByteRange } from '../ArtifactSource.js';
+import { etagMatches } from './etagMatches.js';
 
 /** What `serveArtifact` needs to know about the file; the bytes come from the source. */
 export interface ServedArtifact {
@@ -69,18 +70,6 @@ function contentDisposition(filename: string): string {
     : `attachment;filename=${name}`;
 }
 
-function etagMatches(header: string, sha1: string): boolean {
-  return header
-    .split(',')
-    .map((t) =>
-      t
-        .trim()
-        .replace(/^W\//, '')
-        .replace(/^"(.*)"$/, '$1'),
-    )
-    .some((t) => t === '*' || t === sha1);
-}
-
 /** `If-Range` holds for the current ETag or for a date no older than Last-Modified. */
 function ifRangeHolds(
   header: string | undefined,
@@ -118,7 +107,7 @@ export async function serveArtifact(
   res.setHeader('X-Content-Type-Options', 'nosniff');
 
   const ifMatch = req.headers['if-match'] as string | undefined;
-  if (ifMatch !== undefined && !etagMatches(ifMatch, artifact.sha1)) {
+  if (ifMatch !== undefined && !etagMatches(ifMatch, etag)) {
     res.statusCode = 412;
     res.setHeader('Content-Length', 0);
     res.end();
