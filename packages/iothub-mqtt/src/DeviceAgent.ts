@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Logger, silentLogger } from '@otaflow/core';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { type AgentState, type AgentStateStore, MemoryAgentStateStore } from './agentState.js';
 import { type DownloadedArtifact, downloadArtifact } from './artifactDownload.js';
@@ -23,8 +24,6 @@ import {
 } from './honoTopics.js';
 import type { Installer, InstallResult } from './Installer.js';
 import { IotHubError } from './IotHubError.js';
-import type { Logger } from './logger.js';
-import { silentLogger } from './logger.js';
 import {
   DEFAULT_FEATURE_ID,
   type DependencyDescription,
@@ -176,8 +175,8 @@ export class DeviceAgent {
     const client = this.#client;
     client.on('message', this.#onMessage);
     client.on('connect', this.#onConnect);
-    client.on('error', (error) =>
-      this.#log.warn('mqtt error', { device: this.options.deviceId, error: error.message }),
+    client.on('error', (err) =>
+      this.#log.warn({ err, deviceId: this.options.deviceId }, 'mqtt error'),
     );
     if (client.connected) await this.#subscribe();
     else {
@@ -209,8 +208,8 @@ export class DeviceAgent {
           });
           // Hono answers 0x80 for a temporary failure too: retry.
           if (granted.every((g) => g.qos !== 128)) break;
-        } catch (error) {
-          this.#log.warn('subscribe failed', { error: (error as Error).message });
+        } catch (err) {
+          this.#log.warn({ err }, 'subscribe failed');
         }
         await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
       }
@@ -270,7 +269,7 @@ export class DeviceAgent {
     const generation = this.#generation;
     client.publish(next.topic, next.payload, { qos: 1 }, (error) => {
       if (!error && this.#outbox[0] === next) this.#outbox.shift();
-      if (error) this.#log.warn('report not acknowledged yet', { error: error.message });
+      if (error) this.#log.warn({ err: error }, 'report not acknowledged yet');
       if (generation !== this.#generation) return;
       this.#inFlight = false;
       this.#pump();
@@ -321,7 +320,7 @@ export class DeviceAgent {
     const snapshot = structuredClone(this.#state);
     this.#saving = this.#saving
       .then(() => this.#store.save(snapshot))
-      .catch((error) => this.#log.error('state not saved', { error: (error as Error).message }));
+      .catch((err) => this.#log.error({ err }, 'state not saved'));
   }
 
   #report(
@@ -390,7 +389,7 @@ export class DeviceAgent {
       request = parseDittoEnvelope(payload);
     } catch (error) {
       if (!requestId) return;
-      this.#log.warn('malformed command', { command, error: (error as Error).message });
+      this.#log.warn({ err: error, command }, 'malformed command');
       this.#respond(requestId, request, 400, {
         error: 'messages:payload.invalid',
         message: (error as Error).message,
@@ -413,7 +412,7 @@ export class DeviceAgent {
       case 'cancel': {
         const value = SoftwareUpdateAction.safeParse(request.value);
         if (!value.success) {
-          this.#log.warn('invalid parameters', { command, issues: value.error.issues.length });
+          this.#log.warn({ command, issues: value.error.issues.length }, 'invalid parameters');
           this.#respond(answer, request, 400, {
             error: 'messages:parameter.invalid',
             message: value.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
@@ -740,7 +739,7 @@ export class DeviceAgent {
     ) {
       fields.message = `fail to download module: ${error.message}`;
     }
-    this.#log.warn('operation failed', { correlationId: id, error: fields.message });
+    this.#log.warn({ err: error, correlationId: id }, 'operation failed');
     this.#report(id, 'FINISHED_ERROR', { softwareModule: op.module }, fields);
   }
 }

@@ -13,7 +13,9 @@ export type IotHubErrorCode =
   | 'HASH_MISMATCH'
   | 'INSTALL_FAILED'
   | 'CANCELED'
-  | 'STATE_STORE';
+  | 'STATE_STORE'
+  /** The mqtt.js in use lacks what deferred PUBACKs need (its private `_sendPacket`). */
+  | 'UNSUPPORTED_CLIENT';
 
 export class IotHubError extends Error {
   override readonly name = 'IotHubError';

@@ -10,22 +10,24 @@ export {
   type DownloadOptions,
   downloadArtifact,
 } from './artifactDownload.js';
+export { CommandDelivery, type CommandRetryOptions } from './CommandDelivery.js';
 export {
-  ACKNOWLEDGED_REF,
-  CORRELATION_REF,
   Commander,
   type CommanderOptions,
-  type CommandResult,
-  type CommandRetryOptions,
-  commanderFilters,
   createCommander,
   defaultThingIdOf,
-  FEATURE_ID_ATTRIBUTE,
-  MODULE_TYPE_ATTRIBUTE,
-  type ReportOutcome,
-  type ReportResult,
-  refusesMqtt5,
 } from './Commander.js';
+export { CommandRequests, type CommandResult } from './CommandRequests.js';
+export { commanderFilters, connectCommander, refusesMqtt5 } from './commanderConnection.js';
+export { cancelValue, installValue, moduleAction } from './commandValues.js';
+export {
+  ACKNOWLEDGED_REF,
+  acknowledgedByReport,
+  CORRELATION_REF,
+  type PendingCommand,
+  pendingCommand,
+} from './correlation.js';
+export { DeferredPubacks, type PubackSlot } from './DeferredPubacks.js';
 export { createDeviceAgent, DeviceAgent, type DeviceAgentOptions } from './DeviceAgent.js';
 export {
   correlationIdHeader,
@@ -63,7 +65,14 @@ export {
 } from './honoTopics.js';
 export type { InstallContext, Installer, InstallResult } from './Installer.js';
 export { IotHubError, type IotHubErrorCode } from './IotHubError.js';
-export { type Logger, silentLogger } from './logger.js';
+export {
+  FEATURE_ID_ATTRIBUTE,
+  MODULE_TYPE_ATTRIBUTE,
+  ReportIngest,
+  type ReportOutcome,
+  type ReportResult,
+} from './ReportIngest.js';
+export { ReportQueue } from './ReportQueue.js';
 export {
   DEFAULT_FEATURE_ID,
   DependencyDescription,

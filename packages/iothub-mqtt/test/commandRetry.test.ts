@@ -45,7 +45,7 @@ describe.skipIf(!up)('commands to devices that were offline or did not answer', 
     await f.addAgent(deviceId, installer);
     expect((await settled(f.service, action!.id)).status).toBe('FINISHED');
     expect(installer.calls).toHaveLength(1);
-    const refs = (await f.service.store.getAction(action!.id))?.refs ?? {};
+    const refs = (await f.service.getAction(action!.id))?.refs ?? {};
     expect(refs[ACKNOWLEDGED_REF]).toBe(`install:${refs[CORRELATION_REF]}`);
   });
 
@@ -69,10 +69,10 @@ describe.skipIf(!up)('commands to devices that were offline or did not answer', 
     });
     await extra.subscribeAsync(`command/${tenant}/${deviceId}/req/#`, { qos: 1 });
     await waitFor(
-      async () => (await f?.service.store.getAction(action!.id))?.refs?.[ACKNOWLEDGED_REF],
+      async () => (await f?.service.getAction(action!.id))?.refs[ACKNOWLEDGED_REF],
       'acknowledged',
     );
-    const refs = (await f.service.store.getAction(action!.id))?.refs ?? {};
+    const refs = (await f.service.getAction(action!.id))?.refs ?? {};
     expect(received[0]).toBe(refs[CORRELATION_REF]);
     expect(refs[ACKNOWLEDGED_REF]).toBe(`install:${refs[CORRELATION_REF]}`);
   });

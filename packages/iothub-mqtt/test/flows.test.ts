@@ -261,7 +261,7 @@ describe.skipIf(!up)('SoftwareUpdatable flows against Mosquitto', () => {
         statuses(f!, actionId).includes('INSTALLING:applied'),
       'installing',
     );
-    const correlationId = (await f.service.store.getAction(actionId))!.refs!['suv2.correlationId']!;
+    const correlationId = (await f.service.getAction(actionId))!.refs['suv2.correlationId']!;
     const historyBefore = await f.service.getActionHistory(actionId);
     const raw = await mqtt.connectAsync(URL, { clientId: unique('raw') });
     const topic = eventTopic({ tenant: f.tenant, deviceId });

@@ -6,8 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
-import { CORRELATION_REF, type Logger } from '../src/index.js';
+import { type Logger, MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
+import { CORRELATION_REF } from '../src/index.js';
 
 export const SHARED_BROKER = { host: '127.0.0.1', port: 1883 };
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -173,13 +173,32 @@ export function gate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
-export function collectingLogger(): Logger & {
-  lines: { level: string; message: string; details?: unknown }[];
-} {
-  const lines: { level: string; message: string; details?: unknown }[] = [];
-  const at = (level: string) => (message: string, details?: unknown) =>
-    void lines.push({ level, message, details });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+export interface LogLine {
+  level: string;
+  message: string;
+  details?: Record<string, unknown> | undefined;
+}
+
+/** Core's `Logger` (pino's argument order) keeping every line, for tests that check what was logged. */
+export function collectingLogger(
+  lines: LogLine[] = [],
+  bindings: Record<string, unknown> = {},
+): Logger & { lines: LogLine[] } {
+  const at =
+    (level: string) =>
+    (first: Record<string, unknown> | string, message?: string): void => {
+      if (typeof first === 'string')
+        lines.push({ level, message: first, details: { ...bindings } });
+      else lines.push({ level, message: message ?? '', details: { ...bindings, ...first } });
+    };
+  return {
+    lines,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (more) => collectingLogger(lines, { ...bindings, ...more }),
+  };
 }
 
 export function unique(prefix: string): string {
