@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '@otaflow/core';
 import { DdiClient } from '@otaflow/ddi-http';
-import { createHuaweiPlatform, type HuaweiPlatform } from '@otaflow/huawei-webhook';
+import { createHuaweiPlatform, type HuaweiPlatform } from '@otaflow/huawei-webhook/testing';
 import { createDeviceAgent, type DeviceAgent } from '@otaflow/iothub-mqtt';
 import type { PlannedDevice } from './plan.js';
 
@@ -40,8 +41,8 @@ export function startHuaweiPlatform(devices: readonly PlannedDevice[]): Promise<
 export interface FleetHooks {
   /** A DDI device of role `cancel` saw its deployment and deferred it: time to cancel it. */
   onCancelCandidate(controllerId: string, actionId: string): void;
-  /** Anything a device wants to say (for `--verbose`). */
-  log(message: string): void;
+  /** What the devices log, each line bound to its device (shown with `--verbose`). */
+  logger: Logger;
 }
 
 export interface RunningFleet {
@@ -95,10 +96,7 @@ export async function startDevices(options: {
               }
             : {}),
           configData: () => ({ data: { demo: 'true', channel: 'ddi' } }),
-          logger: {
-            info: (message) => hooks.log(`${device.controllerId}: ${message}`),
-            warn: (message) => hooks.log(`${device.controllerId}: ${message}`),
-          },
+          logger: hooks.logger.child({ device: device.controllerId }),
         });
         ddi.push(client);
         client.start();
@@ -110,6 +108,7 @@ export async function startDevices(options: {
           deviceId: device.controllerId,
           softwareModuleType: 'os',
           downloadDir,
+          logger: hooks.logger.child({ device: device.controllerId }),
           installer: {
             async install({ progress, signal }) {
               progress(50, 'demo: writing the image');

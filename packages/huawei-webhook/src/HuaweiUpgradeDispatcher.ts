@@ -1,15 +1,16 @@
-import type {
-  ActionDomainEvent,
-  DistributionSet,
-  DomainEvent,
-  SoftwareModule,
-  TargetView,
-  UpdateService,
+import {
+  type ActionDomainEvent,
+  type DistributionSet,
+  type DomainEvent,
+  type Logger,
+  type SoftwareModule,
+  silentLogger,
+  type TargetView,
+  type UpdateService,
 } from '@otaflow/core';
 import { HuaweiError } from './HuaweiError.js';
-import { LOGIN_PATH, SUBSCRIBE_PATH } from './HuaweiPlatform.js';
 import { httpRequest, type TlsClientOptions } from './httpRequest.js';
-import { type HuaweiLogger, silentLogger } from './logger.js';
+import { LOGIN_PATH, SUBSCRIBE_PATH } from './northboundPaths.js';
 import { HUAWEI_NOTIFY_TYPES, type HuaweiNotifyType } from './notifications.js';
 import {
   HUAWEI_OPERATION_REF,
@@ -63,7 +64,7 @@ export interface HuaweiUpgradeDispatcherOptions {
   failActionOnError?: boolean;
   /** Attempts for a platform that is unreachable or answers 5xx; default 3. */
   attempts?: number;
-  logger?: HuaweiLogger;
+  logger?: Logger;
 }
 
 export interface DispatchResult {
@@ -83,7 +84,7 @@ const DISPATCHABLE = new Set(['RUNNING']);
  */
 export class HuaweiUpgradeDispatcher {
   readonly #options: HuaweiUpgradeDispatcherOptions;
-  readonly #log: HuaweiLogger;
+  readonly #log: Logger;
   #token: string | undefined;
   #service: UpdateService | undefined;
   #detach: (() => void) | undefined;
@@ -152,7 +153,7 @@ export class HuaweiUpgradeDispatcher {
   }
 
   async #failed(actionId: number, error: unknown): Promise<void> {
-    this.#log.error?.('huawei upgrade task not created', { actionId, error: String(error) });
+    this.#log.error({ err: error, actionId }, 'huawei upgrade task not created');
     const service = this.#service;
     if (!service || this.#options.failActionOnError === false) return;
     const message = error instanceof Error ? error.message : String(error);
@@ -207,19 +208,15 @@ export class HuaweiUpgradeDispatcher {
         subOperationRef(deviceId, operationId, subOperationId),
       );
     } else {
-      this.#log.warn?.('no sub-operation for the device yet; matching by operation id', {
-        actionId,
-        operationId,
-      });
+      this.#log.warn(
+        { actionId, operationId },
+        'no sub-operation for the device yet; matching by operation id',
+      );
     }
-    this.#log.info?.('huawei upgrade task created', {
-      actionId,
-      deviceId,
-      operationId,
-      subOperationId,
-      type,
-      fileId,
-    });
+    this.#log.info(
+      { actionId, deviceId, operationId, subOperationId, type, fileId },
+      'huawei upgrade task created',
+    );
     return { actionId, deviceId, operationId, subOperationId };
   }
 

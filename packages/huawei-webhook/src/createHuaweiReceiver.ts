@@ -4,12 +4,13 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   type ActionRefMatch,
+  type Logger,
   type MappingResult,
   mapHuaweiUpgradeResult,
   mapHuaweiUpgradeState,
+  silentLogger,
   type UpdateService,
 } from '@otaflow/core';
-import { type HuaweiLogger, silentLogger } from './logger.js';
 import {
   HUAWEI_NOTIFICATION_SCHEMAS,
   type HuaweiNotification,
@@ -17,6 +18,7 @@ import {
   upgradeResultOf,
   upgradeStateOf,
 } from './notifications.js';
+import { readBody } from './readBody.js';
 import {
   HUAWEI_OPERATION_REF,
   HUAWEI_SUB_OPERATION_REF,
@@ -50,7 +52,8 @@ export interface HuaweiReceiverOptions {
    * the platform may push before the dispatcher has stored the ids it got back. Default 2 s.
    */
   matchWaitMs?: number;
-  logger?: HuaweiLogger;
+  /** Any pino-compatible logger; default silent. */
+  logger?: Logger;
   /** Sees every outcome after it is decided, before the answer goes out; must not throw. */
   onOutcome?: (outcome: ReceiverOutcome) => void;
 }
@@ -368,29 +371,25 @@ function buildReceiver(options: HuaweiReceiverOptions): {
         `content-type must be application/json, got ${req.headers['content-type'] ?? 'none'}`,
       );
     }
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limit) {
-      throw new Reject(413, `body larger than ${limit} bytes`, { connection: 'close' });
-    }
   }
 
   /** Answers a request it will not take, as the platform reads a refusal or a failure. */
   function refuse(res: http.ServerResponse, error: unknown): void {
     if (error instanceof Reject) {
-      log.warn?.('huawei push refused', { status: error.status, reason: error.reason });
+      log.warn({ status: error.status, reason: error.reason }, 'huawei push refused');
       send(res, error.status, { result: 'rejected', reason: error.reason }, error.headers);
       return;
     }
     // Not stored: a 500 makes the platform push it again.
-    log.error?.('huawei push failed', { error: String(error) });
+    log.error({ err: error }, 'huawei push failed');
     send(res, 500, { result: 'error', reason: 'notification could not be stored' });
   }
 
   function answer(res: http.ServerResponse, outcome: ReceiverOutcome): void {
     if (outcome.result === 'ignored' || outcome.result === 'refused') {
-      log.info?.(`huawei push ${outcome.result}`, { reason: outcome.reason });
+      log.info({ reason: outcome.reason }, `huawei push ${outcome.result}`);
     } else {
-      log.debug?.(`huawei push ${outcome.result}`, { notifyType: outcome.notification.notifyType });
+      log.debug({ notifyType: outcome.notification.notifyType }, `huawei push ${outcome.result}`);
     }
     try {
       options.onOutcome?.(outcome);
@@ -465,39 +464,25 @@ function buildReceiver(options: HuaweiReceiverOptions): {
       done();
       return true;
     }
-    let first: Buffer | undefined;
-    let rest: Buffer[] | undefined;
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        req.pause();
+    readBody(req, limit, {
+      body(body) {
+        try {
+          received(res, body, done);
+        } catch (error) {
+          refuse(res, error);
+          done();
+        }
+      },
+      tooLarge() {
+        // The rest of the body stays unread: the connection goes with the answer.
         refuse(res, new Reject(413, `body larger than ${limit} bytes`, { connection: 'close' }));
         done();
-        return;
-      }
-      if (first === undefined) first = chunk;
-      else if (rest === undefined) rest = [first, chunk];
-      else rest.push(chunk);
-    });
-    req.on('end', () => {
-      if (over) return;
-      const body = rest ? Buffer.concat(rest) : (first ?? Buffer.alloc(0));
-      try {
-        received(res, body, done);
-      } catch (error) {
+      },
+      failed(error) {
+        if (res.headersSent) return;
         refuse(res, error);
         done();
-      }
-    });
-    req.on('error', (error) => {
-      if (over || res.headersSent) return;
-      over = true;
-      refuse(res, error);
-      done();
+      },
     });
     return true;
   }

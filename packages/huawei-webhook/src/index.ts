@@ -13,17 +13,6 @@ export {
 } from './createHuaweiReceiver.js';
 export { HuaweiError, type HuaweiErrorCode } from './HuaweiError.js';
 export {
-  createHuaweiPlatform,
-  type DeliveryOptions,
-  type DeliveryRecord,
-  type DeviceBehaviour,
-  HuaweiPlatform,
-  type HuaweiPlatformOptions,
-  LOGIN_PATH,
-  REFRESH_TOKEN_PATH,
-  SUBSCRIBE_PATH,
-} from './HuaweiPlatform.js';
-export {
   type DispatchContext,
   type DispatchResult,
   HuaweiUpgradeDispatcher,
@@ -35,7 +24,7 @@ export {
   httpRequest,
   type TlsClientOptions,
 } from './httpRequest.js';
-export type { HuaweiLogger } from './logger.js';
+export { LOGIN_PATH, REFRESH_TOKEN_PATH, SUBSCRIBE_PATH } from './northboundPaths.js';
 export {
   FW_STEPS,
   type FwStep,

@@ -1,7 +1,6 @@
 import { UpdateService } from '@otaflow/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  createHuaweiPlatform,
   createHuaweiReceiver,
   createHuaweiReceiverServer,
   HUAWEI_OPERATION_REF,
@@ -11,7 +10,8 @@ import {
   type ReceiverOutcome,
   subOperationRef,
 } from '../src/index.js';
-import { flakyServer, post, setup, storedState } from './helpers.js';
+import { createHuaweiPlatform } from '../src/testing.js';
+import { captureLogger, flakyServer, post, setup, storedState } from './helpers.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -32,7 +32,7 @@ async function flakyWorld(
     stepDelayMs: 2,
     startDelayMs: 2,
     delivery: { retryIntervalMs: 10, ...delivery },
-    logger: { warn: (message, details) => warnings.push({ message, details }) },
+    logger: captureLogger('warn', (message, details) => warnings.push({ message, details })),
   });
   closers.push(() => platform.close());
   const dispatcher = new HuaweiUpgradeDispatcher({

@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  createHuaweiPlatform,
   createHuaweiReceiverServer,
   HUAWEI_OPERATION_REF,
   HUAWEI_SUB_OPERATION_REF,
-  type HuaweiPlatform,
   type HuaweiReceiverServer,
   HuaweiUpgradeDispatcher,
   type ReceiverOutcome,
 } from '../src/index.js';
+import { createHuaweiPlatform, type HuaweiPlatform } from '../src/testing.js';
 import { setup } from './helpers.js';
 
 const closers: Array<() => Promise<void>> = [];

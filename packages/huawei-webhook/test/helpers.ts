@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
+import { type Logger, MemoryUpdateStore, silentLogger, UpdateService } from '@otaflow/core';
 import { type HttpResponse, httpRequest } from '../src/index.js';
 
 /** A service with one Huawei target per device id, and a distribution set to assign. */
@@ -74,4 +74,21 @@ export async function flakyServer(
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * A logger that hands one level's calls to `record` as (message, fields), and drops the rest:
+ * enough to assert what a component logs without a pino instance.
+ */
+export function captureLogger(
+  level: 'debug' | 'info' | 'warn' | 'error',
+  record: (message: string, details: Record<string, unknown> | undefined) => void,
+): Logger {
+  const logger: Logger = {
+    ...silentLogger,
+    [level]: (first: Record<string, unknown> | string, message?: string) =>
+      typeof first === 'string' ? record(first, undefined) : record(message ?? '', first),
+    child: () => logger,
+  };
+  return logger;
 }

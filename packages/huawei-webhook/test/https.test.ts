@@ -3,11 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createHuaweiPlatform,
-  createHuaweiReceiverServer,
-  HuaweiUpgradeDispatcher,
-} from '../src/index.js';
+import { createHuaweiReceiverServer, HuaweiUpgradeDispatcher } from '../src/index.js';
+import { createHuaweiPlatform } from '../src/testing.js';
 import { setup } from './helpers.js';
 
 function hasOpenssl(): boolean {

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createHuaweiPlatform,
   HuaweiError,
-  type HuaweiPlatform,
   httpRequest,
   LOGIN_PATH,
   SUBSCRIBE_PATH,
@@ -10,6 +8,7 @@ import {
   UPGRADE_API_BASE,
   UpgradeTask,
 } from '../src/index.js';
+import { createHuaweiPlatform, type HuaweiPlatform } from '../src/testing.js';
 
 let platform: HuaweiPlatform;
 beforeAll(async () => {
@@ -193,7 +192,7 @@ describe('platform stand-in: upgrade tasks', () => {
     expect((await call('GET', `${UPGRADE_API_BASE}/operations/nope`, undefined, auth)).status).toBe(
       404,
     );
-    const { HuaweiPlatform } = await import('../src/index.js');
+    const { HuaweiPlatform } = await import('../src/testing.js');
     expect(() => new HuaweiPlatform().url).toThrow(HuaweiError);
   });
 });
