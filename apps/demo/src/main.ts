@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { runMain, untilAborted } from '@otaflow/cli';
+import { createLogger, runMain, untilAborted } from '@otaflow/cli';
 import { createSieConsumer, SIE_TOPICS, type SieConsumer } from '@otaflow/sie-amqp';
 import { type BackendProcess, startBackendProcess } from './backendProcess.js';
 import {
@@ -111,6 +111,15 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
   const started = Date.now();
   const err = process.stderr;
   const say = (line: string) => err.write(`${line}\n`);
+  // Device chatter only with --verbose; the SIE consumer's warnings always, as they mean lost events.
+  const deviceLog = createLogger('demo', {
+    level: flags.verbose ? 'info' : 'silent',
+    write: (line) => say(`device  | ${line}`),
+  });
+  const sieLog = createLogger('demo', {
+    level: flags.verbose ? 'info' : 'warn',
+    write: (line) => say(`sie     | ${line}`),
+  });
   for (const key of ['ddi', 'mqtt', 'huawei', 'fail', 'artifactBytes', 'timeout'] as const)
     if (!Number.isInteger(flags[key]) || flags[key] < 0)
       throw new Error(`--${key} must be a whole number >= 0, got ${flags[key]}`);
@@ -199,6 +208,7 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
         queue: ready.sieQueue ?? flags.sieQueue,
         handlers: handlers as never,
         connectionName: 'otaflow-demo',
+        logger: sieLog,
       });
       await consumer.start();
       const c = consumer;
@@ -229,9 +239,7 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
       hooks: {
         onCancelCandidate: (controllerId, actionId) =>
           cancelCandidates.push({ controllerId, actionId: Number(actionId) }),
-        log: (message) => {
-          if (flags.verbose) say(`device  | ${message}`);
-        },
+        logger: deviceLog,
       },
     });
     cleanups.push(() => fleet.stop());

@@ -138,11 +138,11 @@ await runMain(spec, async ({ flags, signal }) => {
     async install(job) {
       const paths = job.files.map((f) => f.path);
       if (flags.installCommand) {
-        log.info('running install command', { actionId: job.actionId, files: paths });
+        log.info({ actionId: job.actionId, files: paths }, 'running install command');
         const result = await runInstallCommand(flags.installCommand, paths, {
           signal: job.signal,
           env: { OTAFLOW_ACTION_ID: job.actionId, OTAFLOW_CONTROLLER_ID: controllerId },
-          onOutput: (line) => log.info('install output', { actionId: job.actionId, line }),
+          onOutput: (line) => log.info({ actionId: job.actionId, line }, 'install output'),
         });
         if (result.code === 0) return { success: true, details: ['Install command succeeded.'] };
         return {
@@ -174,7 +174,7 @@ await runMain(spec, async ({ flags, signal }) => {
       return { confirmed: false, details: ['Denied by the device (--confirm deny).'] };
     const answer = await askYesNo(`Install the update of action ${action.id}?`, signal);
     if (answer === undefined) {
-      log.warn('no terminal to ask on: denying', { actionId: action.id });
+      log.warn({ actionId: action.id }, 'no terminal to ask on: denying');
       return { confirmed: false, details: ['Denied: no terminal to ask the user.'] };
     }
     return answer
@@ -192,7 +192,7 @@ await runMain(spec, async ({ flags, signal }) => {
     installer,
     confirm,
     onCancel: (actionId) => {
-      log.info(flags.refuseCancel ? 'refusing cancel' : 'accepting cancel', { actionId });
+      log.info({ actionId }, flags.refuseCancel ? 'refusing cancel' : 'accepting cancel');
       return !flags.refuseCancel;
     },
     onProgress: (e) => {
@@ -202,15 +202,13 @@ await runMain(spec, async ({ flags, signal }) => {
           file: e.filename,
         });
       else if (e.phase === 'finished')
-        log[e.success ? 'info' : 'warn'](e.success ? 'update installed' : 'update failed', {
-          actionId: e.actionId,
-        });
-      else log.info(e.phase, { actionId: e.actionId });
+        log[e.success ? 'info' : 'warn'](
+          { actionId: e.actionId },
+          e.success ? 'update installed' : 'update failed',
+        );
+      else log.info({ actionId: e.actionId }, e.phase);
     },
-    logger: {
-      info: (message, details) => log.info(message, { details }),
-      warn: (message, details) => log.warn(message, { details }),
-    },
+    logger: log,
   });
 
   /**
@@ -232,10 +230,10 @@ await runMain(spec, async ({ flags, signal }) => {
           details: ['Download failed: simulated by --fail-download.'],
           feedbackUrl,
         });
-        log.warn('update failed', {
-          actionId: deployment.id,
-          reason: 'simulated download failure',
-        });
+        log.warn(
+          { actionId: deployment.id, reason: 'simulated download failure' },
+          'update failed',
+        );
         return { kind: 'failed', actionId: deployment.id, sleepMs: 0 };
       }
     }
@@ -245,21 +243,24 @@ await runMain(spec, async ({ flags, signal }) => {
   // A signal must also stop a download or install in flight, not only the sleep between polls.
   signal.addEventListener('abort', () => void client.stop(), { once: true });
 
-  log.info('polling', {
-    url: flags.url,
-    tenant: flags.tenant,
-    downloadDir,
-    installer: flags.installCommand ? 'command' : 'simulation',
-    confirm: confirmMode,
-  });
+  log.info(
+    {
+      url: flags.url,
+      tenant: flags.tenant,
+      downloadDir,
+      installer: flags.installCommand ? 'command' : 'simulation',
+      confirm: confirmMode,
+    },
+    'polling',
+  );
 
   if (flags.once) {
     try {
       const outcome = await cycle();
-      log.info('cycle done', { ...outcome });
+      log.info({ ...outcome }, 'cycle done');
       return FAILED_KINDS.has(outcome.kind) ? 1 : 0;
     } catch (error) {
-      log.error('poll failed', { error });
+      log.error({ err: error }, 'poll failed');
       return 1;
     } finally {
       view.clear();
@@ -273,7 +274,7 @@ await runMain(spec, async ({ flags, signal }) => {
     try {
       const outcome = await cycle();
       failures = 0;
-      if (outcome.kind !== 'idle') log.debug('cycle done', { ...outcome });
+      if (outcome.kind !== 'idle') log.debug({ ...outcome }, 'cycle done');
       wait = flags.pollMs > 0 ? flags.pollMs : outcome.sleepMs;
     } catch (error) {
       if (signal.aborted) break;
@@ -281,7 +282,7 @@ await runMain(spec, async ({ flags, signal }) => {
       // Back off like the client's own loop would: 1 s doubling up to 5 min.
       wait = Math.min(300_000, 1000 * 2 ** Math.min(failures - 1, 20));
       if (flags.pollMs > 0) wait = Math.max(flags.pollMs, Math.min(wait, 10 * flags.pollMs));
-      log.warn('poll failed', { error, failures, retryInMs: wait });
+      log.warn({ err: error, failures, retryInMs: wait }, 'poll failed');
     }
     await delay(wait, undefined, { signal }).catch(() => undefined);
   }

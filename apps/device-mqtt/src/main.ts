@@ -157,7 +157,7 @@ await runMain(spec, async ({ flags, signal }) => {
       const paths = ctx.files.map((f) => f.path);
       const label = `${ctx.module.name}:${ctx.module.version}`;
       if (flags.installCommand) {
-        log.info('running install command', { module: label, files: paths });
+        log.info({ module: label, files: paths }, 'running install command');
         const result = await runInstallCommand(flags.installCommand, paths, {
           signal: ctx.signal,
           env: {
@@ -165,7 +165,7 @@ await runMain(spec, async ({ flags, signal }) => {
             OTAFLOW_MODULE_NAME: ctx.module.name,
             OTAFLOW_MODULE_VERSION: ctx.module.version,
           },
-          onOutput: (line) => log.info('install output', { module: label, line }),
+          onOutput: (line) => log.info({ module: label, line }, 'install output'),
         });
         if (result.code === 0) return { message: 'Install command succeeded.' };
         throw Object.assign(new Error(describeFailure(result)), {
@@ -182,7 +182,7 @@ await runMain(spec, async ({ flags, signal }) => {
       return { message: `Simulated installation of ${label}.` };
     },
     cancel: ({ correlationId }) => {
-      log.info(flags.refuseCancel ? 'refusing cancel' : 'accepting cancel', { correlationId });
+      log.info({ correlationId }, flags.refuseCancel ? 'refusing cancel' : 'accepting cancel');
       return !flags.refuseCancel;
     },
   };
@@ -190,7 +190,7 @@ await runMain(spec, async ({ flags, signal }) => {
   // re-run blindly, so the agent reports such an update as failed.
   if (!flags.installCommand)
     installer.resume = async ({ module }) => {
-      log.info('resuming an installation interrupted by a restart', { module: module.name });
+      log.info({ module: module.name }, 'resuming an installation interrupted by a restart');
       if (flags.failInstall) throw new Error('Simulated installation failure (--fail-install).');
       return { message: 'Simulated installation completed after a restart.' };
     };
@@ -221,20 +221,23 @@ await runMain(spec, async ({ flags, signal }) => {
   if (flags.stateFile) options.stateStore = new FileAgentStateStore(flags.stateFile);
   const agent = createDeviceAgent(options);
 
-  log.info('connecting', {
-    url: flags.mqttUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'),
-    tenant: flags.tenant,
-    thingId: agent.thingId,
-    featureId: agent.featureId,
-    installer: flags.installCommand ? 'command' : 'simulation',
-  });
+  log.info(
+    {
+      url: flags.mqttUrl.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@'),
+      tenant: flags.tenant,
+      thingId: agent.thingId,
+      featureId: agent.featureId,
+      installer: flags.installCommand ? 'command' : 'simulation',
+    },
+    'connecting',
+  );
   // The first connection can wait forever on a broker that is down: a signal must still stop it.
   const started = await Promise.race([
     agent.start().then(() => true),
     untilAborted(signal).then(() => false),
   ]);
   if (started) {
-    log.info('announced', { current: agent.current?.status });
+    log.info({ current: agent.current?.status }, 'announced');
     await untilAborted(signal);
   }
   view.clear();

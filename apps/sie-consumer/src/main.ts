@@ -56,7 +56,10 @@ const spec = {
       default: 0,
       description: 'exit after this many events (0: run until SIGINT/SIGTERM)',
     },
-    logLevel: { ...logLevelFlag, description: 'debug, info, warn or error (logs go to stderr)' },
+    logLevel: {
+      ...logLevelFlag,
+      description: 'debug, info, warn, error or silent (logs go to stderr)',
+    },
   },
   examples: [
     'otaflow-sie-consumer --format json | jq .',
@@ -91,17 +94,13 @@ await runMain(spec, async ({ flags, signal }) => {
     handlers,
     connectionName: 'otaflow-sie-consumer',
     ...(flags.deadLetterExchange ? { deadLetter: { exchange: flags.deadLetterExchange } } : {}),
-    logger: {
-      info: (m, d) => log.info(m, d),
-      warn: (m, d) => log.warn(m, d),
-      error: (m, d) => log.error(m, d),
-    },
+    logger: log,
   });
   await consumer.start();
-  log.info('consuming', { queue: flags.queue, url: redact(flags.amqpUrl) });
+  log.info({ queue: flags.queue, url: redact(flags.amqpUrl) }, 'consuming');
   await Promise.race([untilAborted(signal), untilAborted(done.signal)]);
   await consumer.close();
-  log.info('stopped', { ...consumer.stats() });
+  log.info({ ...consumer.stats() }, 'stopped');
   return 0;
 });
 

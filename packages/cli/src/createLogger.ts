@@ -1,60 +1,45 @@
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+import type { Logger } from '@otaflow/core';
+import { type DestinationStream, pino } from 'pino';
 
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  child(fields: Record<string, unknown>): Logger;
-}
+const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LEVELS)[number];
 
 export interface LoggerOptions {
   level?: LogLevel;
-  /** Where lines go; stdout by default. */
+  /** Where lines go, one JSON object without its newline; stdout by default. */
   write?: (line: string) => void;
+  /** Fields on every line, after `app`. */
   fields?: Record<string, unknown>;
 }
 
-function serialise(value: unknown): unknown {
-  if (value instanceof Error) {
-    const out: Record<string, unknown> = { name: value.name, message: value.message };
-    if ('code' in value) out.code = (value as { code: unknown }).code;
-    return out;
-  }
-  return value;
+function toLines(write: (line: string) => void): DestinationStream {
+  return { write: (chunk) => write(chunk.endsWith('\n') ? chunk.slice(0, -1) : chunk) };
 }
 
-/** One JSON object per line: `time`, `level`, `app`, `msg`, then the fields. */
+/**
+ * A pino logger writing one JSON object per line: `level` as its label, `time` as an ISO string,
+ * `app`, the fields, then `msg`. Errors under `err` (and under `error`, which older call sites
+ * used) go through pino's standard serializer.
+ */
 export function createLogger(app: string, options: LoggerOptions = {}): Logger {
-  const min = RANK[options.level ?? 'info'];
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const make = (base: Record<string, unknown>): Logger => {
-    const log = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
-      if (RANK[level] < min) return;
-      const entry: Record<string, unknown> = {
-        time: new Date().toISOString(),
-        level,
-        app,
-        msg,
-        ...base,
-      };
-      for (const [k, v] of Object.entries(fields ?? {})) entry[k] = serialise(v);
-      write(JSON.stringify(entry));
-    };
-    return {
-      debug: log('debug'),
-      info: log('info'),
-      warn: log('warn'),
-      error: log('error'),
-      child: (fields) => make({ ...base, ...fields }),
-    };
-  };
-  return make(options.fields ?? {});
+  // Synchronous, so that the line an app logs just before it exits is not lost in a buffer.
+  const destination = options.write
+    ? toLines(options.write)
+    : pino.destination({ dest: 1, sync: true });
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { app, ...options.fields },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    },
+    destination,
+  );
 }
 
 export function isLogLevel(value: unknown): value is LogLevel {
-  return typeof value === 'string' && value in RANK;
+  return typeof value === 'string' && (LEVELS as readonly string[]).includes(value);
 }
 
 /** The `--log-level` flag every app takes, with its environment variable. */
@@ -63,5 +48,5 @@ export const logLevelFlag = {
   env: 'LOG_LEVEL',
   default: 'info',
   placeholder: 'level',
-  description: 'debug, info, warn or error',
+  description: 'debug, info, warn, error or silent',
 } as const;

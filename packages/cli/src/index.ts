@@ -1,8 +1,9 @@
+/** Re-exported for apps that already import from here: the type every otaflow package accepts. */
+export type { Logger } from '@otaflow/core';
 export { CliError, type CliErrorCode } from './CliError.js';
 export {
   createLogger,
   isLogLevel,
-  type Logger,
   type LoggerOptions,
   type LogLevel,
   logLevelFlag,

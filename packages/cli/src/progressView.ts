@@ -1,4 +1,4 @@
-import type { Logger } from './createLogger.js';
+import type { Logger } from '@otaflow/core';
 import { progressBar } from './progressBar.js';
 
 /**
@@ -21,7 +21,7 @@ export function progressView(log: Logger, step = 10) {
       const bucket = Math.floor(percent / step);
       if (lastBucket.get(key) === bucket) return;
       lastBucket.set(key, bucket);
-      log.info(label, { ...fields, progress: progressBar(done, total) });
+      log.info({ ...fields, progress: progressBar(done, total) }, label);
     },
     clear() {
       if (tty && drawn) process.stderr.write('\n');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CliError, createLogger, helpText, parseFlags, progressBar } from '../src/index.js';
+import { CliError, helpText, parseFlags, progressBar } from '../src/index.js';
 
 const spec = {
   name: 'otaflow-x',
@@ -47,26 +47,6 @@ describe('parseFlags', () => {
     expect(text).toContain('--mqtt-url <URL>');
     expect(text).toContain('env MQTT_URL');
     expect(text).toContain('default 8080');
-  });
-});
-
-describe('createLogger', () => {
-  it('writes one JSON object per line, filtered by level', () => {
-    const lines: string[] = [];
-    const log = createLogger('t', { level: 'info', write: (l) => lines.push(l) }).child({
-      device: 'd1',
-    });
-    log.debug('hidden');
-    log.info('hello', { n: 1, err: new Error('boom') });
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] as string)).toMatchObject({
-      level: 'info',
-      app: 't',
-      msg: 'hello',
-      device: 'd1',
-      n: 1,
-      err: { message: 'boom' },
-    });
   });
 });
 

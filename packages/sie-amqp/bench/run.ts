@@ -8,15 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { ActionDomainEvent } from '@otaflow/core';
+import { type ActionDomainEvent, silentLogger } from '@otaflow/core';
 import * as amqp from 'amqplib';
-import {
-  encodeSieMessage,
-  SieConsumer,
-  SiePublisher,
-  silentSieLogger,
-  toSieMessages,
-} from '../src/index.js';
+import { encodeSieMessage, SieConsumer, SiePublisher, toSieMessages } from '../src/index.js';
 
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const N = 20_000;
@@ -61,7 +55,7 @@ async function main() {
     queue,
     queueArguments,
     bufferSize: N + 1,
-    logger: silentSieLogger,
+    logger: silentLogger,
     connectionName: `${run}-pub`,
   });
   await publisher.start({ timeoutMs: 10_000 });
@@ -146,7 +140,7 @@ async function main() {
       url: AMQP_URL,
       queue,
       prefetch: PREFETCH,
-      logger: silentSieLogger,
+      logger: silentLogger,
       connectionName: `${run}-con`,
       handlers: {
         ACTION_UPDATED: () => {

@@ -1,5 +1,5 @@
+import type { Logger } from '@otaflow/core';
 import * as amqp from 'amqplib';
-import type { SieLogger } from './logger.js';
 import { SieError } from './SieError.js';
 
 export interface ReconnectOptions {
@@ -12,7 +12,7 @@ export interface ReconnectOptions {
 interface ReconnectorOptions extends ReconnectOptions {
   url: string;
   connectionName: string;
-  logger: SieLogger;
+  logger: Logger;
   label: string;
   /** Builds channels and consumers on a fresh connection; throwing abandons the connection. */
   setup: (connection: amqp.ChannelModel) => Promise<void>;
@@ -125,7 +125,7 @@ export class Reconnector {
         });
         const closed = new Promise<void>((resolve) => connection?.once('close', () => resolve()));
         connection.on('error', (error: Error) =>
-          logger.warn(`${label} connection error`, { error: error.message }),
+          logger.warn({ err: error }, `${label} connection error`),
         );
         this.#connection = connection;
         if (this.#stopped) break;
@@ -142,7 +142,7 @@ export class Reconnector {
         const err = error instanceof Error ? error : new Error(String(error));
         this.#lastError = err;
         if (!this.#stopped) {
-          logger.warn(`${label} cannot connect or set up`, { error: err.message });
+          logger.warn({ err }, `${label} cannot connect or set up`);
         }
         if (err instanceof SieError && err.code === 'TOPOLOGY') {
           for (const waiter of this.#waiters.splice(0)) waiter.reject(err);

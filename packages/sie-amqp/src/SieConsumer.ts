@@ -1,7 +1,7 @@
+import { type Logger, silentLogger } from '@otaflow/core';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { z } from 'zod';
 import { type DedupeKey, Deduplicator } from './Deduplicator.js';
-import { consoleSieLogger, type SieLogger } from './logger.js';
 import {
   SIE_BODY_SCHEMAS,
   SIE_TOPICS,
@@ -58,7 +58,8 @@ export interface SieConsumerOptions {
   connectionName?: string;
   /** How long `close()` waits for a running handler. Default 5000 ms. */
   closeTimeoutMs?: number;
-  logger?: SieLogger;
+  /** Where the consumer reports what it does; silent by default. */
+  logger?: Logger;
 }
 
 export interface SieConsumerStats {
@@ -89,7 +90,7 @@ type Counter = Exclude<keyof SieConsumerStats, 'connected' | 'reconnects'>;
  */
 export class SieConsumer {
   readonly #options: SieConsumerOptions;
-  readonly #logger: SieLogger;
+  readonly #logger: Logger;
   readonly #queue: string;
   readonly #reconnector: Reconnector;
   readonly #dedupe: Deduplicator | undefined;
@@ -117,7 +118,7 @@ export class SieConsumer {
       throw new SieError('INVALID_OPTIONS', 'prefetch must be an integer in 1..65535');
     }
     this.#options = { ...options, prefetch };
-    this.#logger = options.logger ?? consoleSieLogger;
+    this.#logger = options.logger ?? silentLogger;
     this.#queue = options.queue ?? SIE_QUEUE;
     if (options.dedupe) {
       const config = options.dedupe === true ? {} : options.dedupe;
@@ -179,7 +180,7 @@ export class SieConsumer {
   async #setup(connection: ChannelModel): Promise<void> {
     const channel = await connection.createChannel();
     channel.on('error', (error: Error) =>
-      this.#logger.warn('SIE consumer channel error', { error: error.message }),
+      this.#logger.warn({ err: error }, 'SIE consumer channel error'),
     );
     // A lone channel close (404 on checkQueue, 406 unknown delivery tag, consumer_timeout) takes
     // the connection with it, so the loop rebuilds everything.
@@ -188,7 +189,7 @@ export class SieConsumer {
     if (this.#options.deadLetter) {
       const deadLetter = await connection.createConfirmChannel();
       deadLetter.on('error', (error: Error) =>
-        this.#logger.warn('SIE consumer dead-letter channel error', { error: error.message }),
+        this.#logger.warn({ err: error }, 'SIE consumer dead-letter channel error'),
       );
       deadLetter.on('close', () => connection.close().catch(() => undefined));
       this.#deadLetterChannel = deadLetter;
@@ -199,9 +200,10 @@ export class SieConsumer {
       this.#queue,
       (message) => {
         if (message === null) {
-          this.#logger.warn('SIE consumer cancelled by the broker (queue deleted?)', {
-            queue: this.#queue,
-          });
+          this.#logger.warn(
+            { queue: this.#queue },
+            'SIE consumer cancelled by the broker (queue deleted?)',
+          );
           connection.close().catch(() => undefined);
           return;
         }
@@ -218,10 +220,10 @@ export class SieConsumer {
     const topic = rawHeaders.topic;
     if (typeof topic === 'string' && !(SIE_TOPICS as readonly string[]).includes(topic)) {
       this.#counters.unknown++;
-      this.#logger.info('SIE message with an unknown topic acknowledged and ignored', {
-        topic,
-        type: rawHeaders.type,
-      });
+      this.#logger.info(
+        { topic, type: rawHeaders.type },
+        'SIE message with an unknown topic acknowledged and ignored',
+      );
       this.#ack(channel, message);
       return;
     }
@@ -264,10 +266,10 @@ export class SieConsumer {
         });
       } catch (error) {
         this.#counters.failed++;
-        this.#logger.error('SIE handler failed; the message will be redelivered', {
-          topic: known,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.#logger.error(
+          { topic: known, err: error },
+          'SIE handler failed; the message will be redelivered',
+        );
         await this.#requeueLater(channel, message);
         return;
       }
@@ -284,11 +286,14 @@ export class SieConsumer {
     const target = this.#options.deadLetter;
     const deadLetter = this.#deadLetterChannel;
     if (!target) {
-      this.#logger.error('invalid SIE message acknowledged and dropped', {
-        reason,
-        headers: message.properties.headers,
-        body: message.content.toString('utf8', 0, Math.min(message.content.length, 500)),
-      });
+      this.#logger.error(
+        {
+          reason,
+          headers: message.properties.headers,
+          body: message.content.toString('utf8', 0, Math.min(message.content.length, 500)),
+        },
+        'invalid SIE message acknowledged and dropped',
+      );
       this.#ack(channel, message);
       return;
     }
@@ -311,15 +316,15 @@ export class SieConsumer {
         );
       });
     } catch (error) {
-      this.#logger.error('dead-lettering failed; the message will be redelivered', {
-        reason,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.#logger.error(
+        { reason, err: error },
+        'dead-lettering failed; the message will be redelivered',
+      );
       await this.#requeueLater(channel, message);
       return;
     }
     this.#counters.deadLettered++;
-    this.#logger.warn('invalid SIE message dead-lettered', { reason, exchange: target.exchange });
+    this.#logger.warn({ reason, exchange: target.exchange }, 'invalid SIE message dead-lettered');
     this.#ack(channel, message);
   }
 

@@ -1,7 +1,6 @@
-import type { DomainEvent, UpdateService } from '@otaflow/core';
+import { type DomainEvent, type Logger, silentLogger, type UpdateService } from '@otaflow/core';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { encodeSieMessage } from './encodeSieMessage.js';
-import { consoleSieLogger, type SieLogger } from './logger.js';
 import type { SieMessage } from './messages.js';
 import { isRefusal, type ReconnectOptions, Reconnector, redact } from './Reconnector.js';
 import { SieError } from './SieError.js';
@@ -37,7 +36,8 @@ export interface SiePublisherOptions {
   messageIds?: boolean;
   /** How long `close()` waits for the buffer to be confirmed. Default 5000 ms. */
   closeTimeoutMs?: number;
-  logger?: SieLogger;
+  /** Where the publisher reports what it does; silent by default. */
+  logger?: Logger;
   /** Errors of publishes started by `attach()`; default logs them. */
   onError?: (error: unknown, event: DomainEvent) => void;
 }
@@ -68,7 +68,7 @@ interface Entry {
  */
 export class SiePublisher {
   readonly #options: SiePublisherOptions;
-  readonly #logger: SieLogger;
+  readonly #logger: Logger;
   readonly #exchange: string;
   readonly #bufferSize: number;
   readonly #reconnector: Reconnector;
@@ -88,7 +88,7 @@ export class SiePublisher {
     if (!options.tenant) throw new SieError('INVALID_OPTIONS', 'tenant is required');
     if (!options.url) throw new SieError('INVALID_OPTIONS', 'url is required');
     this.#options = options;
-    this.#logger = options.logger ?? consoleSieLogger;
+    this.#logger = options.logger ?? silentLogger;
     this.#exchange = options.exchange ?? SIE_EXCHANGE;
     this.#bufferSize = options.bufferSize ?? 100_000;
     if (!Number.isInteger(this.#bufferSize) || this.#bufferSize < 1) {
@@ -183,10 +183,7 @@ export class SiePublisher {
       this.publish(event).catch((error: unknown) => {
         if (this.#options.onError) this.#options.onError(error, event);
         else {
-          this.#logger.error('SIE publish failed', {
-            event: event.type,
-            error: error instanceof Error ? error.message : String(error),
-          });
+          this.#logger.error({ event: event.type, err: error }, 'SIE publish failed');
         }
       });
     });
@@ -234,7 +231,7 @@ export class SiePublisher {
   async #setup(connection: ChannelModel): Promise<void> {
     const channel = await connection.createConfirmChannel();
     channel.on('error', (error: Error) =>
-      this.#logger.warn('SIE publisher channel error', { error: error.message }),
+      this.#logger.warn({ err: error }, 'SIE publisher channel error'),
     );
     // A channel can die alone (e.g. publishing to a deleted exchange): start over cleanly.
     channel.on('close', () => {

@@ -1,6 +1,5 @@
 export { type DedupeKey, Deduplicator } from './Deduplicator.js';
 export { type EncodedSieMessage, encodeSieMessage } from './encodeSieMessage.js';
-export { consoleSieLogger, type SieLogger, silentSieLogger } from './logger.js';
 export {
   ActionEventBody,
   SIE_BODY_SCHEMAS,

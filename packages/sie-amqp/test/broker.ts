@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import type { Logger } from '@otaflow/core';
 import * as amqp from 'amqplib';
 import { afterAll, describe, it } from 'vitest';
-import type { SieLogger } from '../src/index.js';
 
 const exec = promisify(execFile);
 
@@ -171,19 +171,30 @@ export async function cleanup(names: { queues?: string[]; exchanges?: string[] }
 }
 
 export interface LogLine {
-  level: 'info' | 'warn' | 'error';
+  level: 'debug' | 'info' | 'warn' | 'error';
   message: string;
   details?: Record<string, unknown>;
 }
 
-/** A logger that remembers instead of printing. */
-export function memoryLogger(): SieLogger & { lines: LogLine[] } {
-  const lines: LogLine[] = [];
+/** A core `Logger` that remembers instead of printing; bindings of children are merged in. */
+export function memoryLogger(
+  lines: LogLine[] = [],
+  bindings: Record<string, unknown> = {},
+): Logger & { lines: LogLine[] } {
+  const at =
+    (level: LogLine['level']) =>
+    (first: Record<string, unknown> | string, message?: string): void => {
+      if (typeof first === 'string')
+        lines.push({ level, message: first, details: { ...bindings } });
+      else lines.push({ level, message: message ?? '', details: { ...bindings, ...first } });
+    };
   return {
     lines,
-    info: (message, details) => lines.push({ level: 'info', message, details }),
-    warn: (message, details) => lines.push({ level: 'warn', message, details }),
-    error: (message, details) => lines.push({ level: 'error', message, details }),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (more) => memoryLogger(lines, { ...bindings, ...more }),
   };
 }
 
