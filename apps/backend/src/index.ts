@@ -28,7 +28,20 @@ export {
   type LoggerOptions,
   LogLevel,
 } from './logger.js';
-export { createManagementApi, type ManagementApiOptions, MGMT_BASE } from './managementApi.js';
+export {
+  createManagementApi,
+  type ManagementApiOptions,
+} from './management/createManagementApi.js';
+export type {
+  Endpoint,
+  EndpointRequest,
+  ManagementContext,
+  Reply,
+  Route,
+} from './management/ManagementContext.js';
+export { Problem } from './management/Problem.js';
+export { MGMT_BASE } from './management/representations.js';
+export { MANAGEMENT_ROUTES } from './management/routes.js';
 export {
   boundaryOf,
   type MultipartFilePart,

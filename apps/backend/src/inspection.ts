@@ -85,7 +85,7 @@ export async function startInspection(options: InspectionOptions): Promise<Inspe
           inspector.snapshot(sessionId, snapshot, { event: { type: 'xstate.init' } });
         }
       } catch (error) {
-        log?.warn('inspection failed', { error });
+        log?.warn({ err: error }, 'inspection failed');
       }
     },
     async close() {

@@ -1,9 +1,10 @@
-import { createLogger as createCliLogger, type Logger } from '@otaflow/cli';
+import { createLogger as createCliLogger } from '@otaflow/cli';
+import type { Logger } from '@otaflow/core';
 import { z } from 'zod';
 
-export type { Logger } from '@otaflow/cli';
+export type { Logger } from '@otaflow/core';
 
-/** @otaflow/cli's levels plus `silent`, which tests and embedders use to keep stdout clean. */
+/** The levels of `--log-level`; `silent` says nothing, which tests and embedders use. */
 export const LogLevel = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
 export type LogLevel = z.infer<typeof LogLevel>;
 
@@ -17,18 +18,11 @@ export interface LoggerOptions {
   fields?: LogFields;
 }
 
-/**
- * @otaflow/cli's JSON-lines logger with `app: "backend"`; `silent` drops every line, since the
- * shared logger knows no such level.
- */
+/** @otaflow/cli's pino logger with `app: "backend"`: one JSON object per line. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const silent = options.level === 'silent';
   return createCliLogger('backend', {
-    level:
-      silent || options.level === undefined
-        ? 'info'
-        : (options.level as Exclude<LogLevel, 'silent'>),
-    ...(silent ? { write: () => {} } : options.write ? { write: options.write } : {}),
+    level: options.level ?? 'info',
+    ...(options.write ? { write: options.write } : {}),
     ...(options.fields ? { fields: options.fields } : {}),
   });
 }

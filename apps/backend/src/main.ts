@@ -27,17 +27,20 @@ await runMain(BACKEND_CLI, async ({ flags, signal }) => {
   try {
     backend = await startBackend(config, { logger });
   } catch (error) {
-    logger.error('start failed', { error });
+    logger.error({ err: error }, 'start failed');
     return 1;
   }
   await untilAborted(signal);
-  logger.info('shutting down', {
-    signal: String((signal.reason as Error | undefined)?.message ?? '').replace('received ', ''),
-  });
+  logger.info(
+    {
+      signal: String((signal.reason as Error | undefined)?.message ?? '').replace('received ', ''),
+    },
+    'shutting down',
+  );
   try {
     await backend.close();
   } catch (error) {
-    logger.error('shutdown failed', { error });
+    logger.error({ err: error }, 'shutdown failed');
     return 1;
   }
   logger.info('stopped');

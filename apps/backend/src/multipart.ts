@@ -1,5 +1,5 @@
-import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import busboy from 'busboy';
 import { BackendError } from './BackendError.js';
 
 export interface MultipartFilePart {
@@ -10,13 +10,16 @@ export interface MultipartFilePart {
 
 export interface MultipartHandlers {
   onField(name: string, value: string): void;
-  /** Must consume `body` to its end; the parser waits for the returned promise. */
+  /** Must consume `body` to its end (or fail); the reader waits for the returned promise. */
   onFile(part: MultipartFilePart, body: Readable): Promise<void>;
 }
 
 export interface MultipartLimits {
-  maxHeaderBytes?: number;
+  /** Largest file part; past it the part's stream fails with `UPLOAD_TOO_LARGE`. */
+  maxFileBytes?: number;
+  /** Largest text field (default 64 KiB). */
   maxFieldBytes?: number;
+  /** Most parts, fields and files together (default 32). */
   maxParts?: number;
 }
 
@@ -27,191 +30,153 @@ export function boundaryOf(contentType: string | undefined): string | undefined 
   return match?.[1] ?? match?.[2];
 }
 
-type Part =
-  | { kind: 'field'; name: string; chunks: Buffer[]; size: number }
-  | { kind: 'file'; stream: PassThrough; done: Promise<void>; failed: { error?: unknown } };
-
-const CRLF = Buffer.from('\r\n');
-const HEADER_END = Buffer.from('\r\n\r\n');
-
 const bad = (message: string) => new BackendError('BAD_MULTIPART', message);
 
+const MAX_PADDING = 64;
+
 /**
- * A streaming multipart/form-data reader (RFC 7578). File parts are handed on as streams with
- * backpressure, so the request is never held in memory: only a delimiter's length of look-behind
- * is kept between chunks.
+ * RFC 2046 lets a sender pad a boundary line with spaces and tabs ("transport padding"); busboy
+ * does not expect any and would drop the part that follows, so the padding is taken out first.
+ * A leading CRLF lets the first boundary, which has none, match the same delimiter.
  */
-export async function readMultipart(
-  source: AsyncIterable<Buffer>,
-  boundary: string,
-  handlers: MultipartHandlers,
-  limits: MultipartLimits = {},
-): Promise<void> {
-  const maxHeader = limits.maxHeaderBytes ?? 16 * 1024;
-  const maxField = limits.maxFieldBytes ?? 64 * 1024;
-  const maxParts = limits.maxParts ?? 32;
-  const delimiter = Buffer.from(`\r\n--${boundary}`);
-  // A leading CRLF lets the first boundary (which has none) match the same delimiter.
-  let buffer: Buffer = Buffer.from(CRLF);
-  let state: 'preamble' | 'afterDelimiter' | 'headers' | 'body' | 'epilogue' = 'preamble';
-  let part: Part | undefined;
-  let parts = 0;
+class TransportPaddingFilter extends Transform {
+  readonly #delimiter: Buffer;
+  readonly #keep: number;
+  #tail: Buffer = Buffer.from('\r\n');
 
-  const emit = async (data: Buffer) => {
-    if (!part || data.length === 0) return;
-    if (part.kind === 'field') {
-      part.size += data.length;
-      if (part.size > maxField)
-        throw bad(`form field ${part.name} is longer than ${maxField} bytes`);
-      part.chunks.push(Buffer.from(data));
-      return;
-    }
-    if (part.failed.error) throw part.failed.error;
-    if (!part.stream.write(data)) {
-      await Promise.race([once(part.stream, 'drain'), part.done]);
-      if (part.failed.error) throw part.failed.error;
-    }
-  };
+  constructor(boundary: string) {
+    super();
+    this.#delimiter = Buffer.from(`\r\n--${boundary}`);
+    this.#keep = this.#delimiter.length + MAX_PADDING + 2;
+  }
 
-  const endPart = async () => {
-    if (!part) return;
-    const current = part;
-    part = undefined;
-    if (current.kind === 'field') {
-      handlers.onField(current.name, Buffer.concat(current.chunks).toString('utf8'));
-      return;
-    }
-    current.stream.end();
-    await current.done;
-  };
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+    this.#tail = this.#pass(Buffer.concat([this.#tail, chunk]), false);
+    callback();
+  }
 
-  const startPart = (headerBlock: string) => {
-    if (++parts > maxParts) throw bad(`more than ${maxParts} parts`);
-    const headers = new Map<string, string>();
-    for (const line of headerBlock.split('\r\n')) {
-      if (line === '') continue;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw bad(`malformed part header: ${line.slice(0, 80)}`);
-      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-    }
-    const disposition = headers.get('content-disposition');
-    if (!disposition || !/^form-data\b/i.test(disposition))
-      throw bad('part without Content-Disposition: form-data');
-    const name = dispositionParam(disposition, 'name');
-    if (name === undefined) throw bad('part without a name');
-    const filename =
-      dispositionParam(disposition, 'filename*') ?? dispositionParam(disposition, 'filename');
-    if (filename === undefined) {
-      part = { kind: 'field', name, chunks: [], size: 0 };
-      return;
-    }
-    const stream = new PassThrough({ highWaterMark: 256 * 1024 });
-    const failed: { error?: unknown } = {};
-    const info: MultipartFilePart = { name, filename };
-    const contentType = headers.get('content-type');
-    if (contentType) info.contentType = contentType;
-    const done = handlers.onFile(info, stream).catch((error: unknown) => {
-      failed.error = error;
-      stream.destroy();
-      throw error;
-    });
-    // Observed through `failed`; this keeps an early rejection from counting as unhandled.
-    done.catch(() => {});
-    part = { kind: 'file', stream, done, failed };
-  };
+  override _flush(callback: TransformCallback) {
+    this.#pass(this.#tail, true);
+    callback();
+  }
 
-  const drive = async () => {
-    for (;;) {
-      if (state === 'epilogue') {
-        buffer = Buffer.alloc(0);
-        return;
+  /** Pushes what can no longer be part of an unseen padded boundary line; returns the rest. */
+  #pass(data: Buffer, last: boolean): Buffer {
+    const safe = last ? data.length : data.length - this.#keep;
+    let from = 0;
+    for (let at = data.indexOf(this.#delimiter); at !== -1 && at < safe; ) {
+      const end = at + this.#delimiter.length;
+      let pad = end;
+      while (
+        pad < data.length &&
+        pad - end < MAX_PADDING &&
+        (data[pad] === 0x20 || data[pad] === 0x09)
+      )
+        pad++;
+      if (pad > end && data[pad] === 0x0d && data[pad + 1] === 0x0a) {
+        this.push(data.subarray(from, end));
+        from = pad;
       }
-      if (state === 'preamble' || state === 'body') {
-        const index = buffer.indexOf(delimiter);
-        if (index === -1) {
-          const keep = delimiter.length - 1;
-          if (buffer.length > keep) {
-            if (state === 'body') await emit(buffer.subarray(0, buffer.length - keep));
-            buffer = buffer.subarray(buffer.length - keep);
-          }
-          return;
-        }
-        if (state === 'body') {
-          await emit(buffer.subarray(0, index));
-          await endPart();
-        }
-        buffer = buffer.subarray(index + delimiter.length);
-        state = 'afterDelimiter';
-        continue;
-      }
-      if (state === 'afterDelimiter') {
-        if (buffer.length < 2) return;
-        if (buffer[0] === 0x2d && buffer[1] === 0x2d) {
-          state = 'epilogue';
-          continue;
-        }
-        // RFC 2046 allows linear white space before the CRLF that ends a boundary line.
-        let skip = 0;
-        while (skip < buffer.length && (buffer[skip] === 0x20 || buffer[skip] === 0x09)) skip++;
-        if (buffer.length < skip + 2) return;
-        if (buffer[skip] !== 0x0d || buffer[skip + 1] !== 0x0a)
-          throw bad('malformed boundary line');
-        buffer = buffer.subarray(skip + 2);
-        state = 'headers';
-        continue;
-      }
-      // headers
-      if (buffer.length >= 2 && buffer[0] === 0x0d && buffer[1] === 0x0a) {
-        buffer = buffer.subarray(2);
-        startPart('');
-        state = 'body';
-        continue;
-      }
-      const end = buffer.indexOf(HEADER_END);
-      if (end === -1) {
-        if (buffer.length > maxHeader) throw bad(`part headers longer than ${maxHeader} bytes`);
-        return;
-      }
-      if (end > maxHeader) throw bad(`part headers longer than ${maxHeader} bytes`);
-      startPart(buffer.subarray(0, end).toString('utf8'));
-      buffer = buffer.subarray(end + HEADER_END.length);
-      state = 'body';
+      at = data.indexOf(this.#delimiter, end);
     }
-  };
-
-  try {
-    for await (const chunk of source) {
-      buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
-      await drive();
-    }
-    // `state` changes inside `drive`, which the compiler cannot see from here.
-    if ((state as string) !== 'epilogue')
-      throw bad('multipart body ended before its closing boundary');
-  } catch (error) {
-    if (part?.kind === 'file') {
-      part.stream.destroy(error instanceof Error ? error : new Error(String(error)));
-      await part.done.catch(() => {});
-    }
-    throw error;
+    const cut = Math.max(from, safe);
+    if (cut > from) this.push(data.subarray(from, cut));
+    return data.subarray(cut);
   }
 }
 
-function dispositionParam(header: string, key: string): string | undefined {
-  const escaped = key.replace(/[*]/g, '\\*');
-  const pattern = new RegExp(`;\\s*${escaped}\\s*=\\s*(?:"((?:[^"\\\\]|\\\\.)*)"|([^;]*))`, 'i');
-  const match = pattern.exec(header);
-  if (!match) return undefined;
-  if (match[1] !== undefined) return match[1].replace(/\\(.)/g, '$1');
-  const raw = (match[2] ?? '').trim();
-  if (key.endsWith('*')) {
-    // RFC 5987: charset'language'percent-encoded
-    const ext = /^([^']*)'[^']*'(.*)$/.exec(raw);
-    if (!ext) return undefined;
+/**
+ * Reads a `multipart/form-data` body (RFC 7578) with `busboy`: fields are handed on whole, file
+ * parts as streams with backpressure, so the body never sits in memory. Any limit broken, or a
+ * body that is not well-formed, rejects with a `BackendError` (`BAD_MULTIPART`, or
+ * `UPLOAD_TOO_LARGE` for a file part past `maxFileBytes`) and stops reading the source.
+ */
+export function readMultipart(
+  source: Readable,
+  contentType: string,
+  handlers: MultipartHandlers,
+  limits: MultipartLimits = {},
+): Promise<void> {
+  const maxField = limits.maxFieldBytes ?? 64 * 1024;
+  const maxParts = limits.maxParts ?? 32;
+  const maxFile = limits.maxFileBytes ?? Number.POSITIVE_INFINITY;
+  return new Promise<void>((resolve, reject) => {
+    let parser: busboy.Busboy;
     try {
-      return decodeURIComponent(ext[2] ?? '');
-    } catch {
-      return undefined;
+      parser = busboy({
+        headers: { 'content-type': contentType },
+        defParamCharset: 'utf8',
+        // busboy signals a limit when it is reached, not passed: one more byte or part, so
+        // that exactly the limit is allowed.
+        limits: {
+          fieldSize: maxField,
+          parts: maxParts + 1,
+          fileSize: maxFile + 1,
+          headerPairs: 64,
+        },
+      });
+    } catch (error) {
+      reject(bad((error as Error).message));
+      return;
     }
-  }
-  return raw;
+    const filter = new TransportPaddingFilter(boundaryOf(contentType) ?? '');
+    const files: Promise<void>[] = [];
+    let fields = 0;
+    let failed = false;
+    const fail = (error: unknown) => {
+      if (failed) return;
+      failed = true;
+      source.unpipe(filter);
+      filter.unpipe(parser);
+      // What the client still sends is drained, so that the error answer reaches it.
+      source.resume();
+      parser.destroy();
+      reject(error);
+    };
+    parser.on('field', (name, value, info) => {
+      if (failed) return;
+      if (info.valueTruncated) fail(bad(`form field ${name} is longer than ${maxField} bytes`));
+      else {
+        fields++;
+        handlers.onField(name, value);
+      }
+    });
+    parser.on('file', (name, stream, info) => {
+      if (failed) {
+        stream.resume();
+        return;
+      }
+      let streamError: Error | undefined;
+      stream.once('limit', () =>
+        stream.destroy(new BackendError('UPLOAD_TOO_LARGE', `file part exceeds ${maxFile} bytes`)),
+      );
+      stream.on('error', (error) => {
+        streamError ??= error;
+      });
+      const part: MultipartFilePart = { name, filename: info.filename ?? '' };
+      if (info.mimeType) part.contentType = info.mimeType;
+      files.push(
+        handlers.onFile(part, stream).catch((error: unknown) => {
+          stream.resume();
+          // The part's own failure says more than what the handler made of it.
+          if (streamError instanceof BackendError) fail(streamError);
+          else if (streamError) fail(bad(streamError.message));
+          else fail(error);
+        }),
+      );
+    });
+    parser.on('partsLimit', () => fail(bad(`more than ${maxParts} parts`)));
+    parser.on('error', (error: Error) => fail(bad(error.message)));
+    parser.on('close', () => {
+      void Promise.all(files).then(() => {
+        // busboy skips parts that are not form-data silently; a form of nothing else is broken.
+        if (fields + files.length === 0) fail(bad('no form-data part in the body'));
+        if (!failed) resolve();
+      });
+    });
+    const stop = (error: Error) => fail(bad(`request failed: ${error.message}`));
+    source.on('error', stop);
+    filter.on('error', stop);
+    source.pipe(filter).pipe(parser);
+  });
 }

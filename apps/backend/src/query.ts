@@ -1,8 +1,25 @@
 /**
- * hawkBit's collection parameters: `offset`/`limit` paging, `sort=field:DIR,...` and a subset of
- * its RSQL/FIQL filter `q` (==, !=, =lt=, =le=, =gt=, =ge=, =in=, =out=, `*` wildcards in ==,
- * `;`/`and`, `,`/`or`, parentheses). Field names are case-insensitive, as hawkBit resolves them.
+ * hawkBit's collection parameters: `offset`/`limit` paging, `sort=field:DIR,...` and its RSQL/FIQL
+ * filter `q`, parsed by `@rsql/parser` into core's filter tree (plain data a store compiles). The
+ * operators are ==, != (both with `*` wildcards), <, <=, >, >= (or =lt=, =le=, =gt=, =ge=), =in=,
+ * =out=, and =li= (a `==` where `%` is a wildcard too); `;`/`and`, `,`/`or`, parentheses. Field
+ * names are case-insensitive, as hawkBit resolves them.
  */
+
+import {
+  applyListQuery,
+  compileFilter as compileFilterNode,
+  compileSortOrder,
+  type FieldAccessor,
+  type FilterComparison,
+  type FilterNode,
+  type FilterOperator,
+  type ListQuery,
+  MULTI_VALUE_OPERATORS,
+  type SortKey,
+} from '@otaflow/core';
+import type { ComparisonNode, ExpressionNode, LogicNode } from '@rsql/ast';
+import { parse } from '@rsql/parser';
 
 export type FieldValue = string | number | boolean | undefined;
 export type FieldMap<T> = Record<string, (item: T) => FieldValue>;
@@ -21,6 +38,18 @@ export class QueryError extends Error {
   }
 }
 
+/**
+ * The longest `q` accepted, in characters: about what fits in a URL that proxies pass, and enough
+ * for an `=in=` list of a few hundred controller ids.
+ */
+export const MAX_QUERY_LENGTH = 8192;
+
+/**
+ * The deepest parenthesis nesting accepted. It also bounds the depth of the tree a store recurses
+ * over: and/or can only alternate inside parentheses.
+ */
+export const MAX_QUERY_NESTING = 32;
+
 export interface Paging {
   offset: number;
   limit: number;
@@ -36,216 +65,124 @@ export function pagingOf(params: URLSearchParams): Paging {
   };
 }
 
-type Node =
-  | { kind: 'and' | 'or'; nodes: Node[] }
-  | { kind: 'cmp'; field: string; op: string; values: string[] };
+const syntax = (message: string) =>
+  new QueryError('hawkbit.server.error.rest.param.rsqlParamSyntax', message);
 
-const OPERATORS = [
-  '==',
-  '!=',
-  '=lt=',
-  '=le=',
-  '=gt=',
-  '=ge=',
-  '=in=',
-  '=out=',
-  '=li=',
-  '<=',
-  '>=',
-  '<',
-  '>',
-];
-
-function resolve<T>(fields: FieldMap<T>, name: string): ((item: T) => FieldValue) | undefined {
-  const lower = name.toLowerCase();
-  for (const [key, get] of Object.entries(fields)) if (key.toLowerCase() === lower) return get;
-  return undefined;
+/** Resolves field names case-insensitively to the map's own spelling, which the tree carries. */
+function fieldResolver<T>(fields: FieldMap<T>): (name: string) => string | undefined {
+  const byLower = new Map(Object.keys(fields).map((key) => [key.toLowerCase(), key]));
+  return (name) => byLower.get(name.toLowerCase());
 }
 
-class Parser {
-  #pos = 0;
-  constructor(readonly text: string) {}
+const OPERATORS: Record<string, FilterOperator> = {
+  '==': '==',
+  '!=': '!=',
+  '<': '<',
+  '=lt=': '<',
+  '<=': '<=',
+  '=le=': '<=',
+  '>': '>',
+  '=gt=': '>',
+  '>=': '>=',
+  '=ge=': '>=',
+  '=in=': '=in=',
+  '=out=': '=out=',
+};
 
-  parse(): Node {
-    const node = this.#or();
-    this.#ws();
-    if (this.#pos < this.text.length)
-      this.#fail(`unexpected '${this.text.slice(this.#pos, this.#pos + 10)}'`);
-    return node;
-  }
-
-  #fail(message: string): never {
-    throw new QueryError(
-      'hawkbit.server.error.rest.param.rsqlParamSyntax',
-      `RSQL syntax error at ${this.#pos}: ${message}`,
+/**
+ * Refuses what would make parsing or evaluation costly before the parser sees it: an over-long
+ * query, or parentheses nested deeper than the limit (quoted values do not count).
+ */
+function guard(q: string): void {
+  if (q.length > MAX_QUERY_LENGTH)
+    throw syntax(
+      `RSQL query is ${q.length} characters long; at most ${MAX_QUERY_LENGTH} are accepted`,
     );
-  }
-
-  #ws() {
-    while (this.text[this.#pos] === ' ') this.#pos++;
-  }
-
-  #keyword(word: string): boolean {
-    this.#ws();
-    const slice = this.text.slice(this.#pos, this.#pos + word.length + 1);
-    if (slice.toLowerCase() === `${word} `) {
-      this.#pos += word.length + 1;
-      return true;
-    }
-    return false;
-  }
-
-  #or(): Node {
-    const nodes = [this.#and()];
-    for (;;) {
-      this.#ws();
-      if (this.text[this.#pos] === ',') this.#pos++;
-      else if (!this.#keyword('or')) break;
-      nodes.push(this.#and());
-    }
-    return nodes.length === 1 ? nodes[0]! : { kind: 'or', nodes };
-  }
-
-  #and(): Node {
-    const nodes = [this.#term()];
-    for (;;) {
-      this.#ws();
-      if (this.text[this.#pos] === ';') this.#pos++;
-      else if (!this.#keyword('and')) break;
-      nodes.push(this.#term());
-    }
-    return nodes.length === 1 ? nodes[0]! : { kind: 'and', nodes };
-  }
-
-  #term(): Node {
-    this.#ws();
-    if (this.text[this.#pos] === '(') {
-      this.#pos++;
-      const inner = this.#or();
-      this.#ws();
-      if (this.text[this.#pos] !== ')') this.#fail("missing ')'");
-      this.#pos++;
-      return inner;
-    }
-    const field = /^[A-Za-z0-9_.]+/.exec(this.text.slice(this.#pos))?.[0];
-    if (!field) this.#fail('field name expected');
-    this.#pos += field.length;
-    this.#ws();
-    const op = OPERATORS.find((o) => this.text.startsWith(o, this.#pos));
-    if (!op) this.#fail('comparison operator expected');
-    this.#pos += op.length;
-    this.#ws();
-    let values: string[];
-    if (this.text[this.#pos] === '(') {
-      this.#pos++;
-      values = [this.#value()];
-      for (;;) {
-        this.#ws();
-        if (this.text[this.#pos] === ',') {
-          this.#pos++;
-          values.push(this.#value());
-        } else break;
-      }
-      if (this.text[this.#pos] !== ')') this.#fail("missing ')'");
-      this.#pos++;
-    } else values = [this.#value()];
-    return { kind: 'cmp', field, op, values };
-  }
-
-  #value(): string {
-    this.#ws();
-    const quote = this.text[this.#pos];
-    if (quote === '"' || quote === "'") {
-      let out = '';
-      this.#pos++;
-      while (this.#pos < this.text.length && this.text[this.#pos] !== quote) {
-        if (this.text[this.#pos] === '\\') this.#pos++;
-        out += this.text[this.#pos] ?? '';
-        this.#pos++;
-      }
-      if (this.text[this.#pos] !== quote) this.#fail('unterminated quoted value');
-      this.#pos++;
-      return out;
-    }
-    const raw = /^[^;,()"' ]+/.exec(this.text.slice(this.#pos))?.[0];
-    if (!raw) this.#fail('value expected');
-    this.#pos += raw.length;
-    return raw;
+  let depth = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < q.length; i++) {
+    const ch = q[i];
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '(' && ++depth > MAX_QUERY_NESTING)
+      throw syntax(`RSQL query nests deeper than ${MAX_QUERY_NESTING} parentheses`);
+    else if (ch === ')') depth--;
   }
 }
 
-function compare(a: FieldValue, b: string): number | undefined {
-  if (a === undefined) return undefined;
-  if (typeof a === 'number') {
-    const n = Number(b);
-    return Number.isFinite(n) ? a - n : undefined;
+function comparisonOf(
+  node: ComparisonNode,
+  resolve: (name: string) => string | undefined,
+): FilterComparison {
+  const name = node.left.selector;
+  const field = resolve(name);
+  if (!field)
+    throw new QueryError(
+      'hawkbit.server.error.rest.param.rsqlInvalidField',
+      `unknown field ${name}`,
+    );
+  const raw = node.right.value;
+  const values = typeof raw === 'string' ? [raw] : [...raw];
+  // `=li=` is `==` with SQL's `%` as a second spelling of the wildcard.
+  if (node.operator === '=li=') {
+    if (values.length !== 1) throw syntax(`=li= takes one value, not ${values.length}`);
+    return { kind: 'cmp', field, op: '==', values: [(values[0] ?? '').replaceAll('%', '*')] };
   }
-  const left = String(a).toLowerCase();
-  const right = b.toLowerCase();
-  return left < right ? -1 : left > right ? 1 : 0;
+  const op = OPERATORS[node.operator];
+  if (!op) throw syntax(`unknown RSQL operator ${node.operator}`);
+  if (values.length !== 1 && !MULTI_VALUE_OPERATORS.includes(op))
+    throw syntax(`${node.operator} takes one value, not ${values.length}`);
+  return { kind: 'cmp', field, op, values };
 }
 
-function equals(a: FieldValue, b: string): boolean {
-  if (a === undefined) return false;
-  if (typeof a === 'number') return a === Number(b);
-  if (typeof a === 'boolean') return String(a) === b.toLowerCase();
-  if (b.includes('*')) {
-    const pattern = b
-      .split('*')
-      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*');
-    return new RegExp(`^${pattern}$`, 'i').test(a);
+const kindOf = (node: LogicNode): 'and' | 'or' =>
+  node.operator === ';' || node.operator === 'and' ? 'and' : 'or';
+
+/**
+ * The parser answers `a,b,c,...` as a left-leaning chain as deep as the list is long; this gathers
+ * each chain of one operator into a single and/or node, with an explicit stack. What remains to
+ * recurse on is one level per alternation of and/or, which the nesting limit bounds.
+ */
+function treeOf(root: ExpressionNode, resolve: (name: string) => string | undefined): FilterNode {
+  if (root.type === 'COMPARISON') return comparisonOf(root, resolve);
+  const kind = kindOf(root);
+  const nodes: FilterNode[] = [];
+  const stack: ExpressionNode[] = [root];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.type === 'LOGIC' && kindOf(node) === kind) stack.push(node.right, node.left);
+    else nodes.push(treeOf(node, resolve));
   }
-  return a.toLowerCase() === b.toLowerCase();
+  return { kind, nodes };
 }
+
+/** Parses `q` into core's filter tree; bad syntax, limits and unknown fields throw a `QueryError`. */
+export function parseFilter<T>(q: string, fields: FieldMap<T>): FilterNode {
+  guard(q);
+  let ast: ExpressionNode;
+  try {
+    ast = parse(q);
+  } catch (error) {
+    throw syntax(`RSQL syntax error: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return treeOf(ast, fieldResolver(fields));
+}
+
+const accessorOf =
+  <T>(fields: FieldMap<T>): FieldAccessor<T> =>
+  (item, field) =>
+    fields[field]?.(item);
 
 /** Compiles `q` into a predicate; unknown fields and bad syntax throw a `QueryError`. */
 export function compileFilter<T>(q: string, fields: FieldMap<T>): (item: T) => boolean {
-  const tree = new Parser(q).parse();
-  const build = (node: Node): ((item: T) => boolean) => {
-    if (node.kind !== 'cmp') {
-      const parts = node.nodes.map(build);
-      return node.kind === 'and'
-        ? (item) => parts.every((p) => p(item))
-        : (item) => parts.some((p) => p(item));
-    }
-    const get = resolve(fields, node.field);
-    if (!get)
-      throw new QueryError(
-        'hawkbit.server.error.rest.param.rsqlInvalidField',
-        `unknown field ${node.field}`,
-      );
-    const [first = ''] = node.values;
-    switch (node.op) {
-      case '==':
-        return (item) => equals(get(item), first);
-      case '!=':
-        return (item) => !equals(get(item), first);
-      case '=li=':
-        return (item) => equals(get(item), first.replaceAll('%', '*'));
-      case '=in=':
-        return (item) => node.values.some((v) => equals(get(item), v));
-      case '=out=':
-        return (item) => !node.values.some((v) => equals(get(item), v));
-      case '=lt=':
-      case '<':
-        return (item) => (compare(get(item), first) ?? Number.NaN) < 0;
-      case '=le=':
-      case '<=':
-        return (item) => (compare(get(item), first) ?? Number.NaN) <= 0;
-      case '=gt=':
-      case '>':
-        return (item) => (compare(get(item), first) ?? Number.NaN) > 0;
-      default:
-        return (item) => (compare(get(item), first) ?? Number.NaN) >= 0;
-    }
-  };
-  return build(tree);
+  return compileFilterNode(parseFilter(q, fields), accessorOf(fields));
 }
 
-/** Compiles `sort=field:DIR,...`; an empty value means the caller's default. */
-export function compileSort<T>(sort: string, fields: FieldMap<T>): (a: T, b: T) => number {
-  const keys = sort.split(',').map((term) => {
+/** Parses `sort=field:DIR,...` into sort keys naming the map's fields. */
+export function parseSort<T>(sort: string, fields: FieldMap<T>): SortKey[] {
+  const resolve = fieldResolver(fields);
+  return sort.split(',').map((term) => {
     const pieces = term.split(':');
     if (pieces.length !== 2 || !pieces[0] || !pieces[1]) {
       throw new QueryError(
@@ -253,31 +190,41 @@ export function compileSort<T>(sort: string, fields: FieldMap<T>): (a: T, b: T) 
         `sort term '${term}' is not field:ASC|DESC`,
       );
     }
-    const get = resolve(fields, pieces[0].trim());
-    if (!get)
+    const field = resolve(pieces[0].trim());
+    if (!field)
       throw new QueryError(
         'hawkbit.server.error.rest.param.invalidField',
         `unknown sort field ${pieces[0]}`,
       );
-    const dir = pieces[1].trim().toUpperCase();
-    if (dir !== 'ASC' && dir !== 'DESC') {
+    const direction = pieces[1].trim().toUpperCase();
+    if (direction !== 'ASC' && direction !== 'DESC') {
       throw new QueryError(
         'hawkbit.server.error.rest.param.invalidDirection',
         `sort direction ${pieces[1]} is not ASC or DESC`,
       );
     }
-    return { get, sign: dir === 'ASC' ? 1 : -1 };
+    return { field, direction };
   });
-  return (a, b) => {
-    for (const { get, sign } of keys) {
-      const x = get(a);
-      const y = get(b);
-      if (x === y) continue;
-      if (x === undefined) return sign;
-      if (y === undefined) return -sign;
-      return (x < y ? -1 : 1) * sign;
-    }
-    return 0;
+}
+
+/** Compiles `sort=field:DIR,...`; an empty value means the caller's default. */
+export function compileSort<T>(sort: string, fields: FieldMap<T>): (a: T, b: T) => number {
+  return compileSortOrder(parseSort(sort, fields), accessorOf(fields));
+}
+
+/** The list a request asks for, as plain data a store can run: filter, sort and page. */
+export function listQueryOf<T>(
+  params: URLSearchParams,
+  fields: FieldMap<T>,
+  defaultSort: string,
+  options: { allowQ?: boolean } = {},
+): ListQuery {
+  const q = options.allowQ === false ? null : params.get('q');
+  const filter = q ? parseFilter(q, fields) : undefined;
+  return {
+    ...(filter ? { filter } : {}),
+    sort: parseSort(params.get('sort') || defaultSort, fields),
+    ...pagingOf(params),
   };
 }
 
@@ -289,9 +236,5 @@ export function queryList<T>(
   defaultSort: string,
   options: { allowQ?: boolean } = {},
 ): { items: T[]; total: number } {
-  const q = options.allowQ === false ? null : params.get('q');
-  const filtered = q ? all.filter(compileFilter(q, fields)) : [...all];
-  filtered.sort(compileSort(params.get('sort') || defaultSort, fields));
-  const { offset, limit } = pagingOf(params);
-  return { items: filtered.slice(offset, offset + limit), total: filtered.length };
+  return applyListQuery(all, listQueryOf(params, fields, defaultSort, options), accessorOf(fields));
 }

@@ -1,8 +1,14 @@
 import http from 'node:http';
 import net from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
-import { createDdiServer, type DdiAuthOptions, type DdiServerOptions } from '@otaflow/ddi-http';
+import {
+  createDdiServer,
+  type DdiAuthOptions,
+  type DdiServerOptions,
+  sendJson,
+  serveArtifact,
+  springError,
+} from '@otaflow/ddi-http';
 import {
   createHuaweiReceiver,
   DEFAULT_RECEIVER_PATH,
@@ -14,10 +20,11 @@ import { createSiePublisher, type SiePublisher } from '@otaflow/sie-amqp';
 import { Aedes } from 'aedes';
 import { ArtifactStore } from './ArtifactStore.js';
 import type { BackendConfig } from './config.js';
-import { type HttpHandler, sendJson } from './http.js';
+import type { HttpHandler } from './http.js';
 import { type Inspection, startInspection } from './inspection.js';
 import { createLogger, type Logger } from './logger.js';
-import { createManagementApi } from './managementApi.js';
+import { createManagementApi } from './management/createManagementApi.js';
+import { MGMT_BASE } from './management/representations.js';
 
 export { DEFAULT_RECEIVER_PATH as HUAWEI_RECEIVER_PATH };
 
@@ -35,7 +42,7 @@ export interface BackendOptions {
   store?: UpdateStore;
   /** Replaces the DDI handler (default: @otaflow/ddi-http's `createDdiServer`). */
   ddi?: (context: IntegrationContext) => HttpHandler;
-  /** More handlers, tried after the built-in ones. */
+  /** More handlers, tried in turn for what no built-in path prefix claims. */
   handlers?: HttpHandler[];
   /** How long to wait for the MQTT broker at start (default 10 s). */
   mqttConnectTimeoutMs?: number;
@@ -78,7 +85,7 @@ export async function startBackend(
       try {
         await closer.close();
       } catch (error) {
-        logger.warn('close failed', { component: closer.name, error });
+        logger.warn({ component: closer.name, err: error }, 'close failed');
       }
     }
   };
@@ -96,10 +103,10 @@ export async function startBackend(
     const service = new UpdateService({
       store: options.store ?? new MemoryUpdateStore(),
       onListenerError: (error, event) =>
-        logger.warn('domain event listener failed', { event: event.type, error }),
+        logger.warn({ event: event.type, err: error }, 'domain event listener failed'),
       ...(inspection ? { onTransition: inspection.onTransition } : {}),
     });
-    service.onEvent((event) => logger.debug('domain event', { event }));
+    service.onEvent((event) => logger.debug({ event }, 'domain event'));
 
     const artifacts = await ArtifactStore.open(config.dataDir);
     closers.push({ name: 'artifacts', close: () => artifacts.close() });
@@ -112,26 +119,27 @@ export async function startBackend(
       closers.push({ name: 'mqtt-broker', close: broker.close });
       mqttUrl = broker.url;
       embeddedBroker = true;
-      logger.info('embedded MQTT broker started', { mqttUrl });
+      logger.info({ mqttUrl }, 'embedded MQTT broker started');
     }
 
     // ------------------------------------------------------------ HTTP
     let ready = false;
-    const handlers: HttpHandler[] = [];
+    // Filled in below, once the server's URL is known; nothing is routed before `listen`.
+    let routes: PrefixRoutes | undefined;
+    const extra = options.handlers ?? [];
     const server = http.createServer((req, res) => {
       void dispatch(req, res);
     });
     const dispatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
       try {
-        for (const handler of handlers) if (await handler.handle(req, res)) return;
-        sendJson(res, 404, {
-          status: 404,
-          error: 'Not Found',
-          path: new URL(req.url ?? '/', 'http://x').pathname,
-        });
+        const path = pathOf(req.url);
+        const handler = routes && routeByPrefix(routes, path);
+        if (handler && (await handler.handle(req, res))) return;
+        for (const more of extra) if (await more.handle(req, res)) return;
+        sendJson(res, 404, springError(404, path));
       } catch (error) {
-        logger.error('request failed', { method: req.method, url: req.url, error });
-        if (!res.headersSent) sendJson(res, 500, { status: 500, error: 'Internal Server Error' });
+        logger.error({ err: error, method: req.method, url: req.url }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, springError(500, pathOf(req.url)));
         else res.destroy();
       }
     };
@@ -163,9 +171,14 @@ export async function startBackend(
       `${url}/artifacts/${moduleId}/${encodeURIComponent(filename)}`;
 
     const context: IntegrationContext = { config, service, artifacts, logger };
-    handlers.push(healthHandler(() => ready));
-    handlers.push(
-      createManagementApi({
+    const huaweiReceiver = createHuaweiReceiver({
+      service,
+      path: DEFAULT_RECEIVER_PATH,
+      logger: logger.child({ component: 'huawei' }),
+    });
+    routes = {
+      health: healthHandler(() => ready),
+      management: createManagementApi({
         service,
         artifacts,
         user: config.user,
@@ -175,18 +188,11 @@ export async function startBackend(
         logger: logger.child({ component: 'mgmt' }),
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       }),
-    );
-    const ddi = options.ddi ?? mountDdi;
-    const ddiHandler = ddi(context);
-    handlers.push(ddiHandler);
-    const huaweiReceiver = createHuaweiReceiver({
-      service,
-      path: DEFAULT_RECEIVER_PATH,
-      logger: logger.child({ component: 'huawei' }),
-    });
-    handlers.push(huaweiReceiver);
-    handlers.push(artifactDownloads(artifacts));
-    handlers.push(...(options.handlers ?? []));
+      ddi: (options.ddi ?? mountDdi)(context),
+      huaweiPath: huaweiReceiver.path,
+      huawei: huaweiReceiver,
+      artifacts: artifactDownloads(artifacts),
+    };
 
     // ------------------------------------------------------------ IoT Hub commander
     const commander = createCommander({
@@ -245,10 +251,10 @@ export async function startBackend(
         });
         sie = publisher;
       } catch (error) {
-        logger.warn('running without SIE: AMQP broker not reachable', {
-          amqpUrl: redact(config.amqpUrl),
-          error,
-        });
+        logger.warn(
+          { amqpUrl: redact(config.amqpUrl), err: error },
+          'running without SIE: AMQP broker not reachable',
+        );
         await publisher.close().catch(() => {});
       }
     } else {
@@ -275,19 +281,22 @@ export async function startBackend(
         return closing;
       },
     };
-    logger.info('ready', {
-      url,
-      mqttUrl: redact(mqttUrl),
-      embeddedBroker,
-      tenant: config.tenant,
-      managementApi: `${url}/rest/v1`,
-      ddi: `${url}/${config.tenant}/controller/v1`,
-      huaweiReceiver: `${url}${huaweiReceiver.path}`,
-      huaweiPlatform: config.huaweiPlatformUrl,
-      sie: backend.sie,
-      ...(backend.sie ? { sieExchange: config.sieExchange, sieQueue: config.sieQueue } : {}),
-      inspector: inspection?.url,
-    });
+    logger.info(
+      {
+        url,
+        mqttUrl: redact(mqttUrl),
+        embeddedBroker,
+        tenant: config.tenant,
+        managementApi: `${url}/rest/v1`,
+        ddi: `${url}/${config.tenant}/controller/v1`,
+        huaweiReceiver: `${url}${huaweiReceiver.path}`,
+        huaweiPlatform: config.huaweiPlatformUrl,
+        sie: backend.sie,
+        ...(backend.sie ? { sieExchange: config.sieExchange, sieQueue: config.sieQueue } : {}),
+        inspector: inspection?.url,
+      },
+      'ready',
+    );
     return backend;
   } catch (error) {
     await closeAll();
@@ -306,7 +315,6 @@ function mountDdi({ config, service, artifacts, logger }: IntegrationContext): H
     anonymous: !config.targetTokenAuth && config.gatewayToken === undefined,
   };
   if (config.gatewayToken !== undefined) auth.gatewayToken = config.gatewayToken;
-  const log = logger.child({ component: 'ddi' });
   const options: DdiServerOptions = {
     service,
     tenant: config.tenant,
@@ -314,19 +322,48 @@ function mountDdi({ config, service, artifacts, logger }: IntegrationContext): H
     auth,
     autoRegister: true,
     pollingSleep: config.ddiPollingSleep,
-    logger: {
-      warn: (message, details) => log.warn(message, { details }),
-      error: (message, details) => log.error(message, { details }),
-    },
+    logger: logger.child({ component: 'ddi' }),
   };
   if (config.publicUrl !== undefined) options.publicBaseUrl = config.publicUrl;
   return createDdiServer(options);
 }
 
+/** The handlers the backend routes to by path prefix. */
+interface PrefixRoutes {
+  health: HttpHandler;
+  management: HttpHandler;
+  ddi: HttpHandler;
+  huaweiPath: string;
+  huawei: HttpHandler;
+  artifacts: HttpHandler;
+}
+
+/** The request path without its query. */
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const end = url.indexOf('?');
+  return end < 0 ? url : url.slice(0, end);
+}
+
+/**
+ * The one handler a path belongs to, decided once by its prefix: `/rest/v1/` (Management API),
+ * `/{tenant}/controller/` (DDI), `/artifacts/`, the Huawei receiver's path, `/livez`, `/readyz`.
+ * Undefined for anything else, which `options.handlers` may still claim.
+ */
+export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler | undefined {
+  if (path === MGMT_BASE || path.startsWith(`${MGMT_BASE}/`)) return routes.management;
+  if (path.startsWith('/artifacts/')) return routes.artifacts;
+  if (path === '/livez' || path === '/readyz') return routes.health;
+  if (path === routes.huaweiPath) return routes.huawei;
+  const slash = path.indexOf('/', 1);
+  if (slash > 1 && path.startsWith('/controller/', slash)) return routes.ddi;
+  return undefined;
+}
+
 function healthHandler(isReady: () => boolean): HttpHandler {
   return {
     async handle(req, res) {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const path = pathOf(req.url);
       if (path === '/livez') {
         sendJson(res, 200, { status: 'UP' });
         return true;
@@ -342,65 +379,42 @@ function healthHandler(isReady: () => boolean): HttpHandler {
 }
 
 /**
- * `GET|HEAD /artifacts/{moduleId}/{filename}`: plain downloads (one byte range at most) for
- * devices that are not DDI devices, such as MQTT devices, whose install command carries the URL.
+ * `GET|HEAD /artifacts/{moduleId}/{filename}`: downloads for devices that are not DDI devices,
+ * such as MQTT devices, whose install command carries the URL. Served by ddi-http's
+ * `serveArtifact`, as DDI and the Management API serve theirs (ranges, If-Range, If-Match).
  */
 function artifactDownloads(artifacts: ArtifactStore): HttpHandler {
   return {
     async handle(req, res) {
-      const match = /^\/artifacts\/(\d+)\/([^/]+)$/.exec(
-        new URL(req.url ?? '/', 'http://x').pathname,
-      );
+      const path = pathOf(req.url);
+      const match = /^\/artifacts\/(\d+)\/([^/]+)$/.exec(path);
       if (!match) return false;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        sendJson(res, 405, { status: 405, error: 'Method Not Allowed' }, 'application/json', {
-          Allow: 'GET, HEAD',
-        });
+        sendJson(res, 405, springError(405, path), { headers: { Allow: 'GET, HEAD' } });
         return true;
       }
       let filename: string;
       try {
         filename = decodeURIComponent(match[2] ?? '');
       } catch {
-        sendJson(res, 400, { status: 400, error: 'Bad Request' });
+        sendJson(res, 400, springError(400, path));
         return true;
       }
-      const entry = await artifacts.lookup(Number(match[1]), filename);
-      if (!entry) {
-        sendJson(res, 404, { status: 404, error: 'Not Found' });
+      const moduleId = Number(match[1]);
+      const stored = await artifacts.stat(moduleId, filename);
+      if (!stored) {
+        sendJson(res, 404, springError(404, path));
         return true;
       }
-      const headers: Record<string, string> = {
-        'Content-Type': 'application/octet-stream',
-        'Accept-Ranges': 'bytes',
-        ETag: `"${entry.hashes.sha1}"`,
-      };
-      let start = 0;
-      let end = entry.size - 1;
-      let status = 200;
-      const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-      if (req.headers.range && range && entry.size > 0) {
-        const [, from = '', to = ''] = range;
-        if (from === '') start = Math.max(0, entry.size - Number(to));
-        else {
-          start = Number(from);
-          if (to !== '') end = Math.min(end, Number(to));
-        }
-        if (start > end || start >= entry.size) {
-          res.writeHead(416, { 'Content-Range': `bytes */${entry.size}`, 'Content-Length': '0' });
-          res.end();
-          return true;
-        }
-        status = 206;
-        headers['Content-Range'] = `bytes ${start}-${end}/${entry.size}`;
-      }
-      headers['Content-Length'] = String(entry.size === 0 ? 0 : end - start + 1);
-      res.writeHead(status, headers);
-      if (req.method === 'HEAD' || entry.size === 0) {
-        res.end();
-        return true;
-      }
-      await pipeline(entry.createReadStream(start, end), res).catch(() => res.destroy());
+      const served = { moduleId, filename, size: stored.size, sha1: stored.hashes.sha1 };
+      await serveArtifact(
+        req,
+        res,
+        stored.lastModified === undefined
+          ? served
+          : { ...served, lastModified: stored.lastModified },
+        artifacts,
+      );
       return true;
     },
   };

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { boundaryOf, readMultipart } from '../src/multipart.js';
 
@@ -15,14 +16,16 @@ function body(boundary: string, file: Buffer): Buffer {
   ]);
 }
 
-async function* chunks(data: Buffer, size: number) {
-  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
+function chunks(data: Buffer, size: number): Readable {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < data.length; i += size) parts.push(data.subarray(i, i + size));
+  return Readable.from(parts);
 }
 
 async function parse(data: Buffer, boundary: string, size: number) {
   const fields: Record<string, string> = {};
   const files: { name: string; filename: string; sha1: string; length: number }[] = [];
-  await readMultipart(chunks(data, size), boundary, {
+  await readMultipart(chunks(data, size), `multipart/form-data; boundary=${boundary}`, {
     onField: (name, value) => {
       fields[name] = value;
     },
@@ -80,5 +83,43 @@ describe('readMultipart', () => {
     expect(boundaryOf('multipart/form-data; charset=utf-8; boundary="a b"')).toBe('a b');
     expect(boundaryOf('application/json')).toBeUndefined();
     expect(boundaryOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('readMultipart limits', () => {
+  const type = 'multipart/form-data; boundary=b';
+  const field = (name: string, value: string) =>
+    `--b\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const read = (data: string, limits: Parameters<typeof readMultipart>[3]) =>
+    readMultipart(
+      Readable.from([Buffer.from(data)]),
+      type,
+      {
+        onField: () => {},
+        onFile: async (_part, stream) => {
+          for await (const _chunk of stream) {
+            // consumed
+          }
+        },
+      },
+      limits,
+    );
+
+  it('fails a file part past maxFileBytes with UPLOAD_TOO_LARGE', async () => {
+    const body = `--b\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${'x'.repeat(100)}\r\n--b--`;
+    await expect(read(body, { maxFileBytes: 99 })).rejects.toMatchObject({
+      code: 'UPLOAD_TOO_LARGE',
+    });
+    await expect(read(body, { maxFileBytes: 100 })).resolves.toBeUndefined();
+  });
+
+  it('refuses too many parts and too long fields', async () => {
+    const three = `${field('a', '1')}${field('b', '2')}${field('c', '3')}--b--`;
+    await expect(read(three, { maxParts: 2 })).rejects.toMatchObject({ code: 'BAD_MULTIPART' });
+    await expect(read(three, { maxParts: 3 })).resolves.toBeUndefined();
+    const long = `${field('a', 'y'.repeat(11))}--b--`;
+    await expect(read(long, { maxFieldBytes: 10 })).rejects.toMatchObject({
+      code: 'BAD_MULTIPART',
+    });
   });
 });

@@ -1,0 +1,51 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Logger, UpdateService } from '@otaflow/core';
+import type { ServedArtifact } from '@otaflow/ddi-http';
+import type { ArtifactStore } from '../ArtifactStore.js';
+
+/** What every endpoint of the Management API works over; built once per API. */
+export interface ManagementContext {
+  service: UpdateService;
+  artifacts: ArtifactStore;
+  /** The one user (hawkBit's default is admin/admin); also `createdBy` of everything. */
+  user: string;
+  tenant: string;
+  /** Polling interval the DDI side announces, for `pollStatus`. */
+  pollingTimeMs: number;
+  /** Largest artifact upload; above it the answer is 429. */
+  maxArtifactBytes: number;
+  logger: Logger;
+}
+
+/** One request as an endpoint sees it: a test builds one by hand, the router from node:http. */
+export interface EndpointRequest {
+  /** Path parameters, already percent-decoded. */
+  params: Readonly<Record<string, string | undefined>>;
+  query: URLSearchParams;
+  /** `http(s)://host:port` for absolute `_links`. */
+  base: string;
+  /**
+   * The JSON body, read when the endpoint asks (so a 404 on the path can come before a 400 on
+   * the body, as in hawkBit); rejects with the 415/413/400 problem.
+   */
+  json(): Promise<unknown>;
+  /** The raw body with its headers, for the one streaming endpoint (artifact upload). */
+  raw: Readable & { headers: IncomingHttpHeaders };
+}
+
+/** What an endpoint answers; the router writes it. Errors are thrown as `Problem`s. */
+export type Reply =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { status: 200; artifact: ServedArtifact };
+
+export type Endpoint = (api: ManagementContext, request: EndpointRequest) => Promise<Reply>;
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** One route of a resource module: a path relative to `/rest/v1`, in find-my-way's syntax. */
+export interface Route {
+  method: Method;
+  path: string;
+  endpoint: Endpoint;
+}

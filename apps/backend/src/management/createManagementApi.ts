@@ -1,0 +1,177 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Logger, silentLogger, type UpdateService } from '@otaflow/core';
+import {
+  DdiError,
+  isJsonContentType,
+  negotiate,
+  readBody,
+  requestBase,
+  sendEmpty,
+  sendJson,
+  serveArtifact,
+  springError,
+} from '@otaflow/ddi-http';
+import Router from 'find-my-way';
+import type { ArtifactStore } from '../ArtifactStore.js';
+import type { HttpHandler } from '../http.js';
+import type {
+  EndpointRequest,
+  ManagementContext,
+  Method,
+  Reply,
+  Route,
+} from './ManagementContext.js';
+import { notReadable, type Problem, problemOf, springProblem } from './Problem.js';
+import { MGMT_BASE } from './representations.js';
+import { MANAGEMENT_ROUTES } from './routes.js';
+
+export interface ManagementApiOptions {
+  service: UpdateService;
+  artifacts: ArtifactStore;
+  /** Basic-auth credentials (hawkBit's default user is admin/admin). */
+  user: string;
+  password: string;
+  tenant: string;
+  /** Base of the absolute `_links` hrefs; the request's Host when unset. */
+  publicUrl?: string;
+  /** Largest artifact upload (hawkBit: 1 GiB); above it the answer is 429. */
+  maxArtifactBytes?: number;
+  /** Polling interval the DDI side announces, for `pollStatus` (hawkBit: 5 min). */
+  pollingTimeMs?: number;
+  logger?: Logger;
+  /** The resource modules' routes (default: all of them); tests may mount fewer or more. */
+  routes?: readonly Route[];
+}
+
+const MAX_JSON_BYTES = 4 * 1024 * 1024;
+const METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'DELETE'];
+/** hawkBit answers hal+json unless the client asks for plain JSON. */
+const OFFERED = ['application/hal+json', 'application/json'] as const;
+
+/**
+ * The hawkBit Management API v1 subset under `/rest/v1`, with hawkBit's paths, JSON shapes,
+ * `_links`, status codes and error bodies, over an `UpdateService` (all state lives there and in
+ * the artifact store; this object keeps none of its own). One find-my-way router over the
+ * resource modules' routes; auth, negotiation and error answers are done here, once.
+ */
+export function createManagementApi(options: ManagementApiOptions): HttpHandler {
+  const api: ManagementContext = {
+    service: options.service,
+    artifacts: options.artifacts,
+    user: options.user,
+    tenant: options.tenant,
+    pollingTimeMs: options.pollingTimeMs ?? 5 * 60_000,
+    maxArtifactBytes: options.maxArtifactBytes ?? 1024 * 1024 * 1024,
+    logger: options.logger ?? silentLogger,
+  };
+  const expected = Buffer.from(`${options.user}:${options.password}`);
+  const router = Router({ ignoreTrailingSlash: true });
+  for (const route of options.routes ?? MANAGEMENT_ROUTES) {
+    router.on(route.method, route.path, () => {}, route);
+  }
+
+  const authorized = (req: IncomingMessage) => {
+    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!match) return false;
+    const given = Buffer.from(match[1] ?? '', 'base64');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+
+  const write = (res: ServerResponse, path: string, contentType: string, problem: Problem) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (problem.spring)
+      sendJson(res, problem.status, springError(problem.status, path), {
+        headers: problem.headers,
+      });
+    else if (problem.body)
+      sendJson(res, problem.status, problem.body, { contentType, headers: problem.headers });
+    else sendEmpty(res, problem.status, problem.headers);
+  };
+
+  return {
+    async handle(req, res) {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const { pathname } = url;
+      if (pathname !== MGMT_BASE && !pathname.startsWith(`${MGMT_BASE}/`)) return false;
+      let contentType: string = OFFERED[0];
+      try {
+        if (!authorized(req))
+          throw springProblem(401, { 'WWW-Authenticate': 'Basic realm="hawkBit"' });
+        const path = pathname.slice(MGMT_BASE.length) || '/';
+        const found = router.find(req.method as Method, path);
+        if (!found) {
+          const allowed = METHODS.filter((m) => router.find(m, path));
+          if (allowed.length === 0) throw springProblem(404);
+          throw springProblem(405, { Allow: allowed.join(', ') });
+        }
+        const route = found.store as Route;
+        // An empty Accept is no preference, like none at all.
+        const chosen =
+          route.method === 'DELETE'
+            ? 'application/json'
+            : req.headers.accept
+              ? negotiate(req, OFFERED)
+              : OFFERED[0];
+        if (!chosen) throw springProblem(406);
+        contentType = chosen;
+        const request: EndpointRequest = {
+          params: found.params,
+          query: url.searchParams,
+          base: requestBase(req, options.publicUrl),
+          json: () => readJson(req),
+          raw: req,
+        };
+        await send(req, res, contentType, await route.endpoint(api, request));
+      } catch (error) {
+        const problem = problemOf(error);
+        if (problem) write(res, pathname, contentType, problem);
+        else {
+          api.logger.error(
+            { err: error, method: req.method, path: pathname },
+            'management API request failed',
+          );
+          write(res, pathname, contentType, springProblem(500));
+        }
+      }
+      return true;
+    },
+  };
+
+  async function send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    contentType: string,
+    reply: Reply,
+  ) {
+    if ('artifact' in reply) await serveArtifact(req, res, reply.artifact, api.artifacts);
+    else if (reply.body === undefined) sendEmpty(res, reply.status, reply.headers);
+    else sendJson(res, reply.status, reply.body, { contentType, ...pick(reply.headers) });
+  }
+}
+
+function pick(headers: Record<string, string> | undefined) {
+  return headers ? { headers } : {};
+}
+
+/** The JSON body: 415 for another type, 413 past the limit, hawkBit's 400 when unreadable. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  if (!isJsonContentType(req.headers['content-type'])) throw springProblem(415);
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, MAX_JSON_BYTES);
+  } catch (error) {
+    if (error instanceof DdiError && error.code === 'BODY_TOO_LARGE')
+      throw springProblem(413, { Connection: 'close' });
+    throw error;
+  }
+  if (raw.length === 0) throw notReadable();
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw notReadable();
+  }
+}

@@ -1,0 +1,117 @@
+import type { DistributionSet } from '@otaflow/core';
+import { queryList } from '../query.js';
+import { DISTRIBUTION_SET_TYPES } from './defaultTypes.js';
+import { setFields } from './fields.js';
+import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
+import { alreadyExists, hawkbitProblem, notFound } from './Problem.js';
+import { assignmentJson, paged, setJson } from './representations.js';
+import {
+  arrayBody,
+  check,
+  DistributionSetCreate,
+  multiAssignmentProblem,
+  requireAssignable,
+  requireSet,
+  stripUndefined,
+  TargetAssignment,
+  toAssignInput,
+} from './requests.js';
+
+/** `POST /distributionsets`: all or nothing; modules must fit the set's type. */
+export async function createDistributionSets(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const list = (await arrayBody(request)).map((item) => check(DistributionSetCreate, item));
+  const existing = (await api.service.listDistributionSets()).items;
+  const seen = new Set<string>();
+  for (const s of list) {
+    const typeKey = s.type ?? 'os_app';
+    const type = DISTRIBUTION_SET_TYPES[typeKey];
+    if (!type) throw notFound('DistributionSetType', typeKey);
+    for (const { id } of s.modules ?? []) {
+      const module = await api.service.getSoftwareModule(id);
+      if (!module) throw notFound('SoftwareModule', id);
+      if (![...type.mandatory, ...type.optional].includes(module.type)) {
+        throw hawkbitProblem(
+          400,
+          'unsupportedModule',
+          `Software module type ${module.type} is not supported by distribution set type ${typeKey}`,
+        );
+      }
+    }
+    const key = `${typeKey}\u0000${s.name}\u0000${s.version}`;
+    if (
+      seen.has(key) ||
+      existing.some((e) => e.type === typeKey && e.name === s.name && e.version === s.version)
+    ) {
+      throw alreadyExists();
+    }
+    seen.add(key);
+  }
+  const created: DistributionSet[] = [];
+  for (const s of list) {
+    const { modules, ...rest } = s;
+    created.push(
+      await api.service.createDistributionSet({
+        ...stripUndefined(rest),
+        modules: (modules ?? []).map((m) => m.id),
+      }),
+    );
+  }
+  const body = [];
+  for (const s of created) body.push(await setJson(api, request.base, s, false));
+  return { status: 201, body };
+}
+
+export async function listDistributionSets(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const all = (await api.service.listDistributionSets()).items;
+  const page = queryList(all, request.query, setFields, 'id:ASC');
+  const content = [];
+  for (const s of page.items) content.push(await setJson(api, request.base, s, false));
+  return { status: 200, body: paged(content, page.total) };
+}
+
+export async function getDistributionSet(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const set = await requireSet(api, request.params.id);
+  return { status: 200, body: await setJson(api, request.base, set, true) };
+}
+
+/**
+ * `POST /distributionsets/{id}/assignedTargets`: one action per known target; unknown
+ * controller ids are skipped silently and count nowhere, as in hawkBit.
+ */
+export async function assignTargetsToSet(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const set = await requireSet(api, request.params.id);
+  const list = (await arrayBody(request)).map((item) => check(TargetAssignment, item));
+  await requireAssignable(api, set);
+  const ids = new Set<string>();
+  for (const a of list) {
+    if (ids.has(a.id)) throw multiAssignmentProblem();
+    ids.add(a.id);
+  }
+  const inputs = [];
+  for (const a of list) if (await api.service.getTarget(a.id)) inputs.push(toAssignInput(a.id, a));
+  const result = await api.service.assign(set.id, inputs);
+  return { status: 200, body: assignmentJson(request.base, result) };
+}
+
+export const distributionSetRoutes: Route[] = [
+  { method: 'POST', path: '/distributionsets', endpoint: createDistributionSets },
+  { method: 'GET', path: '/distributionsets', endpoint: listDistributionSets },
+  { method: 'GET', path: '/distributionsets/:id', endpoint: getDistributionSet },
+  {
+    method: 'POST',
+    path: '/distributionsets/:id/assignedTargets',
+    endpoint: assignTargetsToSet,
+  },
+];

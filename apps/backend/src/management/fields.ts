@@ -1,0 +1,72 @@
+import type { ActionView, DistributionSet, SoftwareModule, TargetView } from '@otaflow/core';
+import type { FieldMap } from '../query.js';
+import { ipOf, type NumberedStatusEntry } from './representations.js';
+
+// The fields each list can be filtered (`q`) and sorted (`sort`) by, under hawkBit's names.
+
+export const targetFields: FieldMap<TargetView> = {
+  id: (t) => t.controllerId,
+  controllerId: (t) => t.controllerId,
+  name: (t) => t.name,
+  description: (t) => t.description,
+  updateStatus: (t) => t.updateStatus.toLowerCase(),
+  createdAt: (t) => t.createdAt,
+  lastModifiedAt: (t) => t.lastModifiedAt,
+  lastControllerRequestAt: (t) => t.lastContactAt,
+  address: (t) => t.address,
+  ipAddress: (t) => ipOf(t.address),
+  channel: (t) => t.channel,
+};
+
+/** The target fields plus every `attribute.<key>` the query names (attributes are open-ended). */
+export function targetFieldsFor(q: string | null): FieldMap<TargetView> {
+  if (!q) return targetFields;
+  const extra: FieldMap<TargetView> = { ...targetFields };
+  for (const m of q.matchAll(/attribute\.([A-Za-z0-9_.-]+)/gi)) {
+    const key = m[1] ?? '';
+    extra[`attribute.${key}`] = (t) => t.attributes[key];
+  }
+  return extra;
+}
+
+export const actionFields: FieldMap<ActionView> = {
+  id: (a) => a.id,
+  active: (a) => a.active,
+  status: (a) => a.status.toLowerCase(),
+  lastStatusCode: (a) => a.lastStatusCode,
+  createdAt: (a) => a.createdAt,
+  lastModifiedAt: (a) => a.lastModifiedAt,
+  weight: (a) => a.weight,
+  'target.controllerId': (a) => a.controllerId,
+  'distributionSet.id': (a) => a.distributionSetId,
+  'distributionSet.name': (a) => a.distributionSetName,
+  'distributionSet.version': (a) => a.distributionSetVersion,
+};
+
+export const statusFields: FieldMap<NumberedStatusEntry> = {
+  id: (e) => e.id,
+  timestamp: (e) => e.at,
+  reportedAt: (e) => e.at,
+  createdAt: (e) => e.at,
+};
+
+export const moduleFields: FieldMap<SoftwareModule> = {
+  id: (m) => m.id,
+  name: (m) => m.name,
+  version: (m) => m.version,
+  type: (m) => m.type,
+  vendor: (m) => m.vendor,
+  description: (m) => m.description,
+  createdAt: (m) => m.createdAt,
+  lastModifiedAt: (m) => m.lastModifiedAt,
+};
+
+export const setFields: FieldMap<DistributionSet> = {
+  id: (s) => s.id,
+  name: (s) => s.name,
+  version: (s) => s.version,
+  type: (s) => s.type,
+  description: (s) => s.description,
+  createdAt: (s) => s.createdAt,
+  lastModifiedAt: (s) => s.lastModifiedAt,
+};

@@ -1,0 +1,210 @@
+import {
+  ActionType,
+  ControllerId,
+  type DistributionSet,
+  MaintenanceWindow,
+  TargetChannel,
+  type UpdateService,
+  Weight,
+} from '@otaflow/core';
+import { z } from 'zod';
+import type { EndpointRequest, ManagementContext } from './ManagementContext.js';
+import {
+  constraintViolation,
+  emptyProblem,
+  hawkbitProblem,
+  notFound,
+  notReadable,
+  springProblem,
+} from './Problem.js';
+import { isComplete } from './representations.js';
+
+// ---------------------------------------------------------------- request schemas
+
+/** hawkBit spells enums lower-case; upper-case is accepted here too. */
+const LowerActionType = z.preprocess(
+  (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+  ActionType,
+);
+
+const WindowRequest = z.object({
+  schedule: z.string().optional(),
+  duration: z.string().optional(),
+  timezone: z.string().optional(),
+});
+
+const assignmentFields = {
+  type: LowerActionType.optional(),
+  forcetime: z.number().int().nonnegative().optional(),
+  weight: Weight.optional(),
+  confirmationRequired: z.boolean().optional(),
+  maintenanceWindow: WindowRequest.optional(),
+};
+export const DsAssignment = z.object({ id: z.number().int(), ...assignmentFields });
+export type DsAssignment = z.infer<typeof DsAssignment>;
+export const TargetAssignment = z.object({ id: z.string().min(1), ...assignmentFields });
+export type TargetAssignment = z.infer<typeof TargetAssignment>;
+
+export const TargetCreate = z.object({
+  controllerId: ControllerId,
+  name: z.string().min(1).max(128).optional(),
+  description: z.string().max(512).optional(),
+  address: z.string().max(512).optional(),
+  securityToken: z.string().min(1).max(128).optional(),
+  targetType: z.number().int().optional(),
+  /** otaflow extension: how the target is reached (see README); hawkBit ignores unknown fields. */
+  channel: TargetChannel.optional(),
+});
+
+export const TargetUpdate = z.object({
+  name: z.string().min(1).max(128).optional(),
+  description: z.string().max(512).optional(),
+  address: z.string().max(512).optional(),
+  securityToken: z.string().min(1).max(128).optional(),
+  requestAttributes: z.boolean().optional(),
+  targetType: z.number().int().optional(),
+  channel: TargetChannel.optional(),
+});
+
+export const SoftwareModuleCreate = z.object({
+  name: z.string().min(1).max(128),
+  version: z.string().min(1).max(64),
+  type: z.string().min(1).max(64),
+  description: z.string().max(512).optional(),
+  vendor: z.string().max(256).optional(),
+  encrypted: z.boolean().optional(),
+});
+
+export const DistributionSetCreate = z.object({
+  name: z.string().min(1).max(128),
+  version: z.string().min(1).max(64),
+  description: z.string().max(512).optional(),
+  type: z.string().min(1).max(64).optional(),
+  modules: z.array(z.object({ id: z.number().int() })).optional(),
+  requiredMigrationStep: z.boolean().optional(),
+});
+
+// ---------------------------------------------------------------- bodies and parameters
+
+export function check<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw constraintViolation(parsed.error);
+  return parsed.data;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** hawkBit 1.1 accepts a single object where an array is expected; anything else is unreadable. */
+export async function arrayBody(request: EndpointRequest): Promise<Record<string, unknown>[]> {
+  const body = await request.json();
+  const list = Array.isArray(body) ? body : isObject(body) ? [body] : undefined;
+  if (!list?.every(isObject)) throw notReadable();
+  return list;
+}
+
+export async function objectBody(request: EndpointRequest): Promise<Record<string, unknown>> {
+  const body = await request.json();
+  if (!isObject(body)) throw notReadable();
+  return body;
+}
+
+export function intParam(raw: string | undefined, type: string): number {
+  const n = Number(raw);
+  // Spring fails to convert a non-numeric path id before hawkBit sees it: Boot's 400.
+  if (!raw || !/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw springProblem(400);
+  if (n <= 0) throw notFound(type, raw);
+  return n;
+}
+
+export function stripUndefined<T extends Record<string, unknown>>(
+  value: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+// ---------------------------------------------------------------- entities named by the path
+
+export async function requireTarget(api: ManagementContext, id: string | undefined) {
+  const target = id === undefined ? undefined : await api.service.getTarget(id);
+  if (!target) throw notFound('Target', id ?? '');
+  return target;
+}
+
+export async function requireModule(api: ManagementContext, raw: string | undefined) {
+  const id = intParam(raw, 'SoftwareModule');
+  const module = await api.service.getSoftwareModule(id);
+  if (!module) throw notFound('SoftwareModule', id);
+  return module;
+}
+
+export async function requireSet(api: ManagementContext, raw: string | number | undefined) {
+  const id = typeof raw === 'number' ? raw : intParam(raw, 'DistributionSet');
+  const set = await api.service.getDistributionSet(id);
+  if (!set) throw notFound('DistributionSet', id);
+  return set;
+}
+
+/** An action of another target is hawkBit's 404 with an empty body. */
+export async function requireActionOf(
+  api: ManagementContext,
+  controllerId: string | undefined,
+  raw: string | undefined,
+) {
+  await requireTarget(api, controllerId);
+  const id = intParam(raw, 'Action');
+  const action = await api.service.getAction(id);
+  if (!action) throw notFound('Action', id);
+  if (action.controllerId !== controllerId) throw emptyProblem(404);
+  return action;
+}
+
+// ---------------------------------------------------------------- assignments
+
+export async function requireAssignable(
+  api: ManagementContext,
+  set: DistributionSet,
+): Promise<void> {
+  if (!isComplete(set, await api.service.modulesOf(set))) {
+    throw hawkbitProblem(
+      400,
+      'incomplete',
+      `Distribution set of type ${set.type} is incomplete: ${set.name}:${set.version}`,
+    );
+  }
+}
+
+export function toAssignInput(controllerId: string, a: DsAssignment | TargetAssignment) {
+  const input: Parameters<UpdateService['assign']>[1][number] = { controllerId };
+  if (a.type !== undefined) input.type = a.type;
+  if (a.weight !== undefined) input.weight = a.weight;
+  if (a.forcetime !== undefined) input.forcedTime = a.forcetime;
+  if (a.confirmationRequired !== undefined) input.confirmationRequired = a.confirmationRequired;
+  if (a.maintenanceWindow) {
+    const w = a.maintenanceWindow;
+    const given = [w.schedule, w.duration, w.timezone].filter(
+      (v) => v !== undefined && v !== '',
+    ).length;
+    if (given > 0) {
+      const parsed = MaintenanceWindow.safeParse(w);
+      if (given !== 3 || !parsed.success) {
+        throw hawkbitProblem(
+          400,
+          'maintenance',
+          'The maintenance schedule needs schedule, duration (HH:mm:ss) and timezone (+HH:mm)',
+        );
+      }
+      input.maintenanceWindow = parsed.data;
+    }
+  }
+  return input;
+}
+
+export const multiAssignmentProblem = () =>
+  hawkbitProblem(
+    400,
+    'multiAssignment',
+    'The requested operation requires multi assignments to be enabled.',
+  );

@@ -1,0 +1,19 @@
+import { actionRoutes } from './actions.js';
+import { artifactRoutes } from './artifacts.js';
+import { distributionSetRoutes } from './distributionSets.js';
+import type { Route } from './ManagementContext.js';
+import { softwareModuleRoutes } from './softwareModules.js';
+import { targetRoutes } from './targets.js';
+import { typeRoutes } from './types.js';
+import { userinfoRoutes } from './userinfo.js';
+
+/** Every resource module's routes; a new resource is one more module and one more line here. */
+export const MANAGEMENT_ROUTES: readonly Route[] = [
+  ...userinfoRoutes,
+  ...targetRoutes,
+  ...actionRoutes,
+  ...typeRoutes,
+  ...softwareModuleRoutes,
+  ...artifactRoutes,
+  ...distributionSetRoutes,
+];

@@ -1,0 +1,68 @@
+import type { SoftwareModule } from '@otaflow/core';
+import { queryList } from '../query.js';
+import { SOFTWARE_MODULE_TYPES } from './defaultTypes.js';
+import { moduleFields } from './fields.js';
+import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
+import { alreadyExists, hawkbitProblem, notFound } from './Problem.js';
+import { moduleJson, paged } from './representations.js';
+import {
+  arrayBody,
+  check,
+  requireModule,
+  SoftwareModuleCreate,
+  stripUndefined,
+} from './requests.js';
+
+/** `POST /softwaremodules`: all or nothing; (type, name, version) is unique. */
+export async function createSoftwareModules(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const list = (await arrayBody(request)).map((item) => check(SoftwareModuleCreate, item));
+  const existing = (await api.service.listSoftwareModules()).items;
+  const seen = new Set<string>();
+  for (const m of list) {
+    if (!SOFTWARE_MODULE_TYPES[m.type]) throw notFound('SoftwareModuleType', m.type);
+    if (m.encrypted)
+      throw hawkbitProblem(
+        400,
+        'constraint',
+        'encrypted: artifact encryption is not supported by this server.',
+      );
+    const key = `${m.type}\u0000${m.name}\u0000${m.version}`;
+    if (
+      seen.has(key) ||
+      existing.some((e) => e.type === m.type && e.name === m.name && e.version === m.version)
+    ) {
+      throw alreadyExists();
+    }
+    seen.add(key);
+  }
+  const created: SoftwareModule[] = [];
+  for (const m of list) created.push(await api.service.createSoftwareModule(stripUndefined(m)));
+  return { status: 201, body: created.map((m) => moduleJson(api, request.base, m, false)) };
+}
+
+export async function listSoftwareModules(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const all = (await api.service.listSoftwareModules()).items;
+  const page = queryList(all, request.query, moduleFields, 'id:ASC');
+  const content = page.items.map((m) => moduleJson(api, request.base, m, false));
+  return { status: 200, body: paged(content, page.total) };
+}
+
+export async function getSoftwareModule(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const module = await requireModule(api, request.params.id);
+  return { status: 200, body: moduleJson(api, request.base, module, true) };
+}
+
+export const softwareModuleRoutes: Route[] = [
+  { method: 'POST', path: '/softwaremodules', endpoint: createSoftwareModules },
+  { method: 'GET', path: '/softwaremodules', endpoint: listSoftwareModules },
+  { method: 'GET', path: '/softwaremodules/:id', endpoint: getSoftwareModule },
+];

@@ -1,0 +1,142 @@
+import type { TargetView } from '@otaflow/core';
+import { queryList } from '../query.js';
+import { targetFieldsFor } from './fields.js';
+import type {
+  Endpoint,
+  EndpointRequest,
+  ManagementContext,
+  Reply,
+  Route,
+} from './ManagementContext.js';
+import { alreadyExists, emptyProblem, hawkbitProblem, notFound } from './Problem.js';
+import { assignmentJson, paged, setJson, targetJson } from './representations.js';
+import {
+  arrayBody,
+  check,
+  DsAssignment,
+  multiAssignmentProblem,
+  objectBody,
+  requireAssignable,
+  requireSet,
+  requireTarget,
+  stripUndefined,
+  TargetCreate,
+  TargetUpdate,
+  toAssignInput,
+} from './requests.js';
+
+/** `POST /targets`: all or nothing; a known controller id is 409 and creates none. */
+export async function createTargets(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const list = (await arrayBody(request)).map((item) => check(TargetCreate, item));
+  const seen = new Set<string>();
+  for (const t of list) {
+    if (t.targetType !== undefined) throw notFound('TargetType', t.targetType);
+    if (seen.has(t.controllerId) || (await api.service.getTarget(t.controllerId))) {
+      throw alreadyExists();
+    }
+    seen.add(t.controllerId);
+  }
+  const created: TargetView[] = [];
+  for (const t of list) {
+    const { targetType: _ignored, ...input } = t;
+    created.push(await api.service.createTarget(stripUndefined(input)));
+  }
+  return { status: 201, body: created.map((t) => targetJson(api, request.base, t, false)) };
+}
+
+/** `GET /targets`: RSQL `q` (with `attribute.<key>`), `sort`, `offset`, `limit`. */
+export async function listTargets(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const all = (await api.service.listTargets()).items;
+  const fields = targetFieldsFor(request.query.get('q'));
+  const page = queryList(all, request.query, fields, 'controllerId:ASC');
+  const content = page.items.map((t) => targetJson(api, request.base, t, false));
+  return { status: 200, body: paged(content, page.total) };
+}
+
+export async function getTarget(api: ManagementContext, request: EndpointRequest): Promise<Reply> {
+  const target = await requireTarget(api, request.params.id);
+  return { status: 200, body: targetJson(api, request.base, target, true) };
+}
+
+/** `PUT /targets/{id}`: the body is read first (415/400 before 404, as in hawkBit). */
+export async function updateTarget(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const body = await objectBody(request);
+  const target = await requireTarget(api, request.params.id);
+  const patch = check(TargetUpdate, body);
+  if (patch.requestAttributes === false) throw emptyProblem(400);
+  if (patch.targetType !== undefined && patch.targetType !== -1)
+    throw notFound('TargetType', patch.targetType);
+  const { targetType: _ignored, ...rest } = patch;
+  const updated = await api.service.updateTarget(target.controllerId, stripUndefined(rest));
+  return { status: 200, body: targetJson(api, request.base, updated, true) };
+}
+
+export async function deleteTarget(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const target = await requireTarget(api, request.params.id);
+  await api.service.deleteTarget(target.controllerId);
+  return { status: 204 };
+}
+
+/** `GET /targets/{id}/attributes`: 204 while the device has reported none. */
+export async function getTargetAttributes(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const target = await requireTarget(api, request.params.id);
+  if (Object.keys(target.attributes).length === 0) return { status: 204 };
+  return { status: 200, body: target.attributes };
+}
+
+function setOfTarget(which: 'assignedDistributionSetId' | 'installedDistributionSetId'): Endpoint {
+  return async (api, request) => {
+    // hawkBit answers 204 for an unknown target here too.
+    const target = await api.service.getTarget(request.params.id ?? '');
+    const id = target?.[which];
+    const set = id === undefined ? undefined : await api.service.getDistributionSet(id);
+    if (!set) return { status: 204 };
+    return { status: 200, body: await setJson(api, request.base, set, true) };
+  };
+}
+
+export const getAssignedSet: Endpoint = setOfTarget('assignedDistributionSetId');
+export const getInstalledSet: Endpoint = setOfTarget('installedDistributionSetId');
+
+/** `POST /targets/{id}/assignedDS`: one assignment (multi-assignment is not enabled). */
+export async function assignSetToTarget(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const list = (await arrayBody(request)).map((item) => check(DsAssignment, item));
+  const target = await requireTarget(api, request.params.id);
+  if (list.length === 0) throw hawkbitProblem(400, 'constraint', 'assignments must not be empty.');
+  if (list.length > 1) throw multiAssignmentProblem();
+  const [assignment] = list as [DsAssignment];
+  const set = await requireSet(api, assignment.id);
+  await requireAssignable(api, set);
+  const result = await api.service.assign(set.id, [toAssignInput(target.controllerId, assignment)]);
+  return { status: 200, body: assignmentJson(request.base, result) };
+}
+
+export const targetRoutes: Route[] = [
+  { method: 'POST', path: '/targets', endpoint: createTargets },
+  { method: 'GET', path: '/targets', endpoint: listTargets },
+  { method: 'GET', path: '/targets/:id', endpoint: getTarget },
+  { method: 'PUT', path: '/targets/:id', endpoint: updateTarget },
+  { method: 'DELETE', path: '/targets/:id', endpoint: deleteTarget },
+  { method: 'GET', path: '/targets/:id/attributes', endpoint: getTargetAttributes },
+  { method: 'GET', path: '/targets/:id/assignedDS', endpoint: getAssignedSet },
+  { method: 'GET', path: '/targets/:id/installedDS', endpoint: getInstalledSet },
+  { method: 'POST', path: '/targets/:id/assignedDS', endpoint: assignSetToTarget },
+];
