@@ -1,0 +1,291 @@
+/**
+ * What run.ts and routers.ts share: server processes (servers.ts), the load, interleaved rounds
+ * with medians, and the byte-for-byte check that a baseline answers what the server under test does.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { cpus, totalmem } from 'node:os';
+import { LoadClient } from '@otaflow/bench-kit';
+import type { ServerKind, ServerOp } from './shared.js';
+
+export const REQUESTS = 20_000;
+export const CONCURRENCY = 64;
+/** Measured rounds; more on a busy machine (BENCH_ROUNDS) narrow the median. */
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+export interface Figure {
+  metric: string;
+  value: number;
+  unit: string;
+  baseline: number;
+  ratio: number;
+  goal: number | null;
+}
+
+export interface Sample {
+  perSecond: number;
+  /** Server process CPU µs per request. */
+  serverCpu: number;
+  /** This (client) process's CPU µs per request, for judging whether the client was the limit. */
+  clientCpu: number;
+}
+
+export interface Req {
+  path: string;
+  method: 'GET' | 'POST';
+  body?: string;
+  headers: Record<string, string>;
+}
+
+export const log = (line: string) => console.log(`[bench] ${line}`);
+export const round1 = (n: number) => Math.round(n * 10) / 10;
+export const round3 = (n: number) => Math.round(n * 1000) / 1000;
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export interface BenchServer {
+  kind: ServerKind;
+  origin: string;
+  load: LoadClient;
+  ask<T>(op: ServerOp): Promise<T>;
+  stop(): Promise<void>;
+}
+
+/** Forks servers.ts for one kind of server and waits for its origin. */
+export async function startServer(kind: ServerKind): Promise<BenchServer> {
+  const prof = process.env.BENCH_SERVER_PROF;
+  const child: ChildProcess = fork(new URL('./servers.ts', import.meta.url), [kind], {
+    execArgv: [
+      '--import',
+      'tsx',
+      '--conditions=@otaflow/source',
+      ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 1;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  child.on('message', (msg: { id: number; value?: unknown; error?: string }) => {
+    const w = waiting.get(msg.id);
+    if (!w) return;
+    waiting.delete(msg.id);
+    if (msg.error !== undefined) w.reject(new Error(msg.error));
+    else w.resolve(msg.value);
+  });
+  child.on('exit', (code) => {
+    for (const w of waiting.values()) w.reject(new Error(`${kind} server exited (${code})`));
+    waiting.clear();
+  });
+  const ready = new Promise<{ origin: string }>((resolve, reject) =>
+    waiting.set(0, { resolve: resolve as (v: unknown) => void, reject }),
+  );
+  const ask = <T>(op: ServerOp): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, op });
+    });
+  const { origin } = await ready;
+  const load = new LoadClient(origin, CONCURRENCY);
+  return {
+    kind,
+    origin,
+    load,
+    ask,
+    async stop() {
+      load.close();
+      const exited =
+        child.exitCode === null ? new Promise((r) => child.once('exit', r)) : Promise.resolve();
+      await ask('close').catch(() => {});
+      // Left to exit by itself (a --cpu-prof profile is written on exit); killed only if it hangs.
+      const timer = setTimeout(() => child.kill(), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const clientCpu = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+/** `count` requests over CONCURRENCY connections; throughput and CPU per request on both ends. */
+export async function load(
+  server: BenchServer,
+  count: number,
+  make: (i: number) => Req,
+  expect: number,
+): Promise<Sample> {
+  // Encoded before the clock starts, one request per sequence: any connection may take any.
+  const requests = Array.from({ length: count }, (_, i) => {
+    const req = make(i);
+    return [server.load.request(req.method, req.path, req.headers, req.body)];
+  });
+  const cpu = () => server.ask<{ cpuMicros: number }>('cpu');
+  const server0 = await cpu();
+  const client0 = clientCpu();
+  const perSecond = await server.load.drive(requests, expect);
+  const client = clientCpu() - client0;
+  const server1 = await cpu();
+  return {
+    perSecond,
+    serverCpu: (server1.cpuMicros - server0.cpuMicros) / count,
+    clientCpu: client / count,
+  };
+}
+
+export interface Comparison {
+  value: number;
+  baseline: number;
+  /** Median of the rounds' own ratios: each pair met the same moment of a busy machine. */
+  ratio: number;
+  cpu: number;
+  cpuBaseline: number;
+  clientCpu: number;
+  clientCpuBaseline: number;
+}
+
+/** A warm-up of each side, then `rounds` measured rounds in ABBA order; the medians. */
+export async function compare(
+  label: string,
+  rounds: number,
+  bareRun: () => Promise<Sample>,
+  testRun: () => Promise<Sample>,
+): Promise<Comparison> {
+  log(`${label}: warm-up`);
+  await bareRun();
+  await testRun();
+  const bare: Sample[] = [];
+  const test: Sample[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const pair =
+      r % 2 === 0
+        ? [await bareRun(), await testRun()]
+        : [await testRun(), await bareRun()].reverse();
+    bare.push(pair[0]!);
+    test.push(pair[1]!);
+    log(
+      `${label} round ${r + 1}/${rounds}: bare ${round1(pair[0]!.perSecond)}, tested ${round1(pair[1]!.perSecond)} req/s (${round3(pair[1]!.perSecond / pair[0]!.perSecond)}); server CPU µs/req bare ${round1(pair[0]!.serverCpu)}, tested ${round1(pair[1]!.serverCpu)}`,
+    );
+  }
+  const pick = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => x[k]));
+  return {
+    value: pick(test, 'perSecond'),
+    baseline: pick(bare, 'perSecond'),
+    ratio: median(test.map((t, i) => t.perSecond / bare[i]!.perSecond)),
+    cpu: pick(test, 'serverCpu'),
+    cpuBaseline: pick(bare, 'serverCpu'),
+    clientCpu: pick(test, 'clientCpu'),
+    clientCpuBaseline: pick(bare, 'clientCpu'),
+  };
+}
+
+/** A throughput figure and its server-CPU twin (inverted: 1 is "as cheap as bare"). */
+export function figuresOf(metric: string, goal: number | null, m: Comparison): Figure[] {
+  const f: Figure = {
+    metric,
+    unit: 'req/s',
+    value: round1(m.value),
+    baseline: round1(m.baseline),
+    ratio: round3(m.ratio),
+    goal,
+  };
+  const c: Figure = {
+    metric: `server CPU, ${metric}`,
+    unit: 'CPU µs/req',
+    value: round1(m.cpu),
+    baseline: round1(m.cpuBaseline),
+    ratio: round3(m.cpuBaseline / m.cpu),
+    goal: null,
+  };
+  log(
+    `${metric}: ${f.value} req/s vs bare ${f.baseline} -> ratio ${f.ratio}${goal === null ? '' : ` (goal >= ${goal})`}; server CPU ${c.value} vs ${c.baseline} µs/req; client CPU ${round1(m.clientCpu)} vs ${round1(m.clientCpuBaseline)} µs/req`,
+  );
+  return [f, c];
+}
+
+/** Writes a result file in the format scripts/bench.mjs reads, and prints it as a table. */
+export async function writeResult(file: URL, name: string, figures: Figure[]): Promise<void> {
+  const result = {
+    name,
+    date: new Date().toISOString(),
+    machine: {
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    figures,
+  };
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log('\n| metric | value | bare baseline | ratio | goal |\n|---|---|---|---|---|');
+  for (const f of figures)
+    console.log(
+      `| ${f.metric} | ${f.value} ${f.unit} | ${f.baseline} ${f.unit} | ${f.ratio} | ${f.goal ?? '-'} |`,
+    );
+}
+
+export interface RawAnswer {
+  status: number;
+  /** Name and value pairs as sent, less the ones node:http adds to every answer by itself. */
+  headers: string[];
+  body: string;
+}
+
+const ADDED_BY_NODE = new Set(['date', 'connection', 'keep-alive']);
+
+/** One request over a fresh connection, with the headers exactly as the server sent them. */
+export function fetchRaw(origin: string, req: Req): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const r = request(
+      new URL(req.path, origin),
+      { method: req.method, headers: req.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const headers: string[] = [];
+          for (let i = 0; i < res.rawHeaders.length; i += 2)
+            if (!ADDED_BY_NODE.has(res.rawHeaders[i]!.toLowerCase()))
+              headers.push(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        res.on('error', reject);
+      },
+    );
+    r.on('error', reject);
+    r.end(req.body);
+  });
+}
+
+/**
+ * Throws unless both servers answer `req` alike: status, body, and header names and values in
+ * order (with `loose`, names in any case and order: Hono writes them from a Headers object).
+ */
+export async function expectSameAnswer(
+  tested: BenchServer,
+  bare: BenchServer,
+  req: Req,
+  loose = false,
+): Promise<void> {
+  const [a, b] = await Promise.all([fetchRaw(tested.origin, req), fetchRaw(bare.origin, req)]);
+  const norm = (x: RawAnswer) => {
+    if (!loose) return JSON.stringify(x);
+    const pairs: string[] = [];
+    for (let i = 0; i < x.headers.length; i += 2)
+      pairs.push(`${x.headers[i]!.toLowerCase()}: ${x.headers[i + 1]}`);
+    return JSON.stringify({ ...x, headers: pairs.sort() });
+  };
+  if (norm(a) !== norm(b))
+    throw new Error(
+      `${bare.kind} does not answer ${req.method} ${req.path} as ${tested.kind} does:\n  ${tested.kind}: ${norm(a)}\n  ${bare.kind}: ${norm(b)}`,
+    );
+}
