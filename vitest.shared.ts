@@ -24,6 +24,7 @@ export const sharedConfig = defineConfig({
         new URL('./packages/huawei-webhook/src/testing.ts', import.meta.url),
       ),
       '@otaflow/huawei-webhook': pkg('huawei-webhook'),
+      '@otaflow/store-postgres': pkg('store-postgres'),
     },
   },
   test: {

@@ -19,6 +19,8 @@ const allowed = {
   'iothub-mqtt': new Set(['@otaflow/core', 'zod', 'mqtt']),
   'sie-amqp': new Set(['@otaflow/core', 'zod', 'amqplib']),
   'huawei-webhook': new Set(['@otaflow/core', 'zod']),
+  // The store over PostgreSQL or PGlite: core and its drivers, nothing else.
+  'store-postgres': new Set(['@otaflow/core', 'zod', '@electric-sql/pglite', 'postgres', 'pg']),
 };
 
 function* files(dir) {
