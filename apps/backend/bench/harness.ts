@@ -2,11 +2,10 @@
  * What run.ts and routers.ts share: server processes (servers.ts), the load, interleaved rounds
  * with medians, and the byte-for-byte check that a baseline answers what the server under test does.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import { LoadClient } from '@otaflow/bench-kit';
+import { forkBenchChild, LoadClient, median } from '@otaflow/bench-kit';
 import type { ServerKind, ServerOp } from './shared.js';
 
 export const REQUESTS = 20_000;
@@ -41,11 +40,6 @@ export interface Req {
 export const log = (line: string) => console.log(`[bench] ${line}`);
 export const round1 = (n: number) => Math.round(n * 10) / 10;
 export const round3 = (n: number) => Math.round(n * 1000) / 1000;
-export const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export interface BenchServer {
   kind: ServerKind;
@@ -57,54 +51,20 @@ export interface BenchServer {
 
 /** Forks servers.ts for one kind of server and waits for its origin. */
 export async function startServer(kind: ServerKind): Promise<BenchServer> {
-  const prof = process.env.BENCH_SERVER_PROF;
-  const child: ChildProcess = fork(new URL('./servers.ts', import.meta.url), [kind], {
-    execArgv: [
-      '--import',
-      'tsx',
-      '--conditions=@otaflow/source',
-      ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
-    ],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let nextId = 1;
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  child.on('message', (msg: { id: number; value?: unknown; error?: string }) => {
-    const w = waiting.get(msg.id);
-    if (!w) return;
-    waiting.delete(msg.id);
-    if (msg.error !== undefined) w.reject(new Error(msg.error));
-    else w.resolve(msg.value);
-  });
-  child.on('exit', (code) => {
-    for (const w of waiting.values()) w.reject(new Error(`${kind} server exited (${code})`));
-    waiting.clear();
-  });
-  const ready = new Promise<{ origin: string }>((resolve, reject) =>
-    waiting.set(0, { resolve: resolve as (v: unknown) => void, reject }),
+  const child = forkBenchChild<{ origin: string }, ServerOp>(
+    new URL('./servers.ts', import.meta.url),
+    [kind],
   );
-  const ask = <T>(op: ServerOp): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = nextId++;
-      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ id, op });
-    });
-  const { origin } = await ready;
+  const { origin } = await child.ready;
   const load = new LoadClient(origin, CONCURRENCY);
   return {
     kind,
     origin,
     load,
-    ask,
+    ask: (op) => child.ask(op),
     async stop() {
       load.close();
-      const exited =
-        child.exitCode === null ? new Promise((r) => child.once('exit', r)) : Promise.resolve();
-      await ask('close').catch(() => {});
-      // Left to exit by itself (a --cpu-prof profile is written on exit); killed only if it hangs.
-      const timer = setTimeout(() => child.kill(), 15_000);
-      await exited;
-      clearTimeout(timer);
+      await child.stop('close');
     },
   };
 }

@@ -3,9 +3,11 @@
  * Each server has a process of its own, so `process.cpuUsage()` here is that server's CPU alone,
  * and the bare server's garbage collector never walks the backend's 10,000 targets.
  */
+
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { serveBenchChild } from '@otaflow/bench-kit';
 import FindMyWay from 'find-my-way';
 import { Hono } from 'hono';
 import {
@@ -16,7 +18,7 @@ import {
   PUBLIC_URL,
   rootAnswer,
   type ServerKind,
-  type ServerRequest,
+  type ServerOp,
   TENANT,
 } from './shared.js';
 
@@ -174,8 +176,8 @@ async function start(): Promise<Started> {
 }
 
 const started = await start();
-const answer = async (msg: ServerRequest): Promise<unknown> => {
-  switch (msg.op) {
+const answer = async (op: ServerOp): Promise<unknown> => {
+  switch (op) {
     case 'cpu': {
       const { user, system } = process.cpuUsage();
       return { cpuMicros: user + system, systemMicros: system };
@@ -188,15 +190,4 @@ const answer = async (msg: ServerRequest): Promise<unknown> => {
       return {};
   }
 };
-process.on('message', (msg: ServerRequest) => {
-  void answer(msg).then(
-    (value) => {
-      process.send?.({ id: msg.id, value });
-      if (msg.op === 'close') process.disconnect();
-    },
-    (error: unknown) => process.send?.({ id: msg.id, error: String(error) }),
-  );
-});
-// Without its parent (done, or failed) nothing is left to serve.
-process.on('disconnect', () => process.exit(0));
-process.send?.({ id: 0, value: { origin: started.origin } });
+serveBenchChild({ origin: started.origin }, answer, (op) => op === 'close');

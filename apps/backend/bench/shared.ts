@@ -58,7 +58,3 @@ export const FEEDBACK = JSON.stringify({
  */
 export type ServerKind = 'backend' | 'bare' | 'find-my-way' | 'hono';
 export type ServerOp = 'cpu' | 'assign' | 'close';
-export interface ServerRequest {
-  id: number;
-  op: ServerOp;
-}

@@ -16,10 +16,9 @@
  * Env: BENCH_ONLY=polls,feedback,download picks phases; BENCH_SERVER_PROF=<dir> runs the server
  * process with --cpu-prof into <dir>.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { LoadClient } from '@otaflow/bench-kit';
+import { forkBenchChild, LoadClient, median } from '@otaflow/bench-kit';
 import { Pool } from 'undici';
 import { CONTROLLERS, cid, FILE_MB, GATEWAY, rootBody, type ServerOp } from './shared.js';
 
@@ -50,46 +49,11 @@ interface Sample {
 
 const log = (line: string) => console.log(`[bench] ${line}`);
 const round1 = (n: number) => Math.round(n * 10) / 10;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function startServers() {
-  const prof = process.env.BENCH_SERVER_PROF;
-  const child: ChildProcess = fork(new URL('./servers.ts', import.meta.url), {
-    execArgv: [
-      '--import',
-      'tsx',
-      '--conditions=@otaflow/source',
-      ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
-    ],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let nextId = 1;
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  child.on('message', (msg: { id: number; value?: unknown; error?: string }) => {
-    const w = waiting.get(msg.id);
-    if (!w) return;
-    waiting.delete(msg.id);
-    if (msg.error !== undefined) w.reject(new Error(msg.error));
-    else w.resolve(msg.value);
-  });
-  child.on('exit', (code) => {
-    for (const w of waiting.values()) w.reject(new Error(`server process exited (${code})`));
-    waiting.clear();
-  });
-  const ready = new Promise<{ ddi: string; bare: string }>((resolve, reject) =>
-    waiting.set(0, { resolve: resolve as (v: unknown) => void, reject }),
+  return forkBenchChild<{ ddi: string; bare: string }, ServerOp>(
+    new URL('./servers.ts', import.meta.url),
   );
-  const ask = <T>(op: ServerOp): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const id = nextId++;
-      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      child.send({ id, op });
-    });
-  return { child, ready, ask };
 }
 
 const newPool = (origin: string) =>
@@ -329,15 +293,7 @@ async function main() {
     bareLoad.close();
     await ddiPool.close();
     await barePool.close();
-    const exited =
-      servers.child.exitCode === null
-        ? new Promise((r) => servers.child.once('exit', r))
-        : Promise.resolve();
-    await servers.ask('close').catch(() => {});
-    // Left to exit by itself (a --cpu-prof profile is written on exit); killed only if it hangs.
-    const timer = setTimeout(() => servers.child.kill(), 15_000);
-    await exited;
-    clearTimeout(timer);
+    await servers.stop('close');
   }
 }
 

@@ -10,17 +10,10 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serveBenchChild } from '@otaflow/bench-kit';
 import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
 import { createDdiServer, FileArtifactSource } from '../src/index.js';
-import {
-  CONTROLLERS,
-  cid,
-  FILE_MB,
-  GATEWAY,
-  rootBody,
-  type ServerRequest,
-  SLEEP,
-} from './shared.js';
+import { CONTROLLERS, cid, FILE_MB, GATEWAY, rootBody, type ServerOp, SLEEP } from './shared.js';
 
 async function listen(handler: RequestListener) {
   const server = createServer({ keepAliveTimeout: 60_000 }, handler);
@@ -78,8 +71,8 @@ async function main() {
   bareOrigin = bare.origin;
 
   let moduleId = 0;
-  const answer = async (msg: ServerRequest): Promise<unknown> => {
-    switch (msg.op) {
+  const answer = async (op: ServerOp): Promise<unknown> => {
+    switch (op) {
       case 'cpu': {
         const { user, system } = process.cpuUsage();
         return { cpuMicros: user + system, systemMicros: system };
@@ -122,18 +115,7 @@ async function main() {
       }
     }
   };
-  process.on('message', (msg: ServerRequest) => {
-    void answer(msg).then(
-      (value) => {
-        process.send?.({ id: msg.id, value });
-        if (msg.op === 'close') process.disconnect();
-      },
-      (error: unknown) => process.send?.({ id: msg.id, error: String(error) }),
-    );
-  });
-  // Without its parent (done, or failed) nothing is left to serve.
-  process.on('disconnect', () => process.exit(0));
-  process.send?.({ id: 0, value: { ddi: ddiServer.origin, bare: bare.origin } });
+  serveBenchChild({ ddi: ddiServer.origin, bare: bare.origin }, answer, (op) => op === 'close');
 }
 
 await main();

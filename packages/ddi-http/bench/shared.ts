@@ -13,7 +13,3 @@ export const rootBody = (controllerId: string, origin: string) =>
   });
 
 export type ServerOp = 'cpu' | 'assign' | 'artifact' | 'close';
-export interface ServerRequest {
-  id: number;
-  op: ServerOp;
-}
