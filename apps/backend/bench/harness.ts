@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { cpus, totalmem } from 'node:os';
-import { forkBenchChild, LoadClient, median } from '@otaflow/bench-kit';
+import { forkBenchChild, interleaveRounds, LoadClient, median } from '@otaflow/bench-kit';
 import type { ServerKind, ServerOp } from './shared.js';
 
 export const REQUESTS = 20_000;
@@ -117,22 +117,16 @@ export async function compare(
   bareRun: () => Promise<Sample>,
   testRun: () => Promise<Sample>,
 ): Promise<Comparison> {
-  log(`${label}: warm-up`);
-  await bareRun();
-  await testRun();
-  const bare: Sample[] = [];
-  const test: Sample[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const pair =
-      r % 2 === 0
-        ? [await bareRun(), await testRun()]
-        : [await testRun(), await bareRun()].reverse();
-    bare.push(pair[0]!);
-    test.push(pair[1]!);
-    log(
-      `${label} round ${r + 1}/${rounds}: bare ${round1(pair[0]!.perSecond)}, tested ${round1(pair[1]!.perSecond)} req/s (${round3(pair[1]!.perSecond / pair[0]!.perSecond)}); server CPU µs/req bare ${round1(pair[0]!.serverCpu)}, tested ${round1(pair[1]!.serverCpu)}`,
-    );
-  }
+  log(`${label}: warm-up, then ${rounds} rounds`);
+  const { baseline: bare, tested: test } = await interleaveRounds(
+    rounds,
+    bareRun,
+    testRun,
+    (r, b, t) =>
+      log(
+        `${label} round ${r + 1}/${rounds}: bare ${round1(b.perSecond)}, tested ${round1(t.perSecond)} req/s (${round3(t.perSecond / b.perSecond)}); server CPU µs/req bare ${round1(b.serverCpu)}, tested ${round1(t.serverCpu)}`,
+      ),
+  );
   const pick = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => x[k]));
   return {
     value: pick(test, 'perSecond'),

@@ -100,3 +100,33 @@ export function median(xs: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/**
+ * One warm-up of each side, then `rounds` measured rounds whose order alternates (AB, BA, ...), so
+ * neither side always runs on the warmer or the quieter machine. `onRound` sees each measured pair.
+ */
+export async function interleaveRounds<S>(
+  rounds: number,
+  baseline: () => Promise<S>,
+  tested: () => Promise<S>,
+  onRound: (round: number, baseline: S, tested: S) => void = () => {},
+): Promise<{ baseline: S[]; tested: S[] }> {
+  await baseline();
+  await tested();
+  const out = { baseline: [] as S[], tested: [] as S[] };
+  for (let r = 0; r < rounds; r++) {
+    let b: S;
+    let t: S;
+    if (r % 2 === 0) {
+      b = await baseline();
+      t = await tested();
+    } else {
+      t = await tested();
+      b = await baseline();
+    }
+    out.baseline.push(b);
+    out.tested.push(t);
+    onRound(r, b, t);
+  }
+  return out;
+}

@@ -18,7 +18,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { forkBenchChild, LoadClient, median } from '@otaflow/bench-kit';
+import { forkBenchChild, interleaveRounds, LoadClient, median } from '@otaflow/bench-kit';
 import { Pool } from 'undici';
 import { CONTROLLERS, cid, FILE_MB, GATEWAY, rootBody, type ServerOp } from './shared.js';
 
@@ -138,22 +138,16 @@ async function main() {
     bareRun: () => Promise<Sample>,
     ddiRun: () => Promise<Sample>,
   ) {
-    log(`${label}: warm-up`);
-    await bareRun();
-    await ddiRun();
-    const bare: Sample[] = [];
-    const ddi: Sample[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const pair =
-        r % 2 === 0
-          ? [await bareRun(), await ddiRun()]
-          : [await ddiRun(), await bareRun()].reverse();
-      bare.push(pair[0]!);
-      ddi.push(pair[1]!);
-      log(
-        `${label} round ${r + 1}/${rounds}: bare ${round1(pair[0]!.perSecond)}, ddi ${round1(pair[1]!.perSecond)}; server CPU µs bare ${round1(pair[0]!.serverCpu)} (sys ${round1(pair[0]!.serverSys)}), ddi ${round1(pair[1]!.serverCpu)} (sys ${round1(pair[1]!.serverSys)})`,
-      );
-    }
+    log(`${label}: warm-up, then ${rounds} rounds`);
+    const { baseline: bare, tested: ddi } = await interleaveRounds(
+      rounds,
+      bareRun,
+      ddiRun,
+      (r, b, d) =>
+        log(
+          `${label} round ${r + 1}/${rounds}: bare ${round1(b.perSecond)}, ddi ${round1(d.perSecond)}; server CPU µs bare ${round1(b.serverCpu)} (sys ${round1(b.serverSys)}), ddi ${round1(d.serverCpu)} (sys ${round1(d.serverSys)})`,
+        ),
+    );
     const pick = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => x[k]));
     return {
       value: pick(ddi, 'perSecond'),
