@@ -1,13 +1,38 @@
 import type { DistributionSet, SoftwareModule } from './catalogue.js';
+import { applyListQuery } from './filterSort.js';
+import {
+  ACTION_LIST_FIELDS,
+  checkListQuery,
+  DISTRIBUTION_SET_LIST_FIELDS,
+  type ListFields,
+  listFieldAccessor,
+  listQueryOf,
+  SOFTWARE_MODULE_LIST_FIELDS,
+  TARGET_LIST_FIELDS,
+} from './listFields.js';
 import { OtaflowError } from './OtaflowError.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 import type { Page, PageQuery, Sequence, UpdateStore } from './UpdateStore.js';
 
-function page<T>(all: Iterable<T>, query: PageQuery = {}): Page<T> {
-  const items = [...all];
-  const offset = Math.max(0, query.offset ?? 0);
-  const limit = Math.max(0, query.limit ?? items.length);
-  return { items: items.slice(offset, offset + limit), total: items.length };
+/** Filter, sort and page in memory, after checking every field the query names. */
+function page<T>(all: Iterable<T>, fields: ListFields<T>, request?: PageQuery): Page<T> {
+  const query = listQueryOf(request);
+  checkListQuery(fields, query);
+  return applyListQuery([...all], query, listFieldAccessor(fields));
+}
+
+/** The oldest module with this type, name and version. */
+function oldestModule(all: Iterable<SoftwareModule>, type: string, name: string, version: string) {
+  let oldest: SoftwareModule | undefined;
+  for (const m of all)
+    if (
+      m.type === type &&
+      m.name === name &&
+      m.version === version &&
+      (!oldest || m.id < oldest.id)
+    )
+      oldest = m;
+  return oldest;
 }
 
 function checkVersion(
@@ -20,6 +45,203 @@ function checkVersion(
   const actual = stored ?? -1;
   if (actual !== expected) {
     throw new OtaflowError('CONFLICT', `${kind} ${key} is at version ${actual}, not ${expected}`);
+  }
+}
+
+/** One write a transaction staged, replayed on the store when the transaction commits. */
+type StagedWrite =
+  | { kind: 'target'; record: TargetRecord; expected: number | undefined }
+  | { kind: 'deleteTarget'; controllerId: string }
+  | { kind: 'action'; record: ActionRecord; expected: number | undefined }
+  | { kind: 'module'; module: SoftwareModule; expected: number | undefined }
+  | { kind: 'deleteModule'; id: number }
+  | { kind: 'set'; set: DistributionSet; expected: number | undefined }
+  | { kind: 'deleteSet'; id: number };
+
+/** The store's key a staged write touches: its first write decides what commit checks. */
+function keyOf(write: StagedWrite): string {
+  switch (write.kind) {
+    case 'target':
+      return `t\u0000${write.record.controllerId}`;
+    case 'deleteTarget':
+      return `t\u0000${write.controllerId}`;
+    case 'action':
+      return `a\u0000${write.record.id}`;
+    case 'module':
+      return `m\u0000${write.module.id}`;
+    case 'deleteModule':
+      return `m\u0000${write.id}`;
+    case 'set':
+      return `s\u0000${write.set.id}`;
+    case 'deleteSet':
+      return `s\u0000${write.id}`;
+  }
+}
+
+/** The store's records with a transaction's staged ones laid over them (null: deleted). */
+function overlay<K, V>(base: readonly V[], staged: Map<K, V | null>, keyOfItem: (v: V) => K): V[] {
+  const out: V[] = [];
+  const seen = new Set<K>();
+  for (const item of base) {
+    const key = keyOfItem(item);
+    seen.add(key);
+    const over = staged.get(key);
+    if (over === undefined) out.push(item);
+    else if (over !== null) out.push(over);
+  }
+  for (const [key, value] of staged) if (value !== null && !seen.has(key)) out.push(value);
+  return out;
+}
+
+/**
+ * A unit of work over a memory store: writes are checked against what the unit sees (its own
+ * writes over the store), kept aside, and replayed on the store at once when the unit succeeds.
+ * Nothing touches the store before that, so a throw anywhere leaves it as it was.
+ */
+class MemoryTransaction implements UpdateStore {
+  readonly writes: StagedWrite[] = [];
+  readonly #targets = new Map<string, TargetRecord | null>();
+  readonly #actions = new Map<number, ActionRecord | null>();
+  readonly #modules = new Map<number, SoftwareModule | null>();
+  readonly #sets = new Map<number, DistributionSet | null>();
+
+  constructor(readonly base: UpdateStore) {}
+
+  async getTarget(controllerId: string) {
+    const staged = this.#targets.get(controllerId);
+    return staged === undefined ? this.base.getTarget(controllerId) : (staged ?? undefined);
+  }
+  async listTargets(query?: PageQuery) {
+    const all = (await this.base.listTargets()).items;
+    return page(
+      overlay(all, this.#targets, (t) => t.controllerId),
+      TARGET_LIST_FIELDS,
+      query,
+    );
+  }
+  async putTarget(record: TargetRecord, expectedVersion?: number) {
+    const current = await this.getTarget(record.controllerId);
+    checkVersion('target', record.controllerId, current?.version, expectedVersion);
+    this.#targets.set(record.controllerId, record);
+    this.writes.push({ kind: 'target', record, expected: expectedVersion });
+  }
+  async deleteTarget(controllerId: string) {
+    const existed = (await this.getTarget(controllerId)) !== undefined;
+    for (const action of await this.listActionsOfTarget(controllerId))
+      this.#actions.set(action.id, null);
+    this.#targets.set(controllerId, null);
+    this.writes.push({ kind: 'deleteTarget', controllerId });
+    return existed;
+  }
+
+  async getAction(id: number) {
+    const staged = this.#actions.get(id);
+    return staged === undefined ? this.base.getAction(id) : (staged ?? undefined);
+  }
+  async listActionsOfTarget(controllerId: string) {
+    const base = await this.base.listActionsOfTarget(controllerId);
+    const staged = new Map<number, ActionRecord | null>();
+    for (const [id, record] of this.#actions) {
+      if (record === null || record.controllerId === controllerId) staged.set(id, record);
+      else staged.set(id, null);
+    }
+    return overlay(base, staged, (a) => a.id);
+  }
+  async listActions(query?: PageQuery, controllerId?: string) {
+    const all = (await this.base.listActions(undefined, controllerId)).items;
+    const staged = new Map<number, ActionRecord | null>();
+    for (const [id, record] of this.#actions)
+      staged.set(
+        id,
+        record && controllerId !== undefined && record.controllerId !== controllerId
+          ? null
+          : record,
+      );
+    const mine = overlay(all, staged, (a) => a.id).sort((a, b) => a.id - b.id);
+    return page(mine, ACTION_LIST_FIELDS, query);
+  }
+  async putAction(record: ActionRecord, expectedVersion?: number) {
+    const current = await this.getAction(record.id);
+    checkVersion('action', record.id, current?.version, expectedVersion);
+    this.#actions.set(record.id, record);
+    this.writes.push({ kind: 'action', record, expected: expectedVersion });
+  }
+  async findActionByRef(key: string, value: string) {
+    for (const record of this.#actions.values()) if (record?.refs?.[key] === value) return record;
+    const found = await this.base.findActionByRef(key, value);
+    if (!found || !this.#actions.has(found.id)) return found;
+    return undefined;
+  }
+
+  async getSoftwareModule(id: number) {
+    const staged = this.#modules.get(id);
+    return staged === undefined ? this.base.getSoftwareModule(id) : (staged ?? undefined);
+  }
+  async listSoftwareModules(query?: PageQuery) {
+    const all = (await this.base.listSoftwareModules()).items;
+    return page(
+      overlay(all, this.#modules, (m) => m.id),
+      SOFTWARE_MODULE_LIST_FIELDS,
+      query,
+    );
+  }
+  async findSoftwareModule(type: string, name: string, version: string) {
+    if (this.#modules.size === 0) return this.base.findSoftwareModule(type, name, version);
+    return oldestModule((await this.listSoftwareModules()).items, type, name, version);
+  }
+  async putSoftwareModule(module: SoftwareModule, expectedRevision?: number) {
+    const current = await this.getSoftwareModule(module.id);
+    checkVersion('software module', module.id, current?.revision, expectedRevision);
+    this.#modules.set(module.id, module);
+    this.writes.push({ kind: 'module', module, expected: expectedRevision });
+  }
+  async deleteSoftwareModule(id: number) {
+    const existed = (await this.getSoftwareModule(id)) !== undefined;
+    this.#modules.set(id, null);
+    this.writes.push({ kind: 'deleteModule', id });
+    return existed;
+  }
+
+  async getDistributionSet(id: number) {
+    const staged = this.#sets.get(id);
+    return staged === undefined ? this.base.getDistributionSet(id) : (staged ?? undefined);
+  }
+  async listDistributionSets(query?: PageQuery) {
+    const all = (await this.base.listDistributionSets()).items;
+    return page(
+      overlay(all, this.#sets, (s) => s.id),
+      DISTRIBUTION_SET_LIST_FIELDS,
+      query,
+    );
+  }
+  async findDistributionSet(name: string, version: string) {
+    if (this.#sets.size === 0) return this.base.findDistributionSet(name, version);
+    let oldest: DistributionSet | undefined;
+    for (const set of (await this.listDistributionSets()).items)
+      if (set.name === name && set.version === version && (!oldest || set.id < oldest.id))
+        oldest = set;
+    return oldest;
+  }
+  async putDistributionSet(set: DistributionSet, expectedRevision?: number) {
+    const current = await this.getDistributionSet(set.id);
+    checkVersion('distribution set', set.id, current?.revision, expectedRevision);
+    this.#sets.set(set.id, set);
+    this.writes.push({ kind: 'set', set, expected: expectedRevision });
+  }
+  async deleteDistributionSet(id: number) {
+    const existed = (await this.getDistributionSet(id)) !== undefined;
+    this.#sets.set(id, null);
+    this.writes.push({ kind: 'deleteSet', id });
+    return existed;
+  }
+
+  nextId(sequence: Sequence) {
+    return this.base.nextId(sequence);
+  }
+
+  /** A nested unit joins this one. */
+  transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
+    return work(this);
   }
 }
 
@@ -43,7 +265,7 @@ export class MemoryUpdateStore implements UpdateStore {
     return this.#targets.get(controllerId);
   }
   async listTargets(query?: PageQuery) {
-    return page(this.#targets.values(), query);
+    return page(this.#targets.values(), TARGET_LIST_FIELDS, query);
   }
   async putTarget(record: TargetRecord, expectedVersion?: number) {
     checkVersion(
@@ -55,6 +277,9 @@ export class MemoryUpdateStore implements UpdateStore {
     this.#targets.set(record.controllerId, record);
   }
   async deleteTarget(controllerId: string) {
+    return this.#deleteTarget(controllerId);
+  }
+  #deleteTarget(controllerId: string) {
     const ids = this.#actionsByTarget.get(controllerId);
     for (const id of ids ?? []) {
       const action = this.#actions.get(id);
@@ -78,9 +303,19 @@ export class MemoryUpdateStore implements UpdateStore {
     }
     return out;
   }
+  async listActions(query?: PageQuery, controllerId?: string) {
+    const all =
+      controllerId === undefined
+        ? [...this.#actions.values()].sort((a, b) => a.id - b.id)
+        : (await this.listActionsOfTarget(controllerId)).sort((a, b) => a.id - b.id);
+    return page(all, ACTION_LIST_FIELDS, query);
+  }
   async putAction(record: ActionRecord, expectedVersion?: number) {
+    checkVersion('action', record.id, this.#actions.get(record.id)?.version, expectedVersion);
+    this.#putAction(record);
+  }
+  #putAction(record: ActionRecord) {
     const previous = this.#actions.get(record.id);
-    checkVersion('action', record.id, previous?.version, expectedVersion);
     this.#actions.set(record.id, record);
     // The common write, a step of a known action: same target, same refs object, so every index
     // already says what it should (each lookup here costs a cold hash-table probe per report).
@@ -126,7 +361,10 @@ export class MemoryUpdateStore implements UpdateStore {
     return this.#modules.get(id);
   }
   async listSoftwareModules(query?: PageQuery) {
-    return page(this.#modules.values(), query);
+    return page(this.#modules.values(), SOFTWARE_MODULE_LIST_FIELDS, query);
+  }
+  async findSoftwareModule(type: string, name: string, version: string) {
+    return oldestModule(this.#modules.values(), type, name, version);
   }
   async putSoftwareModule(module: SoftwareModule, expectedRevision?: number) {
     checkVersion(
@@ -145,7 +383,7 @@ export class MemoryUpdateStore implements UpdateStore {
     return this.#sets.get(id);
   }
   async listDistributionSets(query?: PageQuery) {
-    return page(this.#sets.values(), query);
+    return page(this.#sets.values(), DISTRIBUTION_SET_LIST_FIELDS, query);
   }
   async findDistributionSet(name: string, version: string) {
     for (const id of this.#setsByName.get(`${name}\u0000${version}`) ?? []) {
@@ -155,8 +393,11 @@ export class MemoryUpdateStore implements UpdateStore {
     return undefined;
   }
   async putDistributionSet(set: DistributionSet, expectedRevision?: number) {
+    checkVersion('distribution set', set.id, this.#sets.get(set.id)?.revision, expectedRevision);
+    this.#putDistributionSet(set);
+  }
+  #putDistributionSet(set: DistributionSet) {
     const previous = this.#sets.get(set.id);
-    checkVersion('distribution set', set.id, previous?.revision, expectedRevision);
     if (previous) this.#unindexSet(previous);
     this.#sets.set(set.id, set);
     const key = `${set.name}\u0000${set.version}`;
@@ -168,6 +409,9 @@ export class MemoryUpdateStore implements UpdateStore {
     ids.add(set.id);
   }
   async deleteDistributionSet(id: number) {
+    return this.#deleteDistributionSet(id);
+  }
+  #deleteDistributionSet(id: number) {
     const previous = this.#sets.get(id);
     if (previous) this.#unindexSet(previous);
     return this.#sets.delete(id);
@@ -183,5 +427,65 @@ export class MemoryUpdateStore implements UpdateStore {
     const next = (this.#sequences.get(sequence) ?? 0) + 1;
     this.#sequences.set(sequence, next);
     return next;
+  }
+
+  async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
+    const tx = new MemoryTransaction(this);
+    const result = await work(tx);
+    this.#commit(tx.writes);
+    return result;
+  }
+
+  /**
+   * Replays a unit's writes, all or none. Synchronous, so nothing interleaves: first every key's
+   * first versioned write is checked against the store as it is now (another writer may have
+   * committed since the unit read it; later writes to the key were checked against the unit's
+   * own), then all are applied. The internal writers are used, never the public methods, which a
+   * subclass may have made asynchronous.
+   */
+  #commit(writes: readonly StagedWrite[]) {
+    const checked = new Set<string>();
+    for (const write of writes) {
+      const key = keyOf(write);
+      if (checked.has(key)) continue;
+      checked.add(key);
+      if (write.kind === 'target')
+        checkVersion(
+          'target',
+          write.record.controllerId,
+          this.#targets.get(write.record.controllerId)?.version,
+          write.expected,
+        );
+      else if (write.kind === 'action')
+        checkVersion(
+          'action',
+          write.record.id,
+          this.#actions.get(write.record.id)?.version,
+          write.expected,
+        );
+      else if (write.kind === 'module')
+        checkVersion(
+          'software module',
+          write.module.id,
+          this.#modules.get(write.module.id)?.revision,
+          write.expected,
+        );
+      else if (write.kind === 'set')
+        checkVersion(
+          'distribution set',
+          write.set.id,
+          this.#sets.get(write.set.id)?.revision,
+          write.expected,
+        );
+    }
+    for (const write of writes) {
+      if (write.kind === 'target') this.#targets.set(write.record.controllerId, write.record);
+      else if (write.kind === 'deleteTarget') this.#deleteTarget(write.controllerId);
+      else if (write.kind === 'action') this.#putAction(write.record);
+      else if (write.kind === 'module') this.#modules.set(write.module.id, write.module);
+      else if (write.kind === 'deleteModule') this.#modules.delete(write.id);
+      else if (write.kind === 'set') this.#putDistributionSet(write.set);
+      else this.#deleteDistributionSet(write.id);
+    }
   }
 }

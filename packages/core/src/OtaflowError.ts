@@ -7,6 +7,8 @@ export type CoreErrorCode =
   | 'SOFTWARE_MODULE_NOT_FOUND'
   | 'INVALID_INPUT'
   | 'INVALID_SNAPSHOT'
+  /** One of hawkBit's quotas (rules.ts) would be passed; nothing was written. */
+  | 'QUOTA_EXCEEDED'
   | 'CONFLICT';
 
 export class OtaflowError extends Error {

@@ -19,7 +19,13 @@ import {
   type TargetChannel,
   type TargetRecord,
 } from './records.js';
-import { confirmationStateOf, type NextAction, planAssignment, selectNextAction } from './rules.js';
+import {
+  confirmationStateOf,
+  MAX_ATTRIBUTES_PER_TARGET,
+  type NextAction,
+  planAssignment,
+  selectNextAction,
+} from './rules.js';
 import { type TargetEvent, targetStatusOfState } from './targetMachine.js';
 import { createTargetSnapshot, stepPersistedTarget } from './targets.js';
 import type { Page, PageQuery, UpdateStore } from './UpdateStore.js';
@@ -38,8 +44,8 @@ import type {
 } from './vocabulary.js';
 import { ControllerId, DEFAULT_MAX_HISTORY, DEFAULT_WEIGHT } from './vocabulary.js';
 
-/** Ids `ControllerId` surely accepts (1..256 characters, none of white space, / \\ ? #). */
-const CONTROLLER_ID_FAST = /^[^\s/\\?#]{1,256}$/;
+/** Ids `ControllerId` surely accepts (none of white space, control characters, / \\ ? #; not . or ..). */
+const CONTROLLER_ID_FAST = /^(?!\.\.?$)[^\s\p{Cc}/\\?#]+$/u;
 
 export type DomainEventListener = (event: DomainEvent) => void | Promise<void>;
 
@@ -126,7 +132,13 @@ export type ApplyResult =
   | { ok: true; action: ActionView; targetStatus: TargetUpdateStatus; changed: boolean }
   | {
       ok: false;
-      code: 'ACTION_NOT_FOUND' | 'ACTION_CLOSED' | 'EVENT_NOT_ALLOWED' | 'DUPLICATE_REPORT';
+      code:
+        | 'ACTION_NOT_FOUND'
+        | 'ACTION_CLOSED'
+        | 'EVENT_NOT_ALLOWED'
+        | 'DUPLICATE_REPORT'
+        /** `statusQuota`: the action holds `maxHistory` entries and the report would not close it. */
+        | 'QUOTA_EXCEEDED';
       message: string;
       action?: ActionView;
     };
@@ -145,6 +157,12 @@ export interface ApplyOptions {
    * last `MAX_APPLIED_KEYS` keys are kept.
    */
   once?: string;
+  /**
+   * hawkBit's `maxStatusEntriesPerAction` for a device's own report: one that would leave the
+   * action open is refused (QUOTA_EXCEEDED) once the action holds `maxHistory` entries, those the
+   * server recorded (RETRIEVED) included. A closing report always passes.
+   */
+  statusQuota?: boolean;
 }
 
 /** What `findActionIdByRef` answers: enough to apply a report, without building a view. */
@@ -212,6 +230,8 @@ export class UpdateService {
   readonly #listeners = new Set<DomainEventListener>();
   readonly #onListenerError: (error: unknown, event: DomainEvent) => void;
   readonly #lock = new KeyedLock();
+  /** The events of each unit of work under way, sent when it commits (see `#unit`). */
+  readonly #deferred = new WeakMap<UpdateStore, DomainEvent[]>();
   /** Catalogue entries by kind and id: their own lock, so no controller id can share a key. */
   readonly #catalogueLock = new KeyedLock();
   readonly #onTransition: ((transition: MachineTransition) => void) | undefined;
@@ -254,7 +274,17 @@ export class UpdateService {
     return false;
   }
 
-  #emit(event: DomainEvent): void {
+  /**
+   * Sends a domain event, or, when `store` is a unit of work under way, keeps it until that unit
+   * has committed: a listener (the SIE publisher, the Huawei dispatcher) must never hear of an
+   * action that a rollback then takes back, nor read the store before the change is there.
+   */
+  #emit(event: DomainEvent, store?: UpdateStore): void {
+    const pending = store && this.#deferred.get(store);
+    if (pending) {
+      pending.push(event);
+      return;
+    }
     for (const listener of this.#listeners) {
       try {
         const result = listener(event);
@@ -265,6 +295,28 @@ export class UpdateService {
         this.#onListenerError(error, event);
       }
     }
+  }
+
+  /**
+   * Runs `work` as one unit of the store; the domain events it emits go out once it has committed,
+   * and not at all when it rolls back. Inside a unit already, it joins that unit and its events.
+   */
+  async #unit<T>(store: UpdateStore, work: (tx: UpdateStore) => Promise<T>): Promise<T> {
+    const outer = this.#deferred.get(store);
+    if (outer)
+      return store.transaction((tx) => {
+        this.#deferred.set(tx, outer);
+        return work(tx);
+      });
+    let events: DomainEvent[] = [];
+    const result = await store.transaction((tx) => {
+      // A store may run the work again after a conflict: only the last attempt's events count.
+      events = [];
+      this.#deferred.set(tx, events);
+      return work(tx);
+    });
+    for (const event of events) this.#emit(event);
+    return result;
   }
 
   async #withTarget<T>(controllerId: string, work: () => Promise<T>): Promise<T> {
@@ -312,14 +364,18 @@ export class UpdateService {
   #emitTarget(
     type: 'TARGET_CREATED' | 'TARGET_UPDATED' | 'TARGET_DELETED',
     view: TargetView,
+    store?: UpdateStore,
   ): void {
     if (!this.#listened()) return;
-    this.#emit({
-      type,
-      controllerId: view.controllerId,
-      updateStatus: view.updateStatus,
-      timestamp: this.#clock(),
-    });
+    this.#emit(
+      {
+        type,
+        controllerId: view.controllerId,
+        updateStatus: view.updateStatus,
+        timestamp: this.#clock(),
+      },
+      store,
+    );
   }
 
   async getTarget(controllerId: string): Promise<TargetView | undefined> {
@@ -431,6 +487,13 @@ export class UpdateService {
         next = { ...record.attributes };
         for (const key of Object.keys(attributes)) delete next[key];
       } else next = { ...record.attributes, ...attributes };
+      const count = Object.keys(next).length;
+      if (count > MAX_ATTRIBUTES_PER_TARGET && count > Object.keys(record.attributes).length)
+        throw new OtaflowError(
+          'QUOTA_EXCEEDED',
+          `Quota exceeded: target ${controllerId} may have at most ${MAX_ATTRIBUTES_PER_TARGET} attributes (${count} requested)`,
+          { kind: 'attributesPerTarget', limit: MAX_ATTRIBUTES_PER_TARGET, requested: count },
+        );
       const updated: TargetRecord = {
         ...record,
         attributes: next,
@@ -606,6 +669,14 @@ export class UpdateService {
   }
 
   /** A distribution set by name and version (DDI's installedBase names sets that way). */
+  findSoftwareModule(
+    type: string,
+    name: string,
+    version: string,
+  ): Promise<SoftwareModule | undefined> {
+    return this.#store.findSoftwareModule(type, name, version);
+  }
+
   findDistributionSet(name: string, version: string): Promise<DistributionSet | undefined> {
     return this.#store.findDistributionSet(name, version);
   }
@@ -627,6 +698,15 @@ export class UpdateService {
   async getActionHistory(id: number): Promise<StatusEntry[] | undefined> {
     const record = await this.#store.getAction(id);
     return record && actionHistoryOfRecord(record);
+  }
+
+  /**
+   * One page of actions, filtered and sorted in the store (`ACTION_LIST_FIELDS`); with
+   * `controllerId`, only that target's.
+   */
+  async pageActions(query?: PageQuery, controllerId?: string): Promise<Page<ActionView>> {
+    const page = await this.#store.listActions(query, controllerId);
+    return { total: page.total, items: page.items.map(actionViewOfRecord) };
   }
 
   async listActions(controllerId: string): Promise<ActionView[]> {
@@ -688,7 +768,11 @@ export class UpdateService {
       await this.requireTarget(input.controllerId);
     }
     for (const input of targets) {
-      const outcome = await this.#withTarget(input.controllerId, () => this.#assignOne(set, input));
+      // One unit per target: the cancels of its earlier actions, the new action and its new
+      // status commit together, or none of them does.
+      const outcome = await this.#withTarget(input.controllerId, () =>
+        this.#unit(this.#store, (tx) => this.#assignOne(set, input, tx)),
+      );
       if (!outcome) {
         already++;
         continue;
@@ -722,11 +806,12 @@ export class UpdateService {
   async #assignOne(
     set: DistributionSet,
     input: AssignTargetInput,
+    store: UpdateStore,
   ): Promise<{ action: ActionView; securityToken: string } | undefined> {
-    const target = await this.requireTarget(input.controllerId);
-    const existing = (await this.#store.listActionsOfTarget(input.controllerId)).map(
-      actionViewOfRecord,
-    );
+    const target = await store.getTarget(input.controllerId);
+    if (!target)
+      throw new OtaflowError('TARGET_NOT_FOUND', `target ${input.controllerId} not found`);
+    const existing = (await store.listActionsOfTarget(input.controllerId)).map(actionViewOfRecord);
     const plan = planAssignment(existing, set.id);
     if (plan.alreadyAssigned) return undefined;
     const now = this.#clock();
@@ -739,10 +824,12 @@ export class UpdateService {
           messages: [`superseded by an assignment of distribution set ${set.id}`],
         },
         undefined,
+        undefined,
+        store,
       );
     }
     const actionInput: ActionInput = {
-      id: await this.#store.nextId('action'),
+      id: await store.nextId('action'),
       controllerId: input.controllerId,
       distributionSetId: set.id,
       distributionSetName: set.name,
@@ -757,6 +844,7 @@ export class UpdateService {
     if (input.maintenanceWindow !== undefined)
       actionInput.maintenanceWindow = input.maintenanceWindow;
     if (input.scheduled) actionInput.scheduled = true;
+    if (input.weight === undefined) actionInput.weightDefaulted = true;
     let state = newPersistedAction(actionInput);
     if (state.context.status === 'WAIT_FOR_CONFIRMATION' && target.autoConfirm?.active) {
       const confirmed = stepPersistedAction(state, {
@@ -772,38 +860,50 @@ export class UpdateService {
       version: 0,
       state,
     };
-    await this.#store.putAction(record, -1);
+    await store.putAction(record, -1);
     this.#observe('action', record.id, undefined, record.state);
     const view = actionViewOfRecord(record);
-    this.#emitAction('ACTION_CREATED', view);
+    this.#emitAction('ACTION_CREATED', view, store);
     if (!input.scheduled)
-      await this.#settleTarget(input.controllerId, {
-        type: 'target.assigned',
-        distributionSetId: set.id,
-        at: now,
-      });
+      await this.#settleTarget(
+        input.controllerId,
+        { type: 'target.assigned', distributionSetId: set.id, at: now },
+        store,
+      );
     return { action: view, securityToken: target.securityToken };
   }
 
-  #emitAction(type: 'ACTION_CREATED' | 'ACTION_UPDATED', view: ActionView): void {
+  #emitAction(
+    type: 'ACTION_CREATED' | 'ACTION_UPDATED',
+    view: ActionView,
+    store?: UpdateStore,
+  ): void {
     if (!this.#listened()) return;
-    this.#emit({
-      type,
-      actionId: view.id,
-      actionStatus: view.status,
-      lastActionStatusCode: view.lastStatusCode === undefined ? 'N/A' : String(view.lastStatusCode),
-      actionActive: view.active,
-      controllerId: view.controllerId,
-      distributionSetId: view.distributionSetId,
-      distributionSetName: view.distributionSetName,
-      distributionSetVersion: view.distributionSetVersion,
-      timestamp: this.#clock(),
-    });
+    this.#emit(
+      {
+        type,
+        actionId: view.id,
+        actionStatus: view.status,
+        lastActionStatusCode:
+          view.lastStatusCode === undefined ? 'N/A' : String(view.lastStatusCode),
+        actionActive: view.active,
+        controllerId: view.controllerId,
+        distributionSetId: view.distributionSetId,
+        distributionSetName: view.distributionSetName,
+        distributionSetVersion: view.distributionSetVersion,
+        timestamp: this.#clock(),
+      },
+      store,
+    );
   }
 
-  async #settleTarget(controllerId: string, event: TargetEvent): Promise<TargetUpdateStatus> {
+  async #settleTarget(
+    controllerId: string,
+    event: TargetEvent,
+    store: UpdateStore = this.#store,
+  ): Promise<TargetUpdateStatus> {
     // The store read directly rather than through requireTarget: one async frame less per settle.
-    const record = await this.#store.getTarget(controllerId);
+    const record = await store.getTarget(controllerId);
     if (!record) throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
     const before = targetStatusOfState(record.state.value);
     const next: TargetRecord = {
@@ -811,12 +911,12 @@ export class UpdateService {
       version: record.version + 1,
       state: stepPersistedTarget(record.state, event),
     };
-    await this.#store.putTarget(next, record.version);
+    await store.putTarget(next, record.version);
     this.#observe('target', controllerId, event, next.state);
     const status = targetStatusOfState(next.state.value);
     // The view is built only for a listener (#emitTarget checks again, at no cost, when there is).
     if (status !== before && this.#listened())
-      this.#emitTarget('TARGET_UPDATED', targetViewOfRecord(next));
+      this.#emitTarget('TARGET_UPDATED', targetViewOfRecord(next), store);
     return status;
   }
 
@@ -851,7 +951,21 @@ export class UpdateService {
           if (record && once !== undefined && record.applied?.includes(once))
             return duplicateReport(record, once);
           const step = record && stepPersistedAction(record.state, event);
-          if (record && step?.ok) {
+          if (
+            options?.statusQuota &&
+            record &&
+            step?.ok &&
+            !step.closed &&
+            actionHistoryOfRecord(record).length >= this.#maxHistory
+          )
+            return {
+              ok: false,
+              code: 'QUOTA_EXCEEDED',
+              message: `action ${actionId} holds ${this.#maxHistory} status entries, its quota`,
+              action: actionViewOfRecord(record),
+            };
+          // A closing report writes the action and its target as one unit: #applyLocked.
+          if (record && step?.ok && !step.closed) {
             const next = nextActionRecord(record, step.state, once);
             let written = true;
             try {
@@ -887,14 +1001,15 @@ export class UpdateService {
     event: ActionEvent,
     once: string | undefined,
     known?: ActionRecord,
+    store: UpdateStore = this.#store,
   ): Promise<ApplyResult> {
-    const record = known ?? (await this.#store.getAction(actionId));
+    const record = known ?? (await store.getAction(actionId));
     if (!record) return actionNotFound(actionId);
     if (once !== undefined && record.applied?.includes(once)) return duplicateReport(record, once);
     const result = stepPersistedAction(record.state, event);
     if (!result.ok) {
-      if (known && (await this.#store.getAction(actionId))?.version !== known.version)
-        return this.#applyLocked(actionId, event, once);
+      if (known && (await store.getAction(actionId))?.version !== known.version)
+        return this.#applyLocked(actionId, event, once, undefined, store);
       return {
         ok: false,
         code: result.reason,
@@ -903,14 +1018,29 @@ export class UpdateService {
       };
     }
     const next = nextActionRecord(record, result.state, once);
+    if (result.closed) {
+      // The action and its target commit together (inside a unit already, this joins it): a
+      // crash or a conflict between the two writes must not leave a closed action whose target
+      // still says PENDING.
+      try {
+        return await this.#unit(store, async (tx) => {
+          await tx.putAction(next, record.version);
+          return this.#applied(actionId, event, next, result, tx);
+        });
+      } catch (error) {
+        if (known && error instanceof OtaflowError && error.code === 'CONFLICT')
+          return this.#applyLocked(actionId, event, once, undefined, store);
+        throw error;
+      }
+    }
     try {
-      await this.#store.putAction(next, record.version);
+      await store.putAction(next, record.version);
     } catch (error) {
       if (known && error instanceof OtaflowError && error.code === 'CONFLICT')
-        return this.#applyLocked(actionId, event, once);
+        return this.#applyLocked(actionId, event, once, undefined, store);
       throw error;
     }
-    return this.#applied(actionId, event, next, result);
+    return this.#applied(actionId, event, next, result, store);
   }
 
   /**
@@ -923,18 +1053,21 @@ export class UpdateService {
     event: ActionEvent,
     next: ActionRecord,
     result: Extract<PersistedActionStep, { ok: true }>,
+    store: UpdateStore = this.#store,
   ): ApplyResult | Promise<ApplyResult> {
     this.#observe('action', actionId, event, next.state);
     const view = actionViewOfRecord(next);
-    if (result.changedStatus) this.#emitAction('ACTION_UPDATED', view);
+    if (result.changedStatus) this.#emitAction('ACTION_UPDATED', view, store);
     const at = event.at;
-    if (result.closed) return this.#settleClosed(actionId, next.controllerId, view, result, at);
+    if (result.closed)
+      return this.#settleClosed(actionId, next.controllerId, view, result, at, store);
     if (event.type === 'action.start') {
       return this.#settled(
         next.controllerId,
         { type: 'target.assigned', distributionSetId: view.distributionSetId, at },
         view,
         result,
+        store,
       );
     }
     // An event that leaves the action open and is not a start does not touch the target, and an
@@ -949,9 +1082,10 @@ export class UpdateService {
     view: ActionView,
     result: Extract<PersistedActionStep, { ok: true }>,
     at: number,
+    store: UpdateStore,
   ): Promise<ApplyResult> {
     let others = false;
-    for (const r of await this.#store.listActionsOfTarget(controllerId)) {
+    for (const r of await store.listActionsOfTarget(controllerId)) {
       if (r.id !== actionId && isActiveStateValue(r.state.value)) {
         others = true;
         break;
@@ -973,7 +1107,7 @@ export class UpdateService {
     } else {
       targetEvent = { type: 'target.actionCanceled', othersActive: others, at };
     }
-    const targetStatus = await this.#settleTarget(controllerId, targetEvent);
+    const targetStatus = await this.#settleTarget(controllerId, targetEvent, store);
     return { ok: true, action: view, targetStatus, changed: result.changedStatus };
   }
 
@@ -982,8 +1116,9 @@ export class UpdateService {
     targetEvent: TargetEvent,
     view: ActionView,
     result: Extract<PersistedActionStep, { ok: true }>,
+    store: UpdateStore,
   ): Promise<ApplyResult> {
-    const targetStatus = await this.#settleTarget(controllerId, targetEvent);
+    const targetStatus = await this.#settleTarget(controllerId, targetEvent, store);
     return { ok: true, action: view, targetStatus, changed: result.changedStatus };
   }
 
@@ -1046,7 +1181,12 @@ function nextActionRecord(
 /** Throws INVALID_INPUT, with zod's issues as details, for an id `ControllerId` refuses. */
 function checkControllerId(controllerId: string): void {
   // A valid id is the common case and the regex alone is cheaper than a zod parse per contact.
-  if (typeof controllerId === 'string' && CONTROLLER_ID_FAST.test(controllerId)) return;
+  if (
+    typeof controllerId === 'string' &&
+    controllerId.length <= 256 &&
+    CONTROLLER_ID_FAST.test(controllerId)
+  )
+    return;
   const parsed = ControllerId.safeParse(controllerId);
   if (parsed.success) return;
   throw new OtaflowError(

@@ -1,4 +1,5 @@
 import type { DistributionSet, SoftwareModule } from './catalogue.js';
+import type { ListRequest } from './listFields.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 
 export type Sequence = 'action' | 'softwareModule' | 'distributionSet' | 'artifact';
@@ -8,10 +9,11 @@ export interface Page<T> {
   total: number;
 }
 
-export interface PageQuery {
-  offset?: number;
-  limit?: number;
-}
+/**
+ * What a list takes: a filter over the entity's list fields (`listFields.ts`), a sort, a page.
+ * Every part is optional; no limit means every match, and `limit: 0` answers only the total.
+ */
+export type PageQuery = ListRequest;
 
 /**
  * Where the update state lives. Records are plain JSON; implementations must treat the objects
@@ -21,27 +23,51 @@ export interface PageQuery {
  */
 export interface UpdateStore {
   getTarget(controllerId: string): Promise<TargetRecord | undefined>;
+  /** Filtered by `TARGET_LIST_FIELDS`; ties (and no sort) in insertion order. */
   listTargets(query?: PageQuery): Promise<Page<TargetRecord>>;
   putTarget(record: TargetRecord, expectedVersion?: number): Promise<void>;
   deleteTarget(controllerId: string): Promise<boolean>;
 
   getAction(id: number): Promise<ActionRecord | undefined>;
+  /** Every action of one target, oldest first: what the rules decide over. */
   listActionsOfTarget(controllerId: string): Promise<ActionRecord[]>;
+  /**
+   * Actions filtered by `ACTION_LIST_FIELDS`, ties by id; with `controllerId`, only that target's
+   * (an exact match, unlike a filter's case-insensitive `==`).
+   */
+  listActions(query?: PageQuery, controllerId?: string): Promise<Page<ActionRecord>>;
   putAction(record: ActionRecord, expectedVersion?: number): Promise<void>;
   findActionByRef(key: string, value: string): Promise<ActionRecord | undefined>;
 
   getSoftwareModule(id: number): Promise<SoftwareModule | undefined>;
+  /** Filtered by `SOFTWARE_MODULE_LIST_FIELDS`; ties by id. */
   listSoftwareModules(query?: PageQuery): Promise<Page<SoftwareModule>>;
+  /** The module with this type, name and version (the oldest, should several share them). */
+  findSoftwareModule(
+    type: string,
+    name: string,
+    version: string,
+  ): Promise<SoftwareModule | undefined>;
   /** `expectedRevision` as `expectedVersion` elsewhere: -1 for a module that must not exist yet. */
   putSoftwareModule(module: SoftwareModule, expectedRevision?: number): Promise<void>;
   deleteSoftwareModule(id: number): Promise<boolean>;
 
   getDistributionSet(id: number): Promise<DistributionSet | undefined>;
+  /** Filtered by `DISTRIBUTION_SET_LIST_FIELDS`; ties by id. */
   listDistributionSets(query?: PageQuery): Promise<Page<DistributionSet>>;
   /** The set with this name and version (the oldest, should several share them), if any. */
   findDistributionSet(name: string, version: string): Promise<DistributionSet | undefined>;
   putDistributionSet(set: DistributionSet, expectedRevision?: number): Promise<void>;
   deleteDistributionSet(id: number): Promise<boolean>;
 
+  /** Sequences are not transactional: an id taken in a unit that rolls back is skipped. */
   nextId(sequence: Sequence): Promise<number>;
+
+  /**
+   * Runs `work` as one unit: every write through `tx` commits together when it resolves, and none
+   * does when it throws (the error is rethrown). A call on `tx` joins the outer unit. Inside,
+   * `work` must go through `tx` only: a write on the root store is not part of the unit, and on a
+   * single-connection database it waits for the unit to end, which never comes.
+   */
+  transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T>;
 }

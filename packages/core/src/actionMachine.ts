@@ -12,6 +12,8 @@ export interface ActionInput {
   distributionSetVersion: string;
   type: ActionType;
   weight: number;
+  /** No weight was given: `weight` is the default that orders it; SUv2's install says `null`. */
+  weightDefaulted?: true;
   confirmationRequired: boolean;
   createdAt: number;
   /** Epoch ms after which a `timeforced` action counts as forced. */
@@ -174,7 +176,6 @@ export const actionMachine = setup({
         download: { entry: record('DOWNLOAD') },
         downloaded: { entry: record('DOWNLOADED') },
         warning: { entry: record('WARNING') },
-        cancelRejected: { entry: record('CANCEL_REJECTED') },
       },
       on: {
         'action.retrieved': { target: '.retrieved' },
@@ -203,7 +204,9 @@ export const actionMachine = setup({
         'cancel.confirmed': { target: 'canceled' },
         'action.deviceCanceled': { target: 'canceled' },
         'action.canceled': { target: 'canceled' },
-        'cancel.rejected': { target: 'running.cancelRejected' },
+        // hawkBit keeps the CANCEL_REJECTED entry and sets the action RUNNING again: the device
+        // goes on with the update, and must be able to finish it (or be asked to cancel again).
+        'cancel.rejected': { target: 'running.running', actions: note('CANCEL_REJECTED') },
         'cancel.failed': { target: 'running.running' },
         'cancel.progress': { actions: 'noteReported' },
         'action.retrieved': { actions: note('RETRIEVED') },

@@ -79,6 +79,21 @@ export {
 } from './huaweiMapping.js';
 export { KeyedLock } from './KeyedLock.js';
 export { type LogFn, type Logger, silentLogger } from './Logger.js';
+export {
+  ACTION_LIST_FIELDS,
+  checkListQuery,
+  DISTRIBUTION_SET_LIST_FIELDS,
+  ipAddressOf,
+  type ListField,
+  type ListFields,
+  ListFieldType,
+  type ListRequest,
+  listFieldAccessor,
+  listQueryOf,
+  resolveListField,
+  SOFTWARE_MODULE_LIST_FIELDS,
+  TARGET_LIST_FIELDS,
+} from './listFields.js';
 export { MemoryUpdateStore } from './MemoryUpdateStore.js';
 export type { EventTemplate, MappingResult, ReportFields } from './mappingResult.js';
 export { type CoreErrorCode, OtaflowError } from './OtaflowError.js';
@@ -104,6 +119,10 @@ export {
   type InSyncInput,
   isForcedNow,
   isInSync,
+  MAX_ARTIFACTS_PER_SOFTWARE_MODULE,
+  MAX_ATTRIBUTES_PER_TARGET,
+  MAX_SOFTWARE_MODULES_PER_DISTRIBUTION_SET,
+  MAX_TARGETS_PER_MANUAL_ASSIGNMENT,
   type NextAction,
   planAssignment,
   selectNextAction,

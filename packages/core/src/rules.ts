@@ -1,6 +1,15 @@
 import type { ActionView } from './actions.js';
 import type { ActionStatus, TargetUpdateStatus } from './vocabulary.js';
 
+/**
+ * hawkBit's quotas (`HawkbitSecurityProperties.Dos`), for what otaflow stores: every edge that
+ * writes these things checks the same numbers.
+ */
+export const MAX_ATTRIBUTES_PER_TARGET = 100;
+export const MAX_ARTIFACTS_PER_SOFTWARE_MODULE = 50;
+export const MAX_SOFTWARE_MODULES_PER_DISTRIBUTION_SET = 100;
+export const MAX_TARGETS_PER_MANUAL_ASSIGNMENT = 5000;
+
 /** What a device should be shown next, in hawkBit's order. */
 export type NextAction =
   | { kind: 'cancel'; action: ActionView }

@@ -56,5 +56,10 @@ export const ControllerId = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^[^\s/\\?#]+$/, 'controllerId must not contain white space, slashes, ? or #');
+  // Control characters, `.` and `..` would be stored and then could never be named in a URL path.
+  .regex(
+    /^[^\s\p{Cc}/\\?#]+$/u,
+    'controllerId must not contain white space, control characters, slashes, ? or #',
+  )
+  .refine((id) => id !== '.' && id !== '..', 'controllerId must not be . or ..');
 export type ControllerId = z.infer<typeof ControllerId>;

@@ -24,7 +24,6 @@ const STATUS_OF_STATE: Record<string, ActionStatus> = {
   'running.download': 'DOWNLOAD',
   'running.downloaded': 'DOWNLOADED',
   'running.warning': 'WARNING',
-  'running.cancelRejected': 'CANCEL_REJECTED',
   canceling: 'CANCELING',
   finished: 'FINISHED',
   error: 'ERROR',
@@ -122,6 +121,9 @@ const takenDefinitions = new Set<string>();
 const takenPairs = new Set<string>();
 const reachedStates = new Set<string>();
 const reachedStatuses = new Set<ActionStatus>();
+const recordedStatuses = new Set<ActionStatus>();
+/** Statuses only ever written as a history entry, never the action's status (hawkBit's too). */
+const ENTRY_ONLY: ReadonlySet<ActionStatus> = new Set(['CANCEL_REJECTED']);
 
 /** The system under test goes through the public API and a JSON round-trip at every step. */
 function throughJson(s: ActionSnapshot): ActionSnapshot {
@@ -137,6 +139,7 @@ function checkSnapshot(model: ActionSnapshot, sut: ActionSnapshot): void {
   expect(sut.context.history.every((h) => ActionStatus.safeParse(h.status).success)).toBe(true);
   reachedStates.add(state);
   reachedStatuses.add(model.context.status);
+  for (const h of sut.context.history) recordedStatuses.add(h.status);
 }
 
 /** Every event the state does not take is refused, with the right reason, and changes nothing. */
@@ -203,11 +206,25 @@ for (const [name, input] of Object.entries(INPUTS)) {
             takenPairs.add(`action.${stateKeyOf(from)} --${event.type}`);
             expect(result.snapshot.context.lastModifiedAt).toBe(event.at);
             expect(result.closed).toBe(result.snapshot.status === 'done');
-            // One history entry per accepted report; a finish with a warning adds the WARNING first.
-            const added = event.type === 'action.finished' && event.warning ? 2 : 1;
+            // One history entry per accepted report; a finish with a warning adds the WARNING
+            // first, a rejected cancel its CANCEL_REJECTED before RUNNING.
+            const added =
+              (event.type === 'action.finished' && event.warning) ||
+              event.type === 'cancel.rejected'
+                ? 2
+                : 1;
             expect(result.snapshot.context.history.length).toBe(
               from.context.history.length + added,
             );
+            if (event.type === 'cancel.rejected') {
+              // hawkBit: the rejected cancel is kept in the history, the action runs again.
+              expect(result.snapshot.context.status).toBe('RUNNING');
+              expect(stateKeyOf(result.snapshot)).toBe('running.running');
+              expect(result.snapshot.context.history.slice(-2).map((h) => h.status)).toEqual([
+                'CANCEL_REJECTED',
+                'RUNNING',
+              ]);
+            }
             expect(result.snapshot.context.history.at(-1)?.at).toBe(event.at);
             sut = result.snapshot;
           };
@@ -233,13 +250,16 @@ describe('action machine, coverage of the generated paths', () => {
   it('takes every (state, event type) pair the machine accepts', () => {
     expect([...takenPairs].sort()).toEqual([...expectedPairs].sort());
   });
-  it('reaches every state node and all 12 ActionStatus values', () => {
+  it('reaches every state node and records all 12 ActionStatus values', () => {
     expect([...reachedStates].sort()).toEqual(Object.keys(STATUS_OF_STATE).sort());
     expect(leafIds.filter((id) => id !== 'action.created').sort()).toEqual(
       Object.keys(STATUS_OF_STATE)
         .map((s) => `action.${s}`)
         .sort(),
     );
-    expect([...reachedStatuses].sort()).toEqual([...ActionStatus.options].sort());
+    expect([...reachedStatuses].sort()).toEqual(
+      ActionStatus.options.filter((s) => !ENTRY_ONLY.has(s)).sort(),
+    );
+    expect([...recordedStatuses].sort()).toEqual([...ActionStatus.options].sort());
   });
 });

@@ -114,7 +114,11 @@ const CANCEL: Record<DdiExecution, (finished: DdiFinished) => [EventTemplate, Ou
       ? [{ type: 'cancel.failed' }, going('RUNNING')]
       : [{ type: 'cancel.confirmed' }, CANCELED],
   canceled: () => [{ type: 'cancel.confirmed' }, CANCELED],
-  rejected: () => [{ type: 'cancel.rejected' }, going('CANCEL_REJECTED')],
+  // hawkBit: the CANCEL_REJECTED entry is kept and the action is RUNNING again.
+  rejected: () => [
+    { type: 'cancel.rejected' },
+    { ...going('RUNNING'), added: ['CANCEL_REJECTED', 'RUNNING'] },
+  ],
   download: () => [
     { type: 'cancel.progress', reported: 'DOWNLOAD' },
     going('CANCELING', 'DOWNLOAD'),
@@ -241,7 +245,7 @@ const SUV2: Record<string, { event: EventTemplate; on: Fixture; outcome: Outcome
   CANCEL_REJECTED: {
     event: { type: 'cancel.rejected' },
     on: 'canceling',
-    outcome: going('CANCEL_REJECTED'),
+    outcome: { ...going('RUNNING'), added: ['CANCEL_REJECTED', 'RUNNING'] },
   },
   FINISHED_CANCELED: { event: { type: 'action.canceled' }, on: 'running', outcome: CANCELED },
   FINISHED_ERROR: {
@@ -365,5 +369,55 @@ describe('mapped reports on a closed action', () => {
     if (late.kind !== 'event') throw new Error('expected an event');
     expect(await service.apply(id, late.event)).toMatchObject({ ok: false, code: 'ACTION_CLOSED' });
     expect(await store.getAction(id)).toBe(stored);
+  });
+});
+
+describe('a rejected cancel (issue 15: the action stayed CANCEL_REJECTED)', () => {
+  it.each([
+    [
+      'DDI rejected on cancelAction',
+      () => mapDdiFeedback('cancel', { execution: 'rejected', at: 6_000 }),
+    ],
+    ['SUv2 CANCEL_REJECTED', () => mapSoftwareUpdatableStatus('CANCEL_REJECTED', { at: 6_000 })],
+  ])('%s: RUNNING again, the entry kept, and the device can finish', async (_, rejected) => {
+    const { service, id } = await actionIn('canceling');
+    const mapped = rejected();
+    if (mapped.kind !== 'event') throw new Error('expected an event');
+    expect(await service.apply(id, mapped.event)).toMatchObject({
+      ok: true,
+      action: { status: 'RUNNING', active: true },
+      targetStatus: 'PENDING',
+    });
+    const done = mapDdiFeedback('deployment', {
+      execution: 'closed',
+      finished: 'success',
+      at: 6_001,
+    });
+    if (done.kind !== 'event') throw new Error('expected an event');
+    expect(await service.apply(id, done.event)).toMatchObject({
+      ok: true,
+      action: { status: 'FINISHED', active: false },
+      targetStatus: 'IN_SYNC',
+    });
+    expect((await service.getActionHistory(id))!.map((h) => h.status)).toEqual([
+      'RUNNING',
+      'RETRIEVED',
+      'CANCELING',
+      'CANCEL_REJECTED',
+      'RUNNING',
+      'FINISHED',
+    ]);
+  });
+
+  it('can be asked to cancel again, and that cancel can succeed', async () => {
+    const { service, id } = await actionIn('canceling');
+    expect((await service.apply(id, { type: 'cancel.rejected', at: 6_000 })).ok).toBe(true);
+    expect(await service.cancel(id)).toMatchObject({ ok: true });
+    expect((await service.getAction(id))?.status).toBe('CANCELING');
+    expect(await service.apply(id, { type: 'cancel.confirmed', at: 6_002 })).toMatchObject({
+      ok: true,
+      action: { status: 'CANCELED', active: false },
+      targetStatus: 'IN_SYNC',
+    });
   });
 });
