@@ -1,1 +1,8 @@
-export {};
+export type { Db, QueryResult, Sql } from './Db.js';
+export { lockDataDir } from './dataDirLock.js';
+export { checksumOf, MIGRATIONS, type Migration, migrate } from './migrations.js';
+export { openPgliteDb } from './openPgliteDb.js';
+export { openServerDb, type ServerDbOptions } from './openServerDb.js';
+export { type OpenedStore, type OpenStoreOptions, openStore } from './openStore.js';
+export { PostgresUpdateStore } from './PostgresUpdateStore.js';
+export { StoreError, type StoreErrorCode } from './StoreError.js';

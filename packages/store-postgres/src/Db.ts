@@ -1,0 +1,30 @@
+/** What one statement answers, the same on every driver: rows with int8 as text, and a count. */
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+/** One connection's worth of SQL: `$n` placeholders, one statement per call. */
+export interface Sql {
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>>;
+  /** Several statements, no parameters: migrations. */
+  exec(script: string): Promise<void>;
+}
+
+/**
+ * A database behind either connection (a PostgreSQL server or embedded PGlite), with the same SQL
+ * text on both. Repositories take `Sql`; only the store's root holds a `Db`.
+ */
+export interface Db extends Sql {
+  /** Commits when `work` resolves, rolls back when it throws. Inside, use `tx` only. */
+  transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
+  /** Notifications on `channel`; resolves to the function that stops listening. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+  /** What the ready line names: `postgresql` or `pglite`, and where. */
+  readonly kind: 'postgresql' | 'pglite';
+  readonly location: string;
+}

@@ -1,0 +1,418 @@
+import {
+  type ActionRecord,
+  type DistributionSet,
+  ipAddressOf,
+  listQueryOf,
+  OtaflowError,
+  type Page,
+  type PageQuery,
+  type Sequence,
+  type SoftwareModule,
+  type TargetRecord,
+  targetViewOfRecord,
+  type UpdateStore,
+} from '@otaflow/core';
+import type { Db, Sql } from './Db.js';
+import {
+  ACTION_LIST,
+  compileListSql,
+  type ListTable,
+  MODULE_LIST,
+  SET_LIST,
+  TARGET_LIST,
+} from './listSql.js';
+
+/** Active unless closed: hawkBit's final statuses. */
+const CLOSED = new Set(['FINISHED', 'ERROR', 'CANCELED']);
+
+function conflict(kind: string, key: string | number, expected: number): OtaflowError {
+  return new OtaflowError(
+    'CONFLICT',
+    expected < 0 ? `${kind} ${key} exists` : `${kind} ${key} is not at version ${expected}`,
+  );
+}
+
+function iso(ms: unknown): string {
+  return new Date(typeof ms === 'number' ? ms : 0).toISOString();
+}
+
+interface ActionRow {
+  id: string;
+  controller_id: string;
+  version: number;
+  refs: Record<string, string> | null;
+  applied: string[] | null;
+  state: ActionRecord['state'];
+}
+
+function actionOf(row: ActionRow): ActionRecord {
+  const record: ActionRecord = {
+    id: Number(row.id),
+    controllerId: row.controller_id,
+    version: row.version,
+    state: row.state,
+  };
+  if (row.refs) record.refs = row.refs;
+  if (row.applied) record.applied = row.applied;
+  return record;
+}
+
+const ACTION_COLUMNS = 'id, controller_id, version, refs, applied, state';
+
+/**
+ * jsonb parameters are bound as text and cast (`$n::text::jsonb`): postgres.js would otherwise
+ * encode a JSON string once more for a parameter the server typed jsonb.
+ *
+ * The update store over PostgreSQL or PGlite (the same SQL on both), for one tenant. Versioned
+ * writes are one statement each: `UPDATE ... WHERE version = $n`, where no row means CONFLICT, and
+ * `INSERT ... ON CONFLICT DO NOTHING` for a record that must not exist yet. Neither raises an SQL
+ * error, so a conflict inside a transaction leaves the transaction usable for a retry.
+ */
+export class PostgresUpdateStore implements UpdateStore {
+  readonly #sql: Sql;
+  readonly #db: Db | undefined;
+  readonly #tenant: string;
+
+  /** `db` is the root database, or a transaction handle when the store is a unit's `tx`. */
+  constructor(sql: Sql, tenant: string, db?: Db) {
+    this.#sql = sql;
+    this.#tenant = tenant;
+    this.#db = db;
+  }
+
+  /** Where the rows live, for the ready line. Undefined on a unit's `tx`. */
+  get db(): Db | undefined {
+    return this.#db;
+  }
+
+  async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
+    // A unit's store has no root: a nested call joins the unit.
+    if (!this.#db) return work(this);
+    return this.#db.transaction((tx) => work(new PostgresUpdateStore(tx, this.#tenant)));
+  }
+
+  // ---------------------------------------------------------------- targets
+
+  async getTarget(controllerId: string) {
+    const { rows } = await this.#sql.query<{ record: TargetRecord }>(
+      'SELECT record FROM targets WHERE tenant = $1 AND controller_id = $2',
+      [this.#tenant, controllerId],
+    );
+    return rows[0]?.record;
+  }
+
+  async listTargets(query?: PageQuery): Promise<Page<TargetRecord>> {
+    const page = await this.#list<{ record: TargetRecord }>(
+      'targets',
+      'record',
+      TARGET_LIST,
+      query,
+    );
+    return { items: page.items.map((r) => r.record), total: page.total };
+  }
+
+  async putTarget(record: TargetRecord, expectedVersion?: number) {
+    const view = targetViewOfRecord(record);
+    const params = [
+      this.#tenant,
+      record.controllerId,
+      record.version,
+      record.name,
+      view.updateStatus,
+      iso(view.createdAt),
+      iso(view.lastModifiedAt),
+      JSON.stringify(record),
+      ipAddressOf(record.address) ?? null,
+    ];
+    const values = '($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9)';
+    const set =
+      'version = $3, name = $4, update_status = $5, created_at = $6, last_modified_at = $7, record = $8::text::jsonb, ip_address = $9';
+    const columns =
+      'tenant, controller_id, version, name, update_status, created_at, last_modified_at, record, ip_address';
+    if (expectedVersion === undefined) {
+      await this.#sql.query(
+        `INSERT INTO targets (${columns}) VALUES ${values} ON CONFLICT (tenant, controller_id) DO UPDATE SET ${set}`,
+        params,
+      );
+    } else if (expectedVersion < 0) {
+      const { rowCount } = await this.#sql.query(
+        `INSERT INTO targets (${columns}) VALUES ${values} ON CONFLICT DO NOTHING`,
+        params,
+      );
+      if (rowCount === 0) throw conflict('target', record.controllerId, expectedVersion);
+    } else {
+      const { rowCount } = await this.#sql.query(
+        `UPDATE targets SET ${set} WHERE tenant = $1 AND controller_id = $2 AND version = $10`,
+        [...params, expectedVersion],
+      );
+      if (rowCount === 0) throw conflict('target', record.controllerId, expectedVersion);
+    }
+  }
+
+  async deleteTarget(controllerId: string) {
+    // Its actions go with it, as in memory; one statement, so no unit is needed.
+    const { rows } = await this.#sql.query<{ n: string }>(
+      `WITH gone AS (DELETE FROM actions WHERE tenant = $1 AND controller_id = $2)
+       , t AS (DELETE FROM targets WHERE tenant = $1 AND controller_id = $2 RETURNING 1)
+       SELECT count(*) AS n FROM t`,
+      [this.#tenant, controllerId],
+    );
+    return Number(rows[0]?.n ?? 0) > 0;
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  async getAction(id: number) {
+    const { rows } = await this.#sql.query<ActionRow>(
+      `SELECT ${ACTION_COLUMNS} FROM actions WHERE tenant = $1 AND id = $2`,
+      [this.#tenant, id],
+    );
+    return rows[0] && actionOf(rows[0]);
+  }
+
+  async listActionsOfTarget(controllerId: string) {
+    const { rows } = await this.#sql.query<ActionRow>(
+      `SELECT ${ACTION_COLUMNS} FROM actions WHERE tenant = $1 AND controller_id = $2 ORDER BY id`,
+      [this.#tenant, controllerId],
+    );
+    return rows.map(actionOf);
+  }
+
+  async listActions(query?: PageQuery, controllerId?: string): Promise<Page<ActionRecord>> {
+    const page = await this.#list<ActionRow>(
+      'actions',
+      ACTION_COLUMNS,
+      ACTION_LIST,
+      query,
+      controllerId,
+    );
+    return { items: page.items.map(actionOf), total: page.total };
+  }
+
+  async putAction(record: ActionRecord, expectedVersion?: number) {
+    const context = record.state.context as Record<string, unknown>;
+    const status = String(context.status);
+    const params = [
+      this.#tenant,
+      record.id,
+      record.controllerId,
+      record.version,
+      status,
+      !CLOSED.has(status),
+      Number(context.distributionSetId ?? 0),
+      iso(context.createdAt),
+      record.refs === undefined ? null : JSON.stringify(record.refs),
+      record.applied === undefined ? null : JSON.stringify(record.applied),
+      JSON.stringify(record.state),
+    ];
+    const columns =
+      'tenant, id, controller_id, version, status, active, distribution_set_id, created_at, refs, applied, state';
+    const values =
+      '($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10::text::jsonb, $11::text::jsonb)';
+    const set =
+      'controller_id = $3, version = $4, status = $5, active = $6, distribution_set_id = $7, created_at = $8, refs = $9::text::jsonb, applied = $10::text::jsonb, state = $11::text::jsonb';
+    if (expectedVersion === undefined) {
+      await this.#sql.query(
+        `INSERT INTO actions (${columns}) VALUES ${values} ON CONFLICT (tenant, id) DO UPDATE SET ${set}`,
+        params,
+      );
+    } else if (expectedVersion < 0) {
+      const { rowCount } = await this.#sql.query(
+        `INSERT INTO actions (${columns}) VALUES ${values} ON CONFLICT DO NOTHING`,
+        params,
+      );
+      if (rowCount === 0) throw conflict('action', record.id, expectedVersion);
+    } else {
+      const { rowCount } = await this.#sql.query(
+        `UPDATE actions SET ${set} WHERE tenant = $1 AND id = $2 AND version = $12`,
+        [...params, expectedVersion],
+      );
+      if (rowCount === 0) throw conflict('action', record.id, expectedVersion);
+    }
+  }
+
+  async findActionByRef(key: string, value: string) {
+    // Should two actions carry the same reference, the newest answers.
+    const { rows } = await this.#sql.query<ActionRow>(
+      `SELECT ${ACTION_COLUMNS} FROM actions WHERE tenant = $1 AND refs @> jsonb_build_object($2::text, $3::text) ORDER BY id DESC LIMIT 1`,
+      [this.#tenant, key, value],
+    );
+    return rows[0] && actionOf(rows[0]);
+  }
+
+  // ---------------------------------------------------------------- catalogue
+
+  async getSoftwareModule(id: number) {
+    const { rows } = await this.#sql.query<{ record: SoftwareModule }>(
+      'SELECT record FROM software_modules WHERE tenant = $1 AND id = $2',
+      [this.#tenant, id],
+    );
+    return rows[0]?.record;
+  }
+
+  async listSoftwareModules(query?: PageQuery): Promise<Page<SoftwareModule>> {
+    const page = await this.#list<{ record: SoftwareModule }>(
+      'software_modules',
+      'record',
+      MODULE_LIST,
+      query,
+    );
+    return { items: page.items.map((r) => r.record), total: page.total };
+  }
+
+  async findSoftwareModule(type: string, name: string, version: string) {
+    const { rows } = await this.#sql.query<{ record: SoftwareModule }>(
+      'SELECT record FROM software_modules WHERE tenant = $1 AND type = $2 AND name = $3 AND version = $4 ORDER BY id LIMIT 1',
+      [this.#tenant, type, name, version],
+    );
+    return rows[0]?.record;
+  }
+
+  async putSoftwareModule(module: SoftwareModule, expectedRevision?: number) {
+    await this.#putCatalogue(
+      'software_modules',
+      'software module',
+      ['type', 'name', 'version'],
+      [module.type, module.name, module.version],
+      module,
+      expectedRevision,
+    );
+  }
+
+  async deleteSoftwareModule(id: number) {
+    const { rowCount } = await this.#sql.query(
+      'DELETE FROM software_modules WHERE tenant = $1 AND id = $2',
+      [this.#tenant, id],
+    );
+    return rowCount > 0;
+  }
+
+  async getDistributionSet(id: number) {
+    const { rows } = await this.#sql.query<{ record: DistributionSet }>(
+      'SELECT record FROM distribution_sets WHERE tenant = $1 AND id = $2',
+      [this.#tenant, id],
+    );
+    return rows[0]?.record;
+  }
+
+  async listDistributionSets(query?: PageQuery): Promise<Page<DistributionSet>> {
+    const page = await this.#list<{ record: DistributionSet }>(
+      'distribution_sets',
+      'record',
+      SET_LIST,
+      query,
+    );
+    return { items: page.items.map((r) => r.record), total: page.total };
+  }
+
+  async findDistributionSet(name: string, version: string) {
+    const { rows } = await this.#sql.query<{ record: DistributionSet }>(
+      'SELECT record FROM distribution_sets WHERE tenant = $1 AND name = $2 AND version = $3 ORDER BY id LIMIT 1',
+      [this.#tenant, name, version],
+    );
+    return rows[0]?.record;
+  }
+
+  async putDistributionSet(set: DistributionSet, expectedRevision?: number) {
+    await this.#putCatalogue(
+      'distribution_sets',
+      'distribution set',
+      ['name', 'version'],
+      [set.name, set.version],
+      set,
+      expectedRevision,
+    );
+  }
+
+  async deleteDistributionSet(id: number) {
+    const { rowCount } = await this.#sql.query(
+      'DELETE FROM distribution_sets WHERE tenant = $1 AND id = $2',
+      [this.#tenant, id],
+    );
+    return rowCount > 0;
+  }
+
+  /** `table` and `columns` are this file's constants, never input. */
+  async #putCatalogue(
+    table: 'software_modules' | 'distribution_sets',
+    kind: string,
+    columns: readonly string[],
+    values: readonly string[],
+    record: SoftwareModule | DistributionSet,
+    expected: number | undefined,
+  ) {
+    const params = [this.#tenant, record.id, record.revision, JSON.stringify(record), ...values];
+    const names = ['tenant', 'id', 'revision', 'record', ...columns].join(', ');
+    const slots = params.map((_, i) => (i === 3 ? '$4::text::jsonb' : `$${i + 1}`)).join(', ');
+    const set = [
+      'revision = $3',
+      'record = $4::text::jsonb',
+      ...columns.map((c, i) => `${c} = $${i + 5}`),
+    ].join(', ');
+    if (expected === undefined) {
+      await this.#sql.query(
+        `INSERT INTO ${table} (${names}) VALUES (${slots}) ON CONFLICT (tenant, id) DO UPDATE SET ${set}`,
+        params,
+      );
+    } else if (expected < 0) {
+      const { rowCount } = await this.#sql.query(
+        `INSERT INTO ${table} (${names}) VALUES (${slots}) ON CONFLICT DO NOTHING`,
+        params,
+      );
+      if (rowCount === 0) throw conflict(kind, record.id, expected);
+    } else {
+      const { rowCount } = await this.#sql.query(
+        `UPDATE ${table} SET ${set} WHERE tenant = $1 AND id = $2 AND revision = $${params.length + 1}`,
+        [...params, expected],
+      );
+      if (rowCount === 0) throw conflict(kind, record.id, expected);
+    }
+  }
+
+  // ---------------------------------------------------------------- sequences
+
+  async nextId(sequence: Sequence) {
+    const { rows } = await this.#sql.query<{ value: string }>(
+      `INSERT INTO sequences (tenant, name, value) VALUES ($1, $2, 1)
+       ON CONFLICT (tenant, name) DO UPDATE SET value = sequences.value + 1
+       RETURNING value`,
+      [this.#tenant, sequence],
+    );
+    return Number(rows[0]!.value);
+  }
+
+  /**
+   * One page and the total of a filtered list: two statements, concurrent on a server's pool.
+   * `table`, `columns` and the list's SQL come from this package's constants; every value the
+   * query carries is a bound parameter.
+   */
+  async #list<R>(
+    table: 'targets' | 'actions' | 'software_modules' | 'distribution_sets',
+    columns: string,
+    list: ListTable<unknown>,
+    request: PageQuery | undefined,
+    controllerId?: string,
+  ): Promise<Page<R>> {
+    const query = listQueryOf(request);
+    const params: unknown[] = [this.#tenant];
+    const scope =
+      controllerId === undefined ? '' : ` AND controller_id = $${params.push(controllerId)}`;
+    const { where, orderBy } = compileListSql(list, query, params);
+    const condition = `tenant = $1${scope} AND ${where}`;
+    const limit = Number.isFinite(query.limit) ? query.limit : null;
+    const count = this.#sql.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${table} WHERE ${condition}`,
+      params,
+    );
+    if (limit === 0) return { items: [], total: Number((await count).rows[0]?.n ?? 0) };
+    const n = params.length;
+    const [{ rows }, counted] = await Promise.all([
+      this.#sql.query<R>(
+        `SELECT ${columns} FROM ${table} WHERE ${condition} ORDER BY ${orderBy} LIMIT $${n + 1} OFFSET $${n + 2}`,
+        [...params, limit, query.offset],
+      ),
+      count,
+    ]);
+    return { items: rows, total: Number(counted.rows[0]?.n ?? 0) };
+  }
+}

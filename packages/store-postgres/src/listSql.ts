@@ -1,0 +1,262 @@
+import {
+  ACTION_LIST_FIELDS,
+  checkListQuery,
+  DISTRIBUTION_SET_LIST_FIELDS,
+  type FilterComparison,
+  type FilterNode,
+  filterDepth,
+  foldCase,
+  type ListFields,
+  type ListFieldType,
+  type ListQuery,
+  OtaflowError,
+  resolveListField,
+  SOFTWARE_MODULE_LIST_FIELDS,
+  TARGET_LIST_FIELDS,
+} from '@otaflow/core';
+
+/**
+ * Core's list query (filter, sort, page) compiled to SQL over this package's columns. User text
+ * only ever becomes a bound parameter: field names are looked up in the constant tables below
+ * (an attribute's key is bound too), operators pick fixed SQL, and values are `$n`.
+ *
+ * The semantics are core's in-memory ones (`compileFilter`), which the contract suite holds the
+ * two to: text compares case-insensitively (`lower` on both sides), `*` is a wildcard (LIKE, with
+ * `%`, `_` and `\` escaped), numbers and timestamps (epoch ms) numerically, and a value that
+ * cannot be a number matches nothing. `!=` and `=out=` include rows where the field is empty, as
+ * hawkBit's `<> OR IS NULL` does. Sorting is by code point (`COLLATE "C"`), empty values last
+ * ascending and first descending, ties in the store's stable order.
+ */
+
+/** A JSON number at `path`, or NULL when it holds anything else (a cast would raise). */
+const jsonNumber = (path: string) =>
+  `(CASE WHEN jsonb_typeof(${path}) = 'number' THEN (${path})::text::numeric END)`;
+/** A JSON string at `parent -> key`, or NULL when it holds anything else. */
+const jsonText = (parent: string, key: string) =>
+  `(CASE WHEN jsonb_typeof(${parent}->'${key}') = 'string' THEN ${parent}->>'${key}' END)`;
+
+const CONTEXT = `record->'state'->'context'`;
+const ACTION_CONTEXT = `state->'context'`;
+
+/** SQL per list field; `attributes` fields are a prefix the bound key completes. */
+type ColumnMap = Readonly<Record<string, string>>;
+
+const TARGET_SQL: ColumnMap = {
+  controllerId: 'controller_id',
+  name: 'name',
+  description: jsonText('record', 'description'),
+  updateStatus: 'update_status',
+  createdAt: jsonNumber(`${CONTEXT}->'createdAt'`),
+  lastModifiedAt: jsonNumber(`${CONTEXT}->'lastModifiedAt'`),
+  lastContactAt: jsonNumber(`${CONTEXT}->'lastContactAt'`),
+  address: jsonText('record', 'address'),
+  ipAddress: 'ip_address',
+  channel: jsonText('record', 'channel'),
+  assignedDistributionSetId: jsonNumber(`${CONTEXT}->'assignedDistributionSetId'`),
+  installedDistributionSetId: jsonNumber(`${CONTEXT}->'installedDistributionSetId'`),
+  attribute: `record->'attributes'->>`,
+};
+
+const ACTION_SQL: ColumnMap = {
+  id: 'id',
+  controllerId: 'controller_id',
+  active: 'active',
+  status: 'status',
+  lastStatusCode: jsonNumber(`${ACTION_CONTEXT}->'lastStatusCode'`),
+  createdAt: jsonNumber(`${ACTION_CONTEXT}->'createdAt'`),
+  lastModifiedAt: jsonNumber(`${ACTION_CONTEXT}->'lastModifiedAt'`),
+  weight: jsonNumber(`${ACTION_CONTEXT}->'weight'`),
+  distributionSetId: jsonNumber(`${ACTION_CONTEXT}->'distributionSetId'`),
+  distributionSetName: jsonText(ACTION_CONTEXT, 'distributionSetName'),
+  distributionSetVersion: jsonText(ACTION_CONTEXT, 'distributionSetVersion'),
+};
+
+const MODULE_SQL: ColumnMap = {
+  id: 'id',
+  type: 'type',
+  name: 'name',
+  version: 'version',
+  vendor: jsonText('record', 'vendor'),
+  description: jsonText('record', 'description'),
+  createdAt: jsonNumber(`record->'createdAt'`),
+  lastModifiedAt: jsonNumber(`record->'lastModifiedAt'`),
+};
+
+const SET_SQL: ColumnMap = {
+  id: 'id',
+  type: jsonText('record', 'type'),
+  name: 'name',
+  version: 'version',
+  description: jsonText('record', 'description'),
+  requiredMigrationStep: `(CASE WHEN jsonb_typeof(record->'requiredMigrationStep') = 'boolean' THEN (record->>'requiredMigrationStep')::boolean END)`,
+  createdAt: jsonNumber(`record->'createdAt'`),
+  lastModifiedAt: jsonNumber(`record->'lastModifiedAt'`),
+};
+
+/** One entity's list: its core vocabulary, its SQL for each field, its stable tie order. */
+export interface ListTable<T> {
+  fields: ListFields<T>;
+  columns: ColumnMap;
+  tiebreak: string;
+}
+
+export const TARGET_LIST: ListTable<unknown> = {
+  fields: TARGET_LIST_FIELDS as ListFields<unknown>,
+  columns: TARGET_SQL,
+  tiebreak: 'seq',
+};
+export const ACTION_LIST: ListTable<unknown> = {
+  fields: ACTION_LIST_FIELDS as ListFields<unknown>,
+  columns: ACTION_SQL,
+  tiebreak: 'id',
+};
+export const MODULE_LIST: ListTable<unknown> = {
+  fields: SOFTWARE_MODULE_LIST_FIELDS as ListFields<unknown>,
+  columns: MODULE_SQL,
+  tiebreak: 'id',
+};
+export const SET_LIST: ListTable<unknown> = {
+  fields: DISTRIBUTION_SET_LIST_FIELDS as ListFields<unknown>,
+  columns: SET_SQL,
+  tiebreak: 'id',
+};
+
+/**
+ * Deeper trees are refused rather than recursed over: the backend's parser stays far below this,
+ * and a direct caller must not be able to exhaust the stack.
+ */
+export const MAX_FILTER_DEPTH = 64;
+
+/** Escapes LIKE's own metacharacters, then turns hawkBit's `*` into `%`. */
+export function likePatternOf(value: string): string {
+  return value.replace(/[\\%_]/g, '\\$&').replaceAll('*', '%');
+}
+
+/** `Number` as core's matcher reads a filter value: blank is not 0. */
+function numberOf(value: string): number {
+  return value.trim() === '' ? Number.NaN : Number(value);
+}
+
+const isText = (type: ListFieldType) =>
+  type === 'string' || type === 'enum' || type === 'attributes';
+const isNumeric = (type: ListFieldType) => type === 'number' || type === 'timestamp';
+
+interface Field {
+  sql: string;
+  type: ListFieldType;
+}
+
+class Compiler {
+  constructor(
+    readonly table: ListTable<unknown>,
+    readonly params: unknown[],
+  ) {}
+
+  bind(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  field(name: string): Field {
+    const found = resolveListField(this.table.fields, name);
+    if (!found) throw new OtaflowError('INVALID_INPUT', `unknown list field ${name}`);
+    const head = found.key === undefined ? name : name.slice(0, name.length - found.key.length - 1);
+    const sql = this.table.columns[head];
+    if (sql === undefined) throw new OtaflowError('INVALID_INPUT', `unknown list field ${name}`);
+    return {
+      type: found.field.type,
+      sql: found.key === undefined ? sql : `(${sql}${this.bind(found.key)})`,
+    };
+  }
+
+  /**
+   * Core's `equalsValue` as SQL: NULL where the field is empty, which WHERE, AND and OR treat as
+   * false; only a negation coalesces first. Left bare otherwise, so that indexes apply.
+   */
+  equals(field: Field, value: string, wildcards: boolean): string {
+    if (isNumeric(field.type)) {
+      const number = numberOf(value);
+      return Number.isFinite(number)
+        ? `${field.sql} = ${this.bind(String(number))}::numeric`
+        : 'FALSE';
+    }
+    if (field.type === 'boolean') {
+      const folded = foldCase(value);
+      return folded === 'true' || folded === 'false'
+        ? // A JS boolean: postgres.js encodes any non-empty string for a boolean as true.
+          `${field.sql} = ${this.bind(folded === 'true')}::boolean`
+        : 'FALSE';
+    }
+    if (wildcards && value.includes('*'))
+      return `lower(${field.sql}) LIKE lower(${this.bind(likePatternOf(value))}) ESCAPE '\\'`;
+    return `lower(${field.sql}) = lower(${this.bind(value)})`;
+  }
+
+  ordered(field: Field, op: '<' | '<=' | '>' | '>=', value: string): string {
+    if (isNumeric(field.type)) {
+      const number = numberOf(value);
+      return Number.isFinite(number)
+        ? `${field.sql} ${op} ${this.bind(String(number))}::numeric`
+        : 'FALSE';
+    }
+    const text = isText(field.type) ? field.sql : `(${field.sql})::text`;
+    return `lower(${text}) COLLATE "C" ${op} lower(${this.bind(value)}) COLLATE "C"`;
+  }
+
+  comparison(node: FilterComparison): string {
+    const field = this.field(node.field);
+    const first = node.values[0] ?? '';
+    switch (node.op) {
+      case '==':
+        return this.equals(field, first, true);
+      case '!=':
+        return `NOT COALESCE(${this.equals(field, first, true)}, FALSE)`;
+      case '=in=':
+      case '=out=': {
+        const any = node.values.map((v) => this.equals(field, v, false)).join(' OR ');
+        return node.op === '=out=' ? `NOT COALESCE((${any}), FALSE)` : `(${any})`;
+      }
+      default:
+        return this.ordered(field, node.op, first);
+    }
+  }
+
+  filter(node: FilterNode): string {
+    if (node.kind === 'cmp') return this.comparison(node);
+    const joiner = node.kind === 'and' ? ' AND ' : ' OR ';
+    return `(${node.nodes.map((child) => this.filter(child)).join(joiner)})`;
+  }
+
+  orderBy(query: ListQuery): string {
+    const terms = query.sort.map(({ field: name, direction }) => {
+      const field = this.field(name);
+      return `${field.sql}${isText(field.type) ? ' COLLATE "C"' : ''} ${direction}`;
+    });
+    terms.push(this.table.tiebreak);
+    return terms.join(', ');
+  }
+}
+
+export interface ListSql {
+  /** A condition to AND onto the table's own (tenant, scope); `TRUE` without a filter. */
+  where: string;
+  orderBy: string;
+}
+
+/**
+ * Compiles `query` for `table`, appending its values to `params` (which already holds the
+ * statement's own, e.g. the tenant as `$1`). Unknown fields throw `OtaflowError('INVALID_INPUT')`
+ * before any SQL runs, as the memory store does.
+ */
+export function compileListSql(
+  table: ListTable<unknown>,
+  query: ListQuery,
+  params: unknown[],
+): ListSql {
+  checkListQuery(table.fields, query);
+  if (query.filter && filterDepth(query.filter) > MAX_FILTER_DEPTH)
+    throw new OtaflowError('INVALID_INPUT', `filter nests deeper than ${MAX_FILTER_DEPTH} levels`);
+  const compiler = new Compiler(table, params);
+  const where = query.filter ? compiler.filter(query.filter) : 'TRUE';
+  return { where, orderBy: compiler.orderBy(query) };
+}

@@ -1,0 +1,70 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import { PGlite, types } from '@electric-sql/pglite';
+import type { Db, QueryResult, Sql } from './Db.js';
+import { lockDataDir } from './dataDirLock.js';
+import { StoreError } from './StoreError.js';
+
+/** int8 stays text, as pg and postgres.js give it: PGlite alone would answer number or BigInt. */
+const parsers = { [types.INT8]: (value: string) => value };
+
+function misuse(): never {
+  throw new StoreError(
+    'TRANSACTION_MISUSE',
+    'the root connection was used inside one of its transactions; use the transaction handle (PGlite has one session, so this would wait forever)',
+  );
+}
+
+/**
+ * Embedded PostgreSQL (PGlite) in `dataDir`, created on first use. One process at a time: a lock
+ * file beside the directory refuses a second one. PGlite never fsyncs, so committed data survives a
+ * crash of this process but not of the machine.
+ */
+export async function openPgliteDb(dataDir: string): Promise<Db> {
+  mkdirSync(dataDir, { recursive: true });
+  const release = lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir, { parsers });
+  } catch (error) {
+    release();
+    throw error;
+  }
+  // Marks the async work of an open transaction, where a root call would wait on itself.
+  const inside = new AsyncLocalStorage<true>();
+  let closed: Promise<void> | undefined;
+  const wrap = (source: Pick<PGlite, 'query' | 'exec'>): Sql => ({
+    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const result = await source.query<R>(text, params as unknown[] | undefined);
+      return { rows: result.rows, rowCount: result.affectedRows ?? 0 };
+    },
+    async exec(script: string) {
+      await source.exec(script);
+    },
+  });
+  const root = wrap(pglite);
+  return {
+    kind: 'pglite',
+    location: dataDir,
+    query(text, params) {
+      if (inside.getStore()) misuse();
+      return root.query(text, params);
+    },
+    async exec(script) {
+      if (inside.getStore()) misuse();
+      await pglite.exec(script);
+    },
+    transaction(work) {
+      if (inside.getStore()) misuse();
+      return pglite.transaction((tx) => inside.run(true, () => work(wrap(tx))));
+    },
+    async listen(channel, onPayload) {
+      const stop = await pglite.listen(channel, onPayload);
+      return async () => stop();
+    },
+    close() {
+      closed ??= pglite.close().finally(release);
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { MemoryUpdateStore } from '@otaflow/core';
+import { describeUpdateStore } from './updateStoreContract.js';
+
+describeUpdateStore('memory', async () => new MemoryUpdateStore());
