@@ -88,6 +88,13 @@ export interface DdiClientOptions {
   /** Each sleep is varied by up to ± this fraction (default 0.1). */
   jitter?: number;
   backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * How feedback is retried after a network error, a timeout, 408, 429 or 5xx (never after
+   * another 4xx such as 410 Gone): `retries` more attempts (default 6), waiting from `initialMs`
+   * (default 500) doubling up to `maxMs` (default 30 s), each wait jittered between half and all
+   * of it and at least the server's `Retry-After`; one attempt may take `timeoutMs` (default 30 s).
+   */
+  feedbackRetry?: FeedbackRetry;
   /** Resumes of one broken download before it fails (default 5), waiting `resumeDelayMs` between. */
   maxResumes?: number;
   resumeDelayMs?: number;
@@ -95,6 +102,13 @@ export interface DdiClientOptions {
   dispatcher?: Dispatcher;
   /** pino-compatible; silent by default. */
   logger?: Logger;
+}
+
+export interface FeedbackRetry {
+  retries?: number;
+  initialMs?: number;
+  maxMs?: number;
+  timeoutMs?: number;
 }
 
 /** What one polling cycle did; `actionId` is set for everything but `idle`. */
@@ -123,6 +137,24 @@ interface JsonResult<T> {
 
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
+/** Worth another try: the network, a timeout, or a status that says "later". */
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof DdiError)) return false;
+  if (error.code === 'NETWORK') return true;
+  const status = error.status ?? 0;
+  return error.code === 'HTTP_STATUS' && (RETRY_STATUSES.has(status) || status >= 500);
+}
+
+/** `Retry-After` in milliseconds (seconds or an HTTP date), or 0. */
+function retryAfterMs(error: unknown): number {
+  const value = ((error as DdiError).details as { retryAfter?: string } | undefined)?.retryAfter;
+  if (value === undefined) return 0;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : 0;
+}
+
 function stripQuery(href: string): string {
   const q = href.indexOf('?');
   return q < 0 ? href : href.slice(0, q);
@@ -150,6 +182,11 @@ export class DdiClient {
   readonly #downloaded = new Map<string, DdiDownloadedArtifact[]>();
   /** Actions this client closed; a server that still lists one is not served twice. */
   readonly #closed = new Set<string>();
+  /** Final reports not delivered yet, by action: sent again instead of installing again. */
+  readonly #unsentFinal = new Map<
+    string,
+    { url: string; body: DdiActionFeedback; outcome: 'installed' | 'failed' | 'downloaded' }
+  >();
 
   constructor(options: DdiClientOptions) {
     if (options.targetToken && options.gatewayToken) {
@@ -187,6 +224,7 @@ export class DdiClient {
     url: string,
     body?: unknown,
     extra: Record<string, string> = {},
+    timeoutMs?: number,
   ): Promise<Dispatcher.ResponseData> {
     const headers = { ...this.#headers(true), ...extra };
     let payload: string | undefined;
@@ -200,7 +238,10 @@ export class DdiClient {
         headers,
         body: payload,
         dispatcher: this.#dispatcher,
-        signal: this.#stop.signal,
+        signal:
+          timeoutMs === undefined
+            ? this.#stop.signal
+            : AbortSignal.any([this.#stop.signal, AbortSignal.timeout(timeoutMs)]),
       });
     } catch (error) {
       if (this.#stop.signal.aborted) throw new DdiError('ABORTED', 'client stopped');
@@ -262,11 +303,75 @@ export class DdiClient {
     return result.data;
   }
 
-  async #send(method: 'POST' | 'PUT', url: string, body?: unknown): Promise<number> {
-    const res = await this.#call(method, url, body);
+  async #send(
+    method: 'POST' | 'PUT',
+    url: string,
+    body?: unknown,
+    timeoutMs?: number,
+  ): Promise<number> {
+    const res = await this.#call(method, url, body, {}, timeoutMs);
     if (res.statusCode < 200 || res.statusCode > 299) return this.#fail(method, url, res);
-    await res.body.dump();
+    try {
+      await res.body.dump();
+    } catch (error) {
+      // The answer was given; a body cut short after it changes nothing.
+      this.#o.logger?.debug({ err: error, url }, 'answer body cut short');
+    }
     return res.statusCode;
+  }
+
+  /**
+   * POSTs a report, again after transient failures (see `feedbackRetry`). A 410 Gone on a retry
+   * means an earlier attempt did arrive and closed the action, so it counts as delivered.
+   */
+  async #post(url: string, body: unknown): Promise<void> {
+    const retry = this.#o.feedbackRetry ?? {};
+    const retries = retry.retries ?? 6;
+    const initial = retry.initialMs ?? 500;
+    const max = retry.maxMs ?? 30_000;
+    const timeoutMs = retry.timeoutMs ?? 30_000;
+    const signal = this.#stop.signal;
+    let lost = false;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#send('POST', url, body, timeoutMs);
+        return;
+      } catch (error) {
+        if (lost && error instanceof DdiError && error.status === 410) {
+          this.#o.logger?.info({ url, attempt }, 'feedback had arrived before (410 on a retry)');
+          return;
+        }
+        if (signal.aborted) throw new DdiError('ABORTED', 'client stopped');
+        if (!isTransient(error) || attempt >= retries) throw error;
+        if ((error as DdiError).code === 'NETWORK') lost = true;
+        const base = Math.min(max, initial * 2 ** attempt);
+        const wait = Math.min(
+          max,
+          Math.max(retryAfterMs(error), Math.round(base / 2 + (Math.random() * base) / 2)),
+        );
+        this.#o.logger?.warn({ err: error, url, attempt, retryInMs: wait }, 'feedback retried');
+        await delay(wait, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) throw new DdiError('ABORTED', 'client stopped');
+      }
+    }
+  }
+
+  /**
+   * A progress report (download, downloaded, proceeding): retried, and then only logged if it
+   * still fails, since a lost progress report must not fail a good installation.
+   */
+  async #progress(
+    actionId: string,
+    execution: DdiExecutionStatus,
+    extra: { details?: string[]; progress?: DdiProgress; feedbackUrl: string },
+    finished: DdiFinishedStatus = 'none',
+  ): Promise<void> {
+    try {
+      await this.sendFeedback(actionId, execution, finished, extra);
+    } catch (error) {
+      if (error instanceof DdiError && error.code === 'ABORTED') throw error;
+      this.#o.logger?.warn({ err: error, actionId, execution }, 'progress report lost');
+    }
   }
 
   // ---------------------------------------------------------------- resources
@@ -318,7 +423,7 @@ export class DdiClient {
     extra: { details?: string[]; progress?: DdiProgress; code?: number; feedbackUrl?: string } = {},
   ): Promise<void> {
     const url = extra.feedbackUrl ?? `${this.#root}/deploymentBase/${actionId}/feedback`;
-    await this.#send('POST', url, this.#feedbackBody(actionId, execution, finished, extra));
+    await this.#post(url, this.#feedbackBody(actionId, execution, finished, extra));
   }
 
   #feedbackBody(
@@ -351,7 +456,7 @@ export class DdiClient {
       : this.#feedbackBody(actionId, 'rejected', 'none', {
           details: details ?? ['Cancellation rejected.'],
         });
-    await this.#send('POST', url, body);
+    await this.#post(url, body);
   }
 
   async sendConfirmation(
@@ -365,7 +470,7 @@ export class DdiClient {
     };
     if (decision.code !== undefined) body.code = decision.code;
     if (decision.details) body.details = decision.details;
-    await this.#send('POST', url, body);
+    await this.#post(url, body);
   }
 
   async activateAutoConfirm(initiator?: string, remark?: string): Promise<void> {
@@ -581,7 +686,11 @@ export class DdiClient {
     const actionId = base.id;
     const { deployment } = base;
     const feedbackUrl = `${stripQuery(href)}/feedback`;
-    if (this.#closed.has(actionId)) return { kind: 'waiting', actionId };
+    if (this.#closed.has(actionId)) {
+      // Installed (or failed) already: the server only lacks the final report.
+      const outcome = await this.#deliverFinal(actionId);
+      return { kind: outcome ?? 'waiting', actionId };
+    }
     const download = deployment.download ?? 'forced';
     const update = deployment.update ?? 'forced';
     if (download === 'skip') return { kind: 'waiting', actionId };
@@ -605,11 +714,21 @@ export class DdiClient {
         );
         return { kind: 'failed', actionId };
       }
+      const details = ['Artifacts downloaded and verified.'];
+      if (update === 'skip' && !deployment.maintenanceWindow) {
+        // Download only: `downloaded` is the final report, the server closes the action on it.
+        this.#unsentFinal.set(actionId, {
+          url: feedbackUrl,
+          body: this.#feedbackBody(actionId, 'downloaded', 'success', { details }),
+          outcome: 'downloaded',
+        });
+        this.#closed.add(actionId);
+        await this.#deliverFinal(actionId);
+        this.#o.onProgress?.({ phase: 'downloaded', actionId });
+        return { kind: 'downloaded', actionId };
+      }
       this.#downloaded.set(actionId, files);
-      await this.sendFeedback(actionId, 'downloaded', 'success', {
-        details: ['Artifacts downloaded and verified.'],
-        feedbackUrl,
-      });
+      await this.#progress(actionId, 'downloaded', { details, feedbackUrl }, 'success');
       this.#o.onProgress?.({ phase: 'downloaded', actionId });
     }
     if (update === 'skip') {
@@ -621,10 +740,7 @@ export class DdiClient {
       }
       return { kind: 'waiting', actionId };
     }
-    await this.sendFeedback(actionId, 'proceeding', 'none', {
-      details: ['Installing.'],
-      feedbackUrl,
-    });
+    await this.#progress(actionId, 'proceeding', { details: ['Installing.'], feedbackUrl });
     this.#o.onProgress?.({ phase: 'installing', actionId });
     let result: DdiInstallResult;
     try {
@@ -633,8 +749,9 @@ export class DdiClient {
         deployment,
         files,
         signal: this.#stop.signal,
+        // Never rejects but when the client stops: only the device's own failure fails it.
         report: (details, progress) =>
-          this.sendFeedback(actionId, 'proceeding', 'none', {
+          this.#progress(actionId, 'proceeding', {
             details,
             feedbackUrl,
             ...(progress ? { progress } : {}),
@@ -663,7 +780,7 @@ export class DdiClient {
     const all = deployment.chunks.flatMap((chunk) =>
       chunk.artifacts.map((artifact) => ({ chunk, artifact })),
     );
-    await this.sendFeedback(actionId, 'download', 'none', {
+    await this.#progress(actionId, 'download', {
       details: [`Downloading ${all.length} artifact(s).`],
       feedbackUrl,
     });
@@ -693,14 +810,43 @@ export class DdiClient {
     feedbackUrl: string,
     code?: number,
   ): Promise<void> {
-    await this.sendFeedback(actionId, 'closed', success ? 'success' : 'failure', {
+    const body = this.#feedbackBody(actionId, 'closed', success ? 'success' : 'failure', {
       details,
-      feedbackUrl,
       ...(code !== undefined ? { code } : {}),
+    });
+    // Kept until the server has it: a later cycle sends it again rather than installing again.
+    this.#unsentFinal.set(actionId, {
+      url: feedbackUrl,
+      body,
+      outcome: success ? 'installed' : 'failed',
     });
     this.#closed.add(actionId);
     this.#downloaded.delete(actionId);
-    this.#o.onProgress?.({ phase: 'finished', actionId, success });
+    await this.#deliverFinal(actionId);
+  }
+
+  /** Sends the action's final report, if one is waiting; resolves what it reported. */
+  async #deliverFinal(
+    actionId: string,
+  ): Promise<'installed' | 'failed' | 'downloaded' | undefined> {
+    const unsent = this.#unsentFinal.get(actionId);
+    if (!unsent) return undefined;
+    try {
+      await this.#post(unsent.url, unsent.body);
+    } catch (error) {
+      // 410 and the like: the server will never take it; anything transient is tried again.
+      if (!isTransient(error) && !(error instanceof DdiError && error.code === 'ABORTED'))
+        this.#unsentFinal.delete(actionId);
+      throw error;
+    }
+    this.#unsentFinal.delete(actionId);
+    if (unsent.outcome !== 'downloaded')
+      this.#o.onProgress?.({
+        phase: 'finished',
+        actionId,
+        success: unsent.outcome === 'installed',
+      });
+    return unsent.outcome;
   }
 
   // ---------------------------------------------------------------- loop

@@ -10,6 +10,7 @@ import { DDI_TYPES, sendRefusal } from './server/answers.js';
 import { authenticate } from './server/authenticate.js';
 import { type DdiAuthOptions, DdiRequest, type DdiServerContext } from './server/DdiRequest.js';
 import { createDdiRouter, type DdiParams, type DdiRoute } from './server/ddiRouter.js';
+import { type RegistrationLimit, RegistrationLimiter } from './server/RegistrationLimiter.js';
 import { notReadable, refused } from './server/refusals.js';
 
 export interface DdiServerOptions {
@@ -31,6 +32,12 @@ export interface DdiServerOptions {
   contactIntervalMs?: number;
   /** Base of generated hrefs, e.g. `https://ota.example.com`; else built from the Host header. */
   publicBaseUrl?: string;
+  /**
+   * A token bucket per client address (IPv6: per /64) for plug-and-play registrations: a poll
+   * that would create a target past it is answered 429 with `Retry-After`; known targets are
+   * never limited. On by default (100 at once, 10 per second); `false` turns it off.
+   */
+  registrationLimit?: RegistrationLimit | false;
   logger?: Logger;
 }
 
@@ -52,12 +59,19 @@ export function ddiServerContext(options: DdiServerOptions): DdiServerContext {
     maxBodyBytes: options.maxBodyBytes ?? 64 * 1024,
     contactIntervalMs: options.contactIntervalMs ?? 30_000,
     publicBase: options.publicBaseUrl?.replace(/\/+$/, ''),
+    registrations:
+      options.registrationLimit === false
+        ? undefined
+        : new RegistrationLimiter(
+            options.registrationLimit,
+            options.service.now.bind(options.service),
+          ),
     logger: options.logger ?? silentLogger,
   };
 }
 
 const INVALID_CONTROLLER_ID =
-  'controllerId must be 1 to 256 characters without white space, slashes, ? or #';
+  'controllerId must be 1 to 256 characters without white space, control characters, slashes, ? or #, and not . or ..';
 
 /**
  * A hawkBit-compatible DDI v1 request handler for `node:http`. It keeps no state: every read and

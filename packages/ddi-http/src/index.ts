@@ -16,6 +16,7 @@ export {
   type DdiInstallResult,
   type DdiPollOutcome,
   type DdiProgressEvent,
+  type FeedbackRetry,
 } from './DdiClient.js';
 export { DdiError, type DdiErrorCode } from './DdiError.js';
 export { FileArtifactSource, isSafeArtifactName } from './FileArtifactSource.js';
@@ -65,13 +66,20 @@ export { getDeploymentBase, postDeploymentFeedback } from './server/endpoints/de
 export { getRoot } from './server/endpoints/getRoot.js';
 export { getInstalledBase, putInstalledBase } from './server/endpoints/installedBase.js';
 export { putConfigData } from './server/endpoints/putConfigData.js';
+export {
+  clientKeyOf,
+  type RegistrationLimit,
+  RegistrationLimiter,
+} from './server/RegistrationLimiter.js';
 export { readJson } from './server/readJson.js';
 export {
   feedbackRefusal,
   notFound,
   notOwned,
   notReadable,
+  quotaExceeded,
   refused,
+  tooManyRegistrations,
 } from './server/refusals.js';
 export {
   artifactJson,

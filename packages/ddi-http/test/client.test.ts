@@ -230,6 +230,8 @@ describe('DdiClient against the DDI server', () => {
     expect((await client.pollOnce()).kind).toBe('cancelRejected');
     expect(await statuses(action.id)).toContain('CANCEL_REJECTED');
     expect((await h.service.getAction(action.id))?.active).toBe(true);
+    // hawkBit: a rejected cancel leaves the action RUNNING again (issue 15).
+    expect((await h.service.getAction(action.id))?.status).toBe('RUNNING');
     expect((await client.pollOnce()).kind).toBe('installed');
     expect((await h.service.getAction(action.id))?.status).toBe('FINISHED');
   });

@@ -76,6 +76,11 @@ export const HAWKBIT_ERRORS = {
     errorCode: 'hawkbit.server.error.quota.fileSizeExceeded',
     exceptionClass: `${REPO}.FileSizeQuotaExceededException`,
   },
+  /** A quota (attributes per target, status entries per action, registrations per client). */
+  quota: {
+    errorCode: 'hawkbit.server.error.quota.tooManyEntries',
+    exceptionClass: `${REPO}.AssignmentQuotaExceededException`,
+  },
   concurrent: {
     errorCode: 'hawkbit.server.error.repo.concurrentModification',
     exceptionClass: `${REPO}.ConcurrentModificationException`,

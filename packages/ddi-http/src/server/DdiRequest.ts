@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, TargetView, UpdateService } from '@otaflow/core';
 import type { ArtifactSource } from '../ArtifactSource.js';
+import type { RegistrationLimiter } from './RegistrationLimiter.js';
 
 export interface DdiAuthOptions {
   /** `Authorization: TargetToken <token>` checked against the target's security token. */
@@ -24,6 +25,8 @@ export interface DdiServerContext {
   contactIntervalMs: number;
   /** Base of generated hrefs without a trailing slash; else built from the Host header. */
   publicBase: string | undefined;
+  /** Plug-and-play registrations per client address; undefined when unlimited. */
+  registrations: RegistrationLimiter | undefined;
   logger: Logger;
 }
 

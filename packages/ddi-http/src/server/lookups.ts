@@ -7,7 +7,7 @@ import type {
 } from '@otaflow/core';
 import { sendEmpty } from '../http/sendJson.js';
 import type { DdiRequest, DdiServerContext } from './DdiRequest.js';
-import { feedbackRefusal, notFound, notOwned } from './refusals.js';
+import { feedbackRefusal, notFound, notOwned, tooManyRegistrations } from './refusals.js';
 
 export function requireTarget(ctx: DdiRequest): TargetView {
   if (!ctx.target)
@@ -84,7 +84,7 @@ export async function applyFeedback(
     sendEmpty(ctx.res, 200);
     return;
   }
-  const result = await ctx.service.apply(actionId, mapped.event);
+  const result = await ctx.service.apply(actionId, mapped.event, { statusQuota: true });
   if (!result.ok && !(closedOk && result.code === 'ACTION_CLOSED')) throw feedbackRefusal(result);
   sendEmpty(ctx.res, 200);
 }
@@ -107,6 +107,10 @@ export async function contact(ctx: DdiRequest): Promise<TargetView> {
     (!address || known.address === `http://${address}`)
   ) {
     return known;
+  }
+  if (!known && register && server.registrations) {
+    const waitMs = server.registrations.take(address);
+    if (waitMs > 0) throw tooManyRegistrations(ctx.res, waitMs);
   }
   try {
     return await server.service.contact(ctx.controllerId, {

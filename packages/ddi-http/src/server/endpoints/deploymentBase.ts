@@ -51,7 +51,10 @@ export async function postDeploymentFeedback(ctx: DdiRequest, actionId: number):
   }
   // The ownership-checked apply reads the action once: another target's action is
   // ACTION_NOT_FOUND, a waiting one refuses every deployment report (EVENT_NOT_ALLOWED: 404).
-  const result = await service.apply(actionId, mapped.event, { controllerId: ctx.controllerId });
+  const result = await service.apply(actionId, mapped.event, {
+    controllerId: ctx.controllerId,
+    statusQuota: true,
+  });
   if (!result.ok) {
     if (result.code === 'ACTION_NOT_FOUND') throw notOwned(ctx.controllerId, actionId);
     throw feedbackRefusal(result);
