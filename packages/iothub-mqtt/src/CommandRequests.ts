@@ -89,10 +89,13 @@ export class CommandRequests {
     return { requestId, correlationId, status, response };
   }
 
-  /** A device's response; one for no request of ours (late, or another commander's) is ignored. */
-  answer(requestId: string, status: number, payload: Buffer): void {
+  /**
+   * A device's response; one for no request of ours (late, or another commander's) is ignored.
+   * Returns whether it answered a request.
+   */
+  answer(requestId: string, status: number, payload: Buffer): boolean {
     const pending = this.#pending.get(requestId);
-    if (!pending) return;
+    if (!pending) return false;
     this.#pending.delete(requestId);
     clearTimeout(pending.timer);
     let response: DittoEnvelope | undefined;
@@ -102,6 +105,7 @@ export class CommandRequests {
       // The status in the topic is what counts; a body is optional.
     }
     pending.resolve({ status, response });
+    return true;
   }
 
   /** Every request still waiting rejects `NOT_CONNECTED`. */

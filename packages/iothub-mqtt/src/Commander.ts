@@ -351,8 +351,15 @@ export class Commander {
       return;
     }
     if (slot) this.#pubacks?.ack(slot);
-    if (parsed?.kind === 'commandResponse')
-      this.#requests.answer(parsed.requestId, parsed.status, payload);
+    // QoS 0 or 1 alike (Hono takes both for command responses); only QoS 1 owes a PUBACK.
+    if (
+      parsed?.kind === 'commandResponse' &&
+      !this.#requests.answer(parsed.requestId, parsed.status, payload)
+    )
+      this.#log.debug(
+        { deviceId: parsed.deviceId, requestId: parsed.requestId },
+        'response to no request of ours',
+      );
   }
 
   async #process(deviceId: string, report: QueuedReport): Promise<void> {
@@ -360,6 +367,10 @@ export class Commander {
       const outcome = await this.#ingest.ingest(deviceId, report.payload);
       if (this.#logs && (outcome.result === 'dropped' || outcome.result === 'refused'))
         this.#log.warn({ ...outcome }, `report ${outcome.result}`);
+      // A lastOperation that moved nothing (unknown status, a feature never announced) is
+      // recorded in the log, so a device stuck in RUNNING can be explained.
+      else if (this.#logs && outcome.result === 'ignored' && outcome.correlationId !== undefined)
+        this.#log.info({ ...outcome }, 'report ignored');
       this.#emit(outcome);
     } catch (err) {
       // A listener that throws twice leaves through here, to the queue's onError.

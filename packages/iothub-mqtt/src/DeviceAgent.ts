@@ -68,6 +68,11 @@ export interface DeviceAgentOptions {
   dependencyGroup?: string;
   /** Where reports go: `event` (Hono requires QoS 1, the default) or `telemetry`. */
   reportOn?: 'event' | 'telemetry';
+  /**
+   * QoS of reports and command responses (default 1). Hono takes telemetry and command responses
+   * at QoS 0 too (its default for telemetry), events at QoS 1 only.
+   */
+  qos?: 0 | 1;
   installer: Installer;
   stateStore?: AgentStateStore;
   downloadDir?: string;
@@ -267,12 +272,14 @@ export class DeviceAgent {
     if (this.#inFlight || !next || !client?.connected) return;
     this.#inFlight = true;
     const generation = this.#generation;
-    client.publish(next.topic, next.payload, { qos: 1 }, (error) => {
+    client.publish(next.topic, next.payload, { qos: this.options.qos ?? 1 }, (error) => {
       if (!error && this.#outbox[0] === next) this.#outbox.shift();
       if (error) this.#log.warn({ err: error }, 'report not acknowledged yet');
       if (generation !== this.#generation) return;
       this.#inFlight = false;
-      this.#pump();
+      // A refused publish (connection closing) waits for the next connect, which pumps again:
+      // pumping now would fail at once, over and over, on the same stack.
+      if (!error) this.#pump();
     });
   }
 
@@ -310,7 +317,7 @@ export class DeviceAgent {
     this.#client.publish(
       commandResponseTopic(this.#address, requestId, status),
       JSON.stringify(body),
-      { qos: 1 },
+      { qos: this.options.qos ?? 1 },
     );
   }
 

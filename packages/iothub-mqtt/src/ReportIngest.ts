@@ -90,13 +90,25 @@ export class ReportIngest {
     }
     const feature = FEATURE.exec(envelope.path);
     if (feature) return this.announce(deviceId, feature[1] as string, envelope.value);
-    if (!LAST_OPERATION.test(envelope.path))
-      return { deviceId, result: 'ignored', reason: `path ${envelope.path}` };
+    const lastOperation = LAST_OPERATION.exec(envelope.path);
+    if (!lastOperation) return { deviceId, result: 'ignored', reason: `path ${envelope.path}` };
     const report = safeParseOperationStatus(envelope.value);
     if (!report.success)
       return drop(
         `invalid lastOperation: ${report.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
       );
+    // Only the feature the device announced as SoftwareUpdatable speaks for its updates: a
+    // lastOperation written to any other feature is the twin's business, not an action's.
+    const featureId = lastOperation[1] as string;
+    const announced = await this.#service.getTarget(deviceId);
+    if (announced?.attributes[FEATURE_ID_ATTRIBUTE] !== featureId)
+      return {
+        deviceId,
+        correlationId: report.data.correlationId,
+        status: report.data.status,
+        result: 'ignored',
+        reason: `feature ${featureId} was not announced as SoftwareUpdatable`,
+      };
     return this.applyReport(deviceId, report.data);
   }
 

@@ -48,7 +48,7 @@ export function moduleAction(
 
 /** install (or download): every module of the action's distribution set in one command. */
 export function installValue(
-  view: Pick<ActionView, 'type' | 'weight'>,
+  view: Pick<ActionView, 'type' | 'weight' | 'weightDefaulted'>,
   modules: readonly SoftwareModule[],
   correlationId: string,
   artifactUrl: ArtifactUrlOf,
@@ -56,7 +56,9 @@ export function installValue(
   return {
     correlationId,
     forced: view.type === 'forced',
-    weight: view.weight,
+    // Seed 000: the weight set on the assignment, or null when none was given (not the 1000
+    // that orders such actions).
+    weight: view.weightDefaulted ? null : view.weight,
     softwareModules: modules.map((m) => moduleAction(m, artifactUrl)),
   };
 }

@@ -10,6 +10,17 @@ export {
   type DownloadOptions,
   downloadArtifact,
 } from './artifactDownload.js';
+export {
+  type AuthorizedSubscription,
+  authorizePublish,
+  authorizeSubscribe,
+  type BrokerIdentity,
+  deliveredTopic,
+  isTopicSegment,
+  parseHonoUsername,
+  type SubscribedForm,
+  sameSecret,
+} from './brokerAcl.js';
 export { CommandDelivery, type CommandRetryOptions } from './CommandDelivery.js';
 export {
   Commander,

@@ -93,6 +93,15 @@ describe('command values', () => {
     ).toThrow(IotHubError);
   });
 
+  it('install says weight null when the assignment named none (seed 000), the weight when it did', () => {
+    const url = () => 'https://cdn.example/x';
+    expect(
+      installValue({ type: 'soft', weight: 1000, weightDefaulted: true }, [], 'c', url),
+    ).toEqual({ correlationId: 'c', forced: false, weight: null, softwareModules: [] });
+    expect(installValue({ type: 'soft', weight: 1000 }, [], 'c', url).weight).toBe(1000);
+    expect(installValue({ type: 'soft', weight: 0 }, [], 'c', url).weight).toBe(0);
+  });
+
   it('cancel names the modules without artifacts', () => {
     expect(cancelValue([module], 'c')).toEqual({
       correlationId: 'c',

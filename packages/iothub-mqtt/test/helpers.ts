@@ -7,7 +7,12 @@ import { type AddressInfo, createServer as createNetServer, Socket } from 'node:
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
-import { CORRELATION_REF } from '../src/index.js';
+import {
+  CORRELATION_REF,
+  DEFAULT_FEATURE_ID,
+  FEATURE_ID_ATTRIBUTE,
+  MODULE_TYPE_ATTRIBUTE,
+} from '../src/index.js';
 
 export const SHARED_BROKER = { host: '127.0.0.1', port: 1883 };
 export const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -252,7 +257,14 @@ export async function assignedWithCorrelation(
     version: '1',
     modules: [module.id],
   });
-  for (const id of ids) await service.createTarget({ controllerId: id });
+  // Each device as if it had announced its SoftwareUpdatable feature: reports on it count.
+  for (const id of ids) {
+    await service.createTarget({ controllerId: id });
+    await service.updateAttributes(id, {
+      [FEATURE_ID_ATTRIBUTE]: DEFAULT_FEATURE_ID,
+      [MODULE_TYPE_ATTRIBUTE]: 'application',
+    });
+  }
   const { actions } = await service.assign(
     set.id,
     ids.map((controllerId) => ({ controllerId })),

@@ -105,6 +105,43 @@ describe('ReportIngest', () => {
     expect(unknown).toMatchObject({ result: 'ignored', correlationId: 'corr-0' });
   });
 
+  it('a lastOperation on a feature never announced as SoftwareUpdatable moves no action', async () => {
+    const { service, actions, ingest } = await setup();
+    const actionId = actions[0]?.id as number;
+    const before = await service.getActionHistory(actionId);
+    for (const featureId of ['Other', 'SoftwareUpdatable2']) {
+      const outcome = await ingest.ingest(
+        'd1',
+        modify('d1', statusPropertyPath(featureId, 'lastOperation'), {
+          correlationId: 'corr-0',
+          status: 'FINISHED_SUCCESS',
+        }),
+      );
+      expect(outcome).toMatchObject({
+        result: 'ignored',
+        correlationId: 'corr-0',
+        reason: `feature ${featureId} was not announced as SoftwareUpdatable`,
+      });
+    }
+    // A device that never announced at all: nothing of its reports counts either.
+    await service.createTarget({ controllerId: 'silent' });
+    const silent = await ingest.ingest(
+      'silent',
+      modify('silent', LAST_OPERATION, { correlationId: 'corr-0', status: 'FINISHED_SUCCESS' }),
+    );
+    expect(silent.result).toBe('ignored');
+    const view = await service.getAction(actionId);
+    expect(view?.status).toBe('RUNNING');
+    expect(view?.active).toBe(true);
+    expect(await service.getActionHistory(actionId)).toEqual(before);
+    // The announced feature still works.
+    const done = await ingest.ingest(
+      'd1',
+      modify('d1', LAST_OPERATION, { correlationId: 'corr-0', status: 'FINISHED_SUCCESS' }),
+    );
+    expect(done.result).toBe('applied');
+  });
+
   it('a feature announcement registers the device and keeps its feature id and type', async () => {
     const { service, ingest, announced } = await setup();
     const outcome = await ingest.ingest(
