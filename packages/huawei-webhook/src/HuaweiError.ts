@@ -8,7 +8,9 @@ export type HuaweiErrorCode =
   | 'PLATFORM_UNREACHABLE'
   /** A target or action cannot be dispatched (wrong channel, no device id, already dispatched). */
   | 'DISPATCH_FAILED'
-  | 'NOT_STARTED';
+  | 'NOT_STARTED'
+  /** A component was configured with something that cannot work (an empty secret). */
+  | 'INVALID_OPTIONS';
 
 /** The one error class of @otaflow/huawei-webhook. */
 export class HuaweiError extends Error {

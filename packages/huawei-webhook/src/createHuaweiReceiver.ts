@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import {
   silentLogger,
   type UpdateService,
 } from '@otaflow/core';
+import { HuaweiError } from './HuaweiError.js';
 import {
   HUAWEI_NOTIFICATION_SCHEMAS,
   type HuaweiNotification,
@@ -130,10 +131,15 @@ function answerOf(outcome: ReceiverOutcome): string {
   }
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Constant time in the secret's content and length: both sides are hashed to 32 bytes first, since
+ * `timingSafeEqual` alone needs equal lengths, and returning early on a length mismatch would tell
+ * a prober how long the secret is.
+ */
+function sameSecret(given: string, expected: Buffer): boolean {
+  return timingSafeEqual(digest(given), expected);
 }
 
 function isJson(contentType: string | undefined): boolean {
@@ -246,8 +252,14 @@ function buildReceiver(options: HuaweiReceiverOptions): {
   const matchWaitMs = options.matchWaitMs ?? DEFAULT_MATCH_WAIT_MS;
   const log = options.logger ?? silentLogger;
   const basic = options.basicAuth
-    ? `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`
+    ? digest(
+        `Basic ${Buffer.from(`${options.basicAuth.username}:${options.basicAuth.password}`).toString('base64')}`,
+      )
     : undefined;
+  // An empty secret would let `?secret=` in: a configuration mistake, not a choice.
+  if (options.secret === '' || options.basicAuth?.password === '')
+    throw new HuaweiError('INVALID_OPTIONS', 'the receiver secret and password must not be empty');
+  const secret = options.secret === undefined ? undefined : digest(options.secret);
   const seen = new Set<string>();
   // The keys in the order they were remembered, as a ring: the slot about to be overwritten holds
   // the oldest. Evicting through `seen.keys().next()` instead walks over every deleted entry V8's
@@ -350,8 +362,7 @@ function buildReceiver(options: HuaweiReceiverOptions): {
   }
 
   function checkRequest(req: http.IncomingMessage, query: string): void {
-    if (req.method !== 'POST')
-      throw new Reject(405, `method ${req.method} not allowed`, { allow: 'POST' });
+    // Credentials first: whoever lacks them learns nothing else about the endpoint.
     if (basic !== undefined) {
       const given = req.headers.authorization;
       if (given === undefined || !sameSecret(given, basic)) {
@@ -360,11 +371,13 @@ function buildReceiver(options: HuaweiReceiverOptions): {
         });
       }
     }
-    if (options.secret !== undefined) {
+    if (secret !== undefined) {
       const given = new URLSearchParams(query).get('secret');
-      if (given === null || !sameSecret(given, options.secret))
+      if (given === null || !sameSecret(given, secret))
         throw new Reject(401, 'bad or missing secret');
     }
+    if (req.method !== 'POST')
+      throw new Reject(405, `method ${req.method} not allowed`, { allow: 'POST' });
     if (!isJson(req.headers['content-type'])) {
       throw new Reject(
         415,
@@ -460,6 +473,7 @@ function buildReceiver(options: HuaweiReceiverOptions): {
     try {
       checkRequest(req, mark < 0 ? '' : url.slice(mark + 1));
     } catch (error) {
+      // node reads and drops the unread body itself, so the connection stays usable.
       refuse(res, error);
       done();
       return true;

@@ -8,7 +8,7 @@ import {
   type ReceiverOutcome,
 } from '../src/index.js';
 import { createHuaweiPlatform, type HuaweiPlatform } from '../src/testing.js';
-import { setup } from './helpers.js';
+import { post, setup, storedState } from './helpers.js';
 
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -162,5 +162,62 @@ describe('dispatcher choices', () => {
     expect(view?.status).toBe('ERROR');
     const last = (await service.getActionHistory(actions[0]!.id))?.at(-1);
     expect(last?.messages?.[0]).toContain('120015');
+  });
+});
+
+describe('a receiver guarded by the callback URL (issue 15: it took pushes from anyone)', () => {
+  it('lets the platform in through the subscribed URL and refuses a forged push', async () => {
+    const { store, service, set } = await setup({ deviceIds: ['dev-ok'] });
+    // The device starts late enough that the forged push below meets an action nothing moved yet.
+    const platform = await createHuaweiPlatform({ stepDelayMs: 5, startDelayMs: 300 });
+    closers.push(() => platform.close());
+    const receiver = await createHuaweiReceiverServer({
+      service,
+      secret: 'a shared secret/+&=',
+      basicAuth: { username: 'platform', password: 'p@ss:word' },
+    });
+    closers.push(() => receiver.close());
+    const url = new URL(receiver.url);
+    url.username = 'platform';
+    url.password = encodeURIComponent('p@ss:word');
+    url.searchParams.set('secret', 'a shared secret/+&=');
+    const dispatcher = new HuaweiUpgradeDispatcher({
+      platformUrl: platform.url,
+      appId: platform.appId,
+      secret: platform.secret,
+      callbackUrl: url.href,
+    });
+    await dispatcher.attach(service);
+    closers.push(() => dispatcher.stop());
+    const { actions } = await service.assign(set.id, [{ controllerId: 'dev-ok' }]);
+    const actionId = actions[0]!.id;
+    await dispatcher.idle();
+
+    // A forged result for the real sub-operation, before the device has done anything.
+    const ref = (await store.getAction(actionId))!.refs![HUAWEI_SUB_OPERATION_REF]!;
+    const [deviceId, operationId, subOperationId] = ref.split('/').map(decodeURIComponent);
+    const forged = JSON.stringify({
+      notifyType: 'swUpgradeResultNotify',
+      deviceId,
+      appId: platform.appId,
+      operationId,
+      subOperationId,
+      swUpgradeResult: 'SUCCESS',
+    });
+    const before = await storedState(store, 'dev-ok');
+    const forgedAnswer = await post(receiver.url, forged);
+    expect(forgedAnswer.status).toBe(401);
+    expect(await storedState(store, 'dev-ok')).toBe(before);
+
+    await platform.settled();
+    expect((await service.getAction(actionId))?.status).toBe('FINISHED');
+    expect(await history(service, actionId)).toEqual([
+      'RUNNING',
+      'DOWNLOAD',
+      'DOWNLOADED',
+      'RUNNING',
+      'FINISHED',
+    ]);
+    expect(platform.deliveries.every((d) => d.ok && d.attempt === 1)).toBe(true);
   });
 });

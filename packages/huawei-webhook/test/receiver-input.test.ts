@@ -222,6 +222,71 @@ describe('bad input: a clear answer and nothing stored', () => {
     expect(JSON.parse(ok.body).result).toBe('applied');
   });
 
+  it('checks credentials before anything else: a GET or a wrong type without them is 401', async () => {
+    const get = await rejected(
+      () => httpRequest(guarded.url, { method: 'GET', timeoutMs: 5_000 }),
+      guarded,
+    );
+    expect(get.status).toBe(401);
+    const xml = await rejected(
+      () => post(guarded.url, '<push/>', { 'content-type': 'application/xml' }),
+      guarded,
+    );
+    expect(xml.status).toBe(401);
+  });
+
+  it('401 for a secret of any other length, empty or longer, with an exact reason', async () => {
+    const url = new URL(guarded.url);
+    const basic = `Basic ${Buffer.from('platform:s3cret').toString('base64')}`;
+    for (const given of ['', 't', 'token-1234', 'token-123'.repeat(100), 'TOKEN-123']) {
+      const answer = await rejected(
+        () =>
+          post(`${url.origin}${url.pathname}?secret=${encodeURIComponent(given)}`, good, {
+            authorization: basic,
+          }),
+        guarded,
+      );
+      expect(answer.status).toBe(401);
+      expect(answer.body).toEqual({ result: 'rejected', reason: 'bad or missing secret' });
+    }
+  });
+
+  it('answers a refusal with a body unread and keeps the connection usable', async () => {
+    // The refusal goes out before the body is read; node drops the rest, so the next request on
+    // the same kept-alive socket is answered too (DELETE and GET bodies included).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const url = new URL(guarded.url);
+    const body = 'x'.repeat(900);
+    const send = (method: string, path: string) =>
+      httpRequest(`${url.origin}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body,
+        timeoutMs: 5_000,
+        agent,
+      });
+    try {
+      for (const method of ['DELETE', 'GET', 'OPTIONS', 'POST']) {
+        expect((await rejected(() => send(method, url.pathname), guarded)).status).toBe(401);
+        expect((await rejected(() => send(method, '/elsewhere'), guarded)).status).toBe(404);
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('refuses to be created with an empty secret or password', () => {
+    expect(() => createHuaweiReceiver({ service: ctx.service, secret: '' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() =>
+      createHuaweiReceiver({
+        service: ctx.service,
+        basicAuth: { username: 'platform', password: '' },
+      }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  });
+
   it('200 and ignored for a notifyType that is not an upgrade notification', async () => {
     const answer = await rejected(() =>
       post(server.url, JSON.stringify({ notifyType: 'deviceDataChanged', deviceId: 'dev-1' })),
