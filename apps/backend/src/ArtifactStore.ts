@@ -1,14 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, createReadStream as openReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream as openReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { ArtifactHashes } from '@otaflow/core';
+import type { Readable } from 'node:stream';
+import type { ArtifactHashes, SoftwareModule } from '@otaflow/core';
 import type { ArtifactSource as DdiArtifactSource } from '@otaflow/ddi-http';
-import { z } from 'zod';
 import { BackendError } from './BackendError.js';
+import type { BlobStore, StagedBlob } from './BlobStore.js';
+import { FileBlobStore } from './FileBlobStore.js';
 
 /** One stored file: its size, its hashes and its bytes (`end` inclusive, as in HTTP ranges). */
 export interface ArtifactEntry {
@@ -29,16 +29,10 @@ export interface ArtifactSource {
 export interface StagedArtifact {
   size: number;
   hashes: ArtifactHashes;
+  /** Makes the bytes durable under (moduleId, filename); the catalogue entry comes after. */
   commit(moduleId: number, filename: string): Promise<void>;
   discard(): Promise<void>;
 }
-
-const Sidecar = z.object({
-  filename: z.string(),
-  size: z.number().int().nonnegative(),
-  hashes: ArtifactHashes,
-  storedAt: z.number().int().optional(),
-});
 
 /** Size, hashes and time of a stored file (the shape @otaflow/ddi-http's `ArtifactSource.stat` returns). */
 export interface ArtifactInfo {
@@ -47,74 +41,125 @@ export interface ArtifactInfo {
   lastModified?: number;
 }
 
+/** Where artifact metadata is read: core's catalogue (an `UpdateStore` or `UpdateService`). */
+export interface ArtifactCatalogue {
+  getSoftwareModule(id: number): Promise<SoftwareModule | undefined>;
+}
+
+/** The longest name a file system takes (ext4, XFS, APFS, NTFS: 255 bytes), with some room spare. */
+const MAX_STORED_NAME = 255 - '.json'.length;
+
 /**
- * Artifacts on the file system: `<dir>/modules/<moduleId>/f-<encoded filename>` plus a JSON
- * sidecar with size and hashes. Uploads stream through one pass that computes sha1, md5 and
- * sha256 while writing, so a 1 GiB file never sits in memory.
+ * The file name of an artifact on disk: `f-<percent-encoded filename>`, readable in a listing,
+ * while it fits; `h-<sha256 of the filename>` for longer names (a 250-character name, or 90
+ * non-ASCII characters, no longer fits once encoded). The catalogue keeps the real name.
+ */
+export function storedNameOf(filename: string): string {
+  const encoded = `f-${encodeURIComponent(filename)}`;
+  if (encoded.length <= MAX_STORED_NAME) return encoded;
+  return `h-${createHash('sha256').update(filename, 'utf8').digest('hex')}`;
+}
+
+/** The blob key of an artifact: `modules/<moduleId>/<stored name>`. */
+export const blobKeyOf = (moduleId: number, filename: string) =>
+  `modules/${moduleId}/${storedNameOf(filename)}`;
+
+export interface ArtifactStoreOptions {
+  /**
+   * Core's catalogue, the one source of truth for what artifacts exist and their size and
+   * hashes: a blob is served only while its module lists it. Without one (unit tests of the
+   * endpoints), the store remembers what it committed itself, in memory.
+   */
+  catalogue?: ArtifactCatalogue;
+  /** Bytes elsewhere than the directory (S3-compatible storage later). */
+  blobs?: BlobStore;
+}
+
+/**
+ * Artifacts: bytes in a `BlobStore` under `modules/<moduleId>/<stored name>` (`storedNameOf`),
+ * metadata in core's catalogue (the software module's `artifacts`), nowhere else. Uploads stream
+ * through one pass that computes sha1, md5 and sha256 while writing, so a 1 GiB file never sits
+ * in memory. The bytes are durable before the catalogue entry commits (the upload endpoint
+ * commits the blob, then adds the artifact); a crash in between leaves an orphan blob, and
+ * `sweep()` at start removes it with any half-written upload.
  */
 export class ArtifactStore implements ArtifactSource, DdiArtifactSource {
   readonly directory: string;
+  readonly blobs: BlobStore;
   readonly #owned: boolean;
+  readonly #catalogue: ArtifactCatalogue | undefined;
+  /** Standalone mode only: what this store committed. */
+  readonly #committed = new Map<string, ArtifactInfo>();
 
-  private constructor(directory: string, owned: boolean) {
+  private constructor(
+    directory: string,
+    owned: boolean,
+    blobs: BlobStore,
+    catalogue: ArtifactCatalogue | undefined,
+  ) {
     this.directory = directory;
     this.#owned = owned;
+    this.blobs = blobs;
+    this.#catalogue = catalogue;
   }
 
   /** Opens `directory` (created if missing), or a fresh temporary directory removed by `close()`. */
-  static async open(directory?: string): Promise<ArtifactStore> {
+  static async open(
+    directory?: string,
+    options: ArtifactStoreOptions = {},
+  ): Promise<ArtifactStore> {
     const dir = directory ?? (await mkdtemp(join(tmpdir(), 'otaflow-artifacts-')));
-    await mkdir(join(dir, 'tmp'), { recursive: true });
-    await mkdir(join(dir, 'modules'), { recursive: true });
-    return new ArtifactStore(dir, directory === undefined);
+    const blobs = options.blobs ?? (await FileBlobStore.open(dir));
+    return new ArtifactStore(dir, directory === undefined, blobs, options.catalogue);
   }
 
-  #paths(moduleId: number, filename: string) {
-    const base = join(
-      this.directory,
-      'modules',
-      String(moduleId),
-      `f-${encodeURIComponent(filename)}`,
-    );
-    return { data: base, meta: `${base}.json` };
+  /**
+   * Removes half-written uploads and blobs no catalogue entry names (a crash between a blob's
+   * commit and its catalogue entry, or between an artifact's deletion and its blob's). Run at
+   * start, before the first upload. Returns how many of each went.
+   */
+  async sweep(): Promise<{ staged: number; orphans: number }> {
+    const staged = await this.blobs.sweepStaged();
+    let orphans = 0;
+    if (!this.#catalogue) return { staged, orphans };
+    const wanted = new Map<string, Set<string> | undefined>();
+    for await (const key of this.blobs.keys()) {
+      const match = /^modules\/(\d+)\/([^/]+)$/.exec(key);
+      let keep = false;
+      if (match) {
+        const moduleId = match[1] as string;
+        if (!wanted.has(moduleId)) {
+          const module = await this.#catalogue.getSoftwareModule(Number(moduleId));
+          wanted.set(
+            moduleId,
+            module && new Set(module.artifacts.map((a) => storedNameOf(a.filename))),
+          );
+        }
+        keep = wanted.get(moduleId)?.has(match[2] as string) ?? false;
+      }
+      if (!keep && (await this.blobs.delete(key))) orphans++;
+    }
+    return { staged, orphans };
   }
 
   async stage(
     source: Readable | AsyncIterable<Buffer>,
     options: { maxBytes?: number } = {},
   ): Promise<StagedArtifact> {
-    const tmp = join(this.directory, 'tmp', `${randomUUID()}.part`);
-    const hasher = new HashingCounter(options.maxBytes ?? Number.POSITIVE_INFINITY);
-    try {
-      await pipeline(source, hasher, createWriteStream(tmp));
-    } catch (error) {
-      await rm(tmp, { force: true });
-      if (error instanceof BackendError) throw error;
-      throw new BackendError('STORAGE', `artifact upload failed: ${(error as Error).message}`);
-    }
-    const size = hasher.size;
-    const hashes = hasher.digests();
-    let done = false;
+    const blob: StagedBlob = await this.blobs.stage(source, options);
     return {
-      size,
-      hashes,
+      size: blob.size,
+      hashes: blob.hashes,
       commit: async (moduleId, filename) => {
-        if (done)
-          throw new BackendError('STORAGE', 'staged artifact already committed or discarded');
-        done = true;
-        const paths = this.#paths(moduleId, filename);
-        this.#metaCache.delete(paths.meta);
-        await mkdir(join(this.directory, 'modules', String(moduleId)), { recursive: true });
-        await rename(tmp, paths.data);
-        await writeFile(
-          paths.meta,
-          JSON.stringify({ filename, size, hashes, storedAt: Date.now() }),
-        );
+        await blob.commit(blobKeyOf(moduleId, filename));
+        if (!this.#catalogue)
+          this.#committed.set(blobKeyOf(moduleId, filename), {
+            size: blob.size,
+            hashes: blob.hashes,
+            lastModified: Date.now(),
+          });
       },
-      discard: async () => {
-        done = true;
-        await rm(tmp, { force: true });
-      },
+      discard: () => blob.discard(),
     };
   }
 
@@ -130,38 +175,13 @@ export class ArtifactStore implements ArtifactSource, DdiArtifactSource {
     return { size: staged.size, hashes: staged.hashes };
   }
 
-  /**
-   * Sidecars read once and kept: every download asked for them twice (stat, then the stream), a
-   * file read, a JSON parse and a stat each, about 4 % of the backend's CPU while 12,000 devices
-   * downloaded one artifact. This store is the only writer, and commit/delete drop the entry.
-   */
-  readonly #metaCache = new Map<
-    string,
-    { meta: z.infer<typeof Sidecar>; paths: { data: string; meta: string } }
-  >();
-
-  async #meta(moduleId: number, filename: string) {
-    const paths = this.#paths(moduleId, filename);
-    const cached = this.#metaCache.get(paths.meta);
-    if (cached) return cached;
-    try {
-      const meta = Sidecar.parse(JSON.parse(await readFile(paths.meta, 'utf8')));
-      await stat(paths.data);
-      const found = { meta, paths };
-      this.#metaCache.set(paths.meta, found);
-      return found;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** @otaflow/ddi-http's `ArtifactSource.stat`. */
+  /** @otaflow/ddi-http's `ArtifactSource.stat`: from the catalogue, not the disk. */
   async stat(moduleId: number, filename: string): Promise<ArtifactInfo | undefined> {
-    const found = await this.#meta(moduleId, filename);
-    if (!found) return undefined;
-    const info: ArtifactInfo = { size: found.meta.size, hashes: found.meta.hashes };
-    if (found.meta.storedAt !== undefined) info.lastModified = found.meta.storedAt;
-    return info;
+    if (!this.#catalogue) return this.#committed.get(blobKeyOf(moduleId, filename));
+    const module = await this.#catalogue.getSoftwareModule(moduleId);
+    const artifact = module?.artifacts.find((a) => a.filename === filename);
+    if (!artifact) return undefined;
+    return { size: artifact.size, hashes: artifact.hashes, lastModified: artifact.createdAt };
   }
 
   /** @otaflow/ddi-http's `ArtifactSource.createReadStream`: the whole file or an inclusive range. */
@@ -170,75 +190,40 @@ export class ArtifactStore implements ArtifactSource, DdiArtifactSource {
     filename: string,
     range?: { start: number; end: number },
   ): Promise<Readable> {
-    const found = await this.#meta(moduleId, filename);
-    if (!found)
+    const stream = await this.blobs.read(blobKeyOf(moduleId, filename), range ?? {});
+    if (!stream)
       throw new BackendError('ARTIFACT_NOT_FOUND', `no artifact ${filename} in module ${moduleId}`);
-    return openReadStream(found.paths.data, range ? { start: range.start, end: range.end } : {});
+    return stream;
   }
 
   async lookup(moduleId: number, filename: string): Promise<ArtifactEntry | undefined> {
-    const found = await this.#meta(moduleId, filename);
-    if (!found) return undefined;
-    const { meta, paths } = found;
+    const info = await this.stat(moduleId, filename);
+    if (!info) return undefined;
+    const key = blobKeyOf(moduleId, filename);
+    // A synchronous stream needs a path; lookup is the file store's convenience.
+    if (!(this.blobs instanceof FileBlobStore))
+      throw new BackendError('STORAGE', 'lookup needs a file blob store');
+    const path = join(this.directory, key);
     return {
-      size: meta.size,
-      hashes: meta.hashes,
+      size: info.size,
+      hashes: info.hashes,
       createReadStream: (start?: number, end?: number) => {
         const range: { start?: number; end?: number } = {};
         if (start !== undefined) range.start = start;
         if (end !== undefined) range.end = end;
-        return openReadStream(paths.data, range);
+        return openReadStream(path, range);
       },
     };
   }
 
+  /** Removes the bytes; the catalogue entry goes first (`UpdateService.deleteArtifact`). */
   async delete(moduleId: number, filename: string): Promise<boolean> {
-    const paths = this.#paths(moduleId, filename);
-    this.#metaCache.delete(paths.meta);
-    try {
-      await unlink(paths.meta);
-    } catch {
-      return false;
-    }
-    await rm(paths.data, { force: true });
-    return true;
+    this.#committed.delete(blobKeyOf(moduleId, filename));
+    return this.blobs.delete(blobKeyOf(moduleId, filename));
   }
 
   /** Removes the directory if this store created it; a given directory is kept. */
   async close(): Promise<void> {
     if (this.#owned) await rm(this.directory, { recursive: true, force: true });
-  }
-}
-
-class HashingCounter extends Transform {
-  readonly #sha1 = createHash('sha1');
-  readonly #md5 = createHash('md5');
-  readonly #sha256 = createHash('sha256');
-  readonly #max: number;
-  size = 0;
-
-  constructor(max: number) {
-    super();
-    this.#max = max;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.#max) {
-      callback(new BackendError('UPLOAD_TOO_LARGE', `artifact exceeds ${this.#max} bytes`));
-      return;
-    }
-    this.#sha1.update(chunk);
-    this.#md5.update(chunk);
-    this.#sha256.update(chunk);
-    callback(null, chunk);
-  }
-
-  digests(): ArtifactHashes {
-    return {
-      sha1: this.#sha1.digest('hex'),
-      md5: this.#md5.digest('hex'),
-      sha256: this.#sha256.digest('hex'),
-    };
   }
 }

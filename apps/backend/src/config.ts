@@ -39,9 +39,18 @@ export const BackendConfig = z.object({
     .default('DEFAULT'),
   user: z.string().min(1).default('admin'),
   password: z.string().min(1).default('admin'),
-  /** Where artifacts are kept; a temporary directory (removed on exit) when unset. */
+  /**
+   * Where state is kept: PGlite's database and the artifact blobs (`otaflow-backend` defaults it,
+   * `defaultDataDir()`); with `store: memory`, only artifacts, in a temporary directory when unset.
+   */
   dataDir: z.string().min(1).optional(),
+  /** A PostgreSQL server for the state; the embedded PGlite in `dataDir` when unset. */
+  databaseUrl: Url(['postgres:', 'postgresql:']).optional(),
+  /** `memory` keeps targets and actions in this process only (benchmarks, tests). */
+  store: z.enum(['database', 'memory']).default('database'),
   mqttUrl: Url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
+  /** Embedded broker: a password any device may log in with (and so register itself); unset = none. */
+  mqttDevicePassword: z.string().min(1).optional(),
   amqpUrl: Url(['amqp:', 'amqps:']).optional(),
   inspect: Flag.default(false),
   inspectPort: Port.default(8090),
@@ -61,23 +70,55 @@ export const BackendConfig = z.object({
       }
     }, 'must be HH:mm:ss or an ISO-8601 duration above zero, e.g. 00:00:01')
     .default('00:05:00'),
+  /** DDI plug-and-play registrations one client address may make at once. */
+  ddiRegistrationBurst: z.coerce.number().int().positive().default(100),
+  /** DDI plug-and-play registrations per second a client earns back; 0 turns the limit off. */
+  ddiRegistrationRate: z.coerce.number().nonnegative().default(10),
   /** SIE exchange and queue names (unique ones let parallel runs share a broker). */
   sieExchange: z.string().min(1).max(255).default('sievent.exchange'),
   sieQueue: z.string().min(1).max(255).default('sievent_queue'),
   /** SIE messages that may wait for the broker before events are refused (BUFFER_FULL). */
   sieBuffer: z.coerce.number().int().positive().default(100_000),
+  /** A request's headers must be in within this (ms); also ends connections that send nothing. */
+  httpHeadersTimeoutMs: z.coerce.number().int().positive().default(10_000),
+  /** A whole request, body included, must be in within this (ms); it bounds upload time too. */
+  httpRequestTimeoutMs: z.coerce.number().int().positive().default(600_000),
+  /** No byte either way for this long (ms) ends the connection; a stalled body gets 408. */
+  httpBodyTimeoutMs: z.coerce.number().int().positive().default(30_000),
+  /** A keep-alive connection with no request for this long (ms) is closed. */
+  httpIdleTimeoutMs: z.coerce.number().int().positive().default(5_000),
+  /** Open HTTP connections at most; more are closed at once. Keep it under `ulimit -n`. */
+  httpMaxConnections: z.coerce.number().int().positive().default(10_000),
+  /** HMAC key of signed `/artifacts/` links; random per start when unset. */
+  downloadSecret: z.string().min(16, 'at least 16 characters').optional(),
+  /** How long a signed `/artifacts/` link stays valid, in seconds. */
+  downloadUrlTtl: z.coerce.number().int().positive().default(86_400),
   /** Base of every absolute URL the server hands out (HAL links, DDI download links). */
   publicUrl: Url(['http:', 'https:']).optional(),
   /** Huawei platform (or its stand-in) to create upgrade tasks on for `huawei` targets. */
   huaweiPlatformUrl: Url(['http:', 'https:']).optional(),
   huaweiAppId: z.string().min(1).default('otaflow-app'),
   huaweiSecret: z.string().min(1).default('otaflow-secret'),
+  /**
+   * Shared secret the Huawei receiver requires in its callback URL (`?secret=`); the dispatcher
+   * subscribes with it. A random one is generated at start when unset.
+   */
+  huaweiCallbackSecret: z
+    .string()
+    .min(16, 'at least 16 characters')
+    .max(256)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional(),
   /** Largest accepted artifact upload, in bytes (hawkBit: 1 GiB). */
   maxArtifactBytes: z.coerce
     .number()
     .int()
     .positive()
     .default(1024 * 1024 * 1024),
+  /** Wrong Management API passwords a client address may send before it gets 429 (0: no limit). */
+  mgmtAuthFailures: z.coerce.number().int().nonnegative().default(10),
+  /** Seconds in which that allowance of wrong passwords grows back. */
+  mgmtAuthWindow: z.coerce.number().int().positive().default(60),
 });
 export type BackendConfig = z.infer<typeof BackendConfig>;
 export type BackendConfigInput = z.input<typeof BackendConfig>;
@@ -124,13 +165,34 @@ export const BACKEND_CLI = {
       type: 'string',
       env: 'DATA_DIR',
       placeholder: 'dir',
-      description: 'artifact storage directory (default: a temporary directory)',
+      description:
+        'embedded database (PGlite) and artifacts (default $XDG_DATA_HOME/otaflow or ~/.local/share/otaflow)',
+    },
+    databaseUrl: {
+      type: 'string',
+      env: 'DATABASE_URL',
+      placeholder: 'url',
+      description:
+        'PostgreSQL server, postgres://user:password@host:5432/db (default: embedded PGlite in the data dir)',
+    },
+    store: {
+      type: 'string',
+      env: 'STORE',
+      placeholder: 'kind',
+      description: 'database | memory (memory: nothing survives a restart; default database)',
     },
     mqttUrl: {
       type: 'string',
       env: 'MQTT_URL',
       placeholder: 'url',
       description: 'MQTT broker for the IoT Hub commander (default: embedded broker)',
+    },
+    mqttDevicePassword: {
+      type: 'string',
+      env: 'MQTT_DEVICE_PASSWORD',
+      placeholder: 'secret',
+      description:
+        'embedded broker: shared password of <device-id>@<tenant> logins, lets new devices register (default: none, each target its security token)',
     },
     amqpUrl: {
       type: 'string',
@@ -191,6 +253,65 @@ export const BACKEND_CLI = {
       placeholder: 'HH:mm:ss',
       description: 'polling sleep DDI devices are told (default 00:05:00)',
     },
+    ddiRegistrationBurst: {
+      type: 'string',
+      env: 'DDI_REGISTRATION_BURST',
+      placeholder: 'n',
+      description: 'new DDI targets one client address may register at once (default 100)',
+    },
+    ddiRegistrationRate: {
+      type: 'string',
+      env: 'DDI_REGISTRATION_RATE',
+      placeholder: 'n',
+      description:
+        'new DDI targets per second per client address, past the burst; 0 = no limit (default 10)',
+    },
+    httpHeadersTimeoutMs: {
+      type: 'string',
+      env: 'HTTP_HEADERS_TIMEOUT_MS',
+      placeholder: 'ms',
+      description:
+        'request headers must arrive within this; idle new connections are closed (default 10000)',
+    },
+    httpRequestTimeoutMs: {
+      type: 'string',
+      env: 'HTTP_REQUEST_TIMEOUT_MS',
+      placeholder: 'ms',
+      description:
+        'a whole request, body and uploads included, must arrive within this (default 600000)',
+    },
+    httpBodyTimeoutMs: {
+      type: 'string',
+      env: 'HTTP_BODY_TIMEOUT_MS',
+      placeholder: 'ms',
+      description:
+        'a connection silent this long is closed; a stalled body gets 408 (default 30000)',
+    },
+    httpIdleTimeoutMs: {
+      type: 'string',
+      env: 'HTTP_IDLE_TIMEOUT_MS',
+      placeholder: 'ms',
+      description: 'keep-alive connections without a request are closed after this (default 5000)',
+    },
+    httpMaxConnections: {
+      type: 'string',
+      env: 'HTTP_MAX_CONNECTIONS',
+      placeholder: 'n',
+      description: 'open HTTP connections at most; keep it under ulimit -n (default 10000)',
+    },
+    downloadSecret: {
+      type: 'string',
+      env: 'DOWNLOAD_SECRET',
+      placeholder: 'secret',
+      description:
+        'HMAC key of signed /artifacts/ links, shared by all backends (default: random per start)',
+    },
+    downloadUrlTtl: {
+      type: 'string',
+      env: 'DOWNLOAD_URL_TTL',
+      placeholder: 'seconds',
+      description: 'how long signed /artifacts/ links stay valid (default 86400)',
+    },
     publicUrl: {
       type: 'string',
       env: 'PUBLIC_URL',
@@ -215,11 +336,29 @@ export const BACKEND_CLI = {
       placeholder: 'secret',
       description: 'Huawei application secret (default otaflow-secret)',
     },
+    huaweiCallbackSecret: {
+      type: 'string',
+      env: 'HUAWEI_CALLBACK_SECRET',
+      placeholder: 'secret',
+      description: 'secret the Huawei receiver requires in its callback URL (default: random)',
+    },
     maxArtifactBytes: {
       type: 'string',
       env: 'MAX_ARTIFACT_BYTES',
       placeholder: 'n',
       description: 'largest artifact upload in bytes (default 1 GiB)',
+    },
+    mgmtAuthFailures: {
+      type: 'string',
+      env: 'MGMT_AUTH_FAILURES',
+      placeholder: 'n',
+      description: 'wrong Management API passwords per address before 429 (default 10; 0 = off)',
+    },
+    mgmtAuthWindow: {
+      type: 'string',
+      env: 'MGMT_AUTH_WINDOW',
+      placeholder: 'seconds',
+      description: 'seconds in which that allowance of wrong passwords grows back (default 60)',
     },
   },
   examples: [
@@ -227,7 +366,7 @@ export const BACKEND_CLI = {
     'MQTT_URL=mqtt://127.0.0.1:1883 AMQP_URL=amqp://guest:guest@127.0.0.1:5672 otaflow-backend',
     'Flags win over environment variables. Endpoints: /rest/v1 (Management API, basic auth),',
     '/{tenant}/controller/v1 (DDI), /v1.0.0/messageReceiver (Huawei receiver),',
-    '/artifacts/{moduleId}/{filename} (downloads for MQTT devices), /livez, /readyz.',
+    '/artifacts/{moduleId}/{filename} (downloads: credentials or a signed link), /livez, /readyz.',
   ],
 } as const satisfies CliSpec<FlagSpecs>;
 

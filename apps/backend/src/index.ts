@@ -1,11 +1,14 @@
 export {
+  type ArtifactCatalogue,
   type ArtifactEntry,
   type ArtifactInfo,
   type ArtifactSource,
   ArtifactStore,
+  type ArtifactStoreOptions,
   type StagedArtifact,
 } from './ArtifactStore.js';
 export { BackendError, type BackendErrorCode } from './BackendError.js';
+export type { BlobStore, StagedBlob } from './BlobStore.js';
 export {
   BackendConfig,
   type BackendConfigInput,
@@ -14,6 +17,24 @@ export {
   parseCommandLine,
   parseConfig,
 } from './config.js';
+export { createHttpServer, type HttpLimits } from './createHttpServer.js';
+export {
+  createDownloadSigner,
+  type DownloadSigner,
+  type DownloadSignerOptions,
+  EXPIRES_PARAM,
+  SIGNATURE_PARAM,
+  type SignatureCheck,
+} from './downloadSigner.js';
+export {
+  authorizeDownload,
+  createDownloads,
+  type DownloadAccess,
+  type Downloads,
+  type DownloadsContext,
+  getDownload,
+} from './downloads.js';
+export { FileBlobStore } from './FileBlobStore.js';
 export type { HttpHandler } from './http.js';
 export {
   type Inspection,
@@ -49,6 +70,13 @@ export {
   type MultipartLimits,
   readMultipart,
 } from './multipart.js';
+export {
+  type BackendStore,
+  defaultCacheDir,
+  defaultDataDir,
+  openBackendStore,
+  type StoreDescription,
+} from './openBackendStore.js';
 export {
   compileFilter,
   compileSort,

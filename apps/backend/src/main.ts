@@ -2,7 +2,7 @@ import { runMain, untilAborted } from '@otaflow/cli';
 import { BackendError } from './BackendError.js';
 import { BACKEND_CLI, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startBackend } from './server.js';
+import { type BackendStore, openBackendStore } from './openBackendStore.js';
 
 /**
  * The command: flags and environment -> a running backend. @otaflow/cli handles --help, unknown
@@ -23,11 +23,30 @@ await runMain(BACKEND_CLI, async ({ flags, signal }) => {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Every adapter loads while a new PGlite directory is copied from its template (file I/O on
+  // libuv's threads); the state opens before any port is taken, so a second backend on the same
+  // directory is refused by PGlite's lock first.
+  const server = import('./server.js');
+  server.catch(() => {});
+  let state: BackendStore;
+  try {
+    state = await openBackendStore(config, { logger: logger.child({ component: 'store' }) });
+  } catch (error) {
+    logger.error({ err: error }, 'start failed: the store did not open');
+    return 1;
+  }
+  const { startBackend } = await server;
   let backend: Awaited<ReturnType<typeof startBackend>>;
   try {
-    backend = await startBackend(config, { logger });
+    backend = await startBackend(config, {
+      logger,
+      store: state.store,
+      storeDescription: { ...state.description },
+      ...(state.artifactsDir ? { artifactsDir: state.artifactsDir } : {}),
+    });
   } catch (error) {
     logger.error({ err: error }, 'start failed');
+    await state.close().catch(() => {});
     return 1;
   }
   await untilAborted(signal);
@@ -39,6 +58,8 @@ await runMain(BACKEND_CLI, async ({ flags, signal }) => {
   );
   try {
     await backend.close();
+    // After the server: no request may still write. PGlite checkpoints and frees its lock.
+    await state.close();
   } catch (error) {
     logger.error({ err: error }, 'shutdown failed');
     return 1;

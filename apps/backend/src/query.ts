@@ -159,6 +159,10 @@ function treeOf(root: ExpressionNode, resolve: (name: string) => string | undefi
 
 /** Parses `q` into core's filter tree; bad syntax, limits and unknown fields throw a `QueryError`. */
 export function parseFilter<T>(q: string, fields: FieldMap<T>): FilterNode {
+  return parseFilterWith(q, fieldResolver(fields));
+}
+
+function parseFilterWith(q: string, resolve: (name: string) => string | undefined): FilterNode {
   guard(q);
   let ast: ExpressionNode;
   try {
@@ -166,7 +170,7 @@ export function parseFilter<T>(q: string, fields: FieldMap<T>): FilterNode {
   } catch (error) {
     throw syntax(`RSQL syntax error: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return treeOf(ast, fieldResolver(fields));
+  return treeOf(ast, resolve);
 }
 
 const accessorOf =
@@ -181,7 +185,10 @@ export function compileFilter<T>(q: string, fields: FieldMap<T>): (item: T) => b
 
 /** Parses `sort=field:DIR,...` into sort keys naming the map's fields. */
 export function parseSort<T>(sort: string, fields: FieldMap<T>): SortKey[] {
-  const resolve = fieldResolver(fields);
+  return parseSortWith(sort, fieldResolver(fields));
+}
+
+function parseSortWith(sort: string, resolve: (name: string) => string | undefined): SortKey[] {
   return sort.split(',').map((term) => {
     const pieces = term.split(':');
     if (pieces.length !== 2 || !pieces[0] || !pieces[1]) {
@@ -237,4 +244,51 @@ export function queryList<T>(
   options: { allowQ?: boolean } = {},
 ): { items: T[]; total: number } {
   return applyListQuery(all, listQueryOf(params, fields, defaultSort, options), accessorOf(fields));
+}
+
+/**
+ * A list's hawkBit field names, each naming the store's list field it reads (core's
+ * `TARGET_LIST_FIELDS` and siblings), so that the store filters, sorts and pages. A `prefixes`
+ * entry maps an open-ended family, e.g. hawkBit's `attribute.<key>` onto the store's attribute
+ * map; the key keeps its case.
+ */
+export interface StoreFieldNames {
+  fields: Readonly<Record<string, string>>;
+  prefixes?: Readonly<Record<string, string>>;
+}
+
+/** Resolves hawkBit names case-insensitively to the store's names. */
+function storeResolver(names: StoreFieldNames): (name: string) => string | undefined {
+  const byLower = new Map(Object.entries(names.fields).map(([k, v]) => [k.toLowerCase(), v]));
+  const prefixes = Object.entries(names.prefixes ?? {}).map(
+    ([k, v]) => [`${k.toLowerCase()}.`, v] as const,
+  );
+  return (name) => {
+    const direct = byLower.get(name.toLowerCase());
+    if (direct) return direct;
+    for (const [prefix, field] of prefixes)
+      if (name.length > prefix.length && name.slice(0, prefix.length).toLowerCase() === prefix)
+        return `${field}.${name.slice(prefix.length)}`;
+    return undefined;
+  };
+}
+
+/**
+ * The list a request asks for, in the store's field names: what the service's list methods take,
+ * so that no list endpoint loads a whole table. Errors are the `QueryError`s hawkBit answers.
+ */
+export function storeListQuery(
+  params: URLSearchParams,
+  names: StoreFieldNames,
+  defaultSort: string,
+  options: { allowQ?: boolean } = {},
+): ListQuery {
+  const resolve = storeResolver(names);
+  const q = options.allowQ === false ? null : params.get('q');
+  const filter = q ? parseFilterWith(q, resolve) : undefined;
+  return {
+    ...(filter ? { filter } : {}),
+    sort: parseSortWith(params.get('sort') || defaultSort, resolve),
+    ...pagingOf(params),
+  };
 }

@@ -1,4 +1,5 @@
-import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
 import net from 'node:net';
 import { MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
 import {
@@ -6,7 +7,6 @@ import {
   type DdiAuthOptions,
   type DdiServerOptions,
   sendJson,
-  serveArtifact,
   springError,
 } from '@otaflow/ddi-http';
 import {
@@ -17,9 +17,12 @@ import {
 } from '@otaflow/huawei-webhook';
 import { type Commander, createCommander } from '@otaflow/iothub-mqtt';
 import { createSiePublisher, type SiePublisher } from '@otaflow/sie-amqp';
-import { Aedes } from 'aedes';
 import { ArtifactStore } from './ArtifactStore.js';
 import type { BackendConfig } from './config.js';
+import { createHttpServer } from './createHttpServer.js';
+import { createDownloadSigner } from './downloadSigner.js';
+import { createDownloads } from './downloads.js';
+import { startEmbeddedBroker } from './embeddedBroker.js';
 import type { HttpHandler } from './http.js';
 import { type Inspection, startInspection } from './inspection.js';
 import { createLogger, type Logger } from './logger.js';
@@ -38,8 +41,15 @@ export interface IntegrationContext {
 
 export interface BackendOptions {
   logger?: Logger;
-  /** Where targets, actions and the catalogue live; in memory by default. */
+  /**
+   * Where targets, actions and the catalogue live; in memory by default (tests and embedders;
+   * `otaflow-backend` opens the durable one with `openBackendStore`).
+   */
   store?: UpdateStore;
+  /** Where artifact bytes go; `config.dataDir`, else a temporary directory, by default. */
+  artifactsDir?: string;
+  /** Which store and where, for the ready line (`openBackendStore`'s description). */
+  storeDescription?: Record<string, unknown>;
   /** Replaces the DDI handler (default: @otaflow/ddi-http's `createDdiServer`). */
   ddi?: (context: IntegrationContext) => HttpHandler;
   /** More handlers, tried in turn for what no built-in path prefix claims. */
@@ -60,6 +70,8 @@ export interface Backend {
   readonly inspectorUrl: string | undefined;
   readonly inspectorWsUrl: string | undefined;
   readonly huaweiReceiverPath: string;
+  /** The callback URL the Huawei platform must push to; it carries the secret, so never log it. */
+  readonly huaweiCallbackUrl: string;
   readonly service: UpdateService;
   readonly artifacts: ArtifactStore;
   readonly commander: Commander | undefined;
@@ -100,25 +112,41 @@ export async function startBackend(
       closers.push({ name: 'inspector', close: () => inspection?.close() });
     }
 
+    const store = options.store ?? new MemoryUpdateStore();
     const service = new UpdateService({
-      store: options.store ?? new MemoryUpdateStore(),
+      store,
       onListenerError: (error, event) =>
         logger.warn({ event: event.type, err: error }, 'domain event listener failed'),
       ...(inspection ? { onTransition: inspection.onTransition } : {}),
     });
     service.onEvent((event) => logger.debug({ event }, 'domain event'));
 
-    const artifacts = await ArtifactStore.open(config.dataDir);
+    // The catalogue in the store says which artifacts exist; the directory holds only bytes.
+    const artifacts = await ArtifactStore.open(options.artifactsDir ?? config.dataDir, {
+      catalogue: store,
+    });
     closers.push({ name: 'artifacts', close: () => artifacts.close() });
+    const swept = await artifacts.sweep();
+    if (swept.staged + swept.orphans > 0)
+      logger.info(swept, 'removed unfinished uploads and artifacts no module names');
 
     // ------------------------------------------------------------ MQTT broker
     let mqttUrl = config.mqttUrl;
     let embeddedBroker = false;
+    let commanderLogin: { username: string; password: string } | undefined;
+    const commanderClientId = `otaflow-commander-${config.tenant}`;
     if (!mqttUrl) {
-      const broker = await startEmbeddedBroker();
+      const broker = await startEmbeddedBroker({
+        tenant: config.tenant,
+        service,
+        devicePassword: config.mqttDevicePassword,
+        commanderClientId,
+        logger: logger.child({ component: 'mqtt-broker' }),
+      });
       closers.push({ name: 'mqtt-broker', close: broker.close });
       mqttUrl = broker.url;
       embeddedBroker = true;
+      commanderLogin = broker.commander;
       logger.info({ mqttUrl }, 'embedded MQTT broker started');
     }
 
@@ -127,7 +155,7 @@ export async function startBackend(
     // Filled in below, once the server's URL is known; nothing is routed before `listen`.
     let routes: PrefixRoutes | undefined;
     const extra = options.handlers ?? [];
-    const server = http.createServer((req, res) => {
+    const server = createHttpServer(config, logger, (req, res) => {
       void dispatch(req, res);
     });
     const dispatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -143,9 +171,6 @@ export async function startBackend(
         else res.destroy();
       }
     };
-    server.on('clientError', (_error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {
@@ -167,13 +192,36 @@ export async function startBackend(
       config.publicUrl ??
       `http://${net.isIPv6(shownHost) ? `[${shownHost}]` : shownHost}:${address.port}`
     ).replace(/\/+$/, '');
+    const ddiAuth = ddiAuthOf(config);
+    if (ddiAuth.anonymous)
+      logger.warn(
+        'DDI and /artifacts/ downloads need no credentials: set --target-token-auth or --gateway-token',
+      );
+    const downloads = createDownloads({
+      service,
+      artifacts,
+      signer: createDownloadSigner({
+        ttlSeconds: config.downloadUrlTtl,
+        ...(config.downloadSecret === undefined ? {} : { secret: config.downloadSecret }),
+      }),
+      user: config.user,
+      password: config.password,
+      ddi: ddiAuth,
+      logger: logger.child({ component: 'downloads' }),
+    });
+    // MQTT devices and SIE consumers get links they can use without headers.
     const artifactUrl = (moduleId: number, filename: string) =>
-      `${url}/artifacts/${moduleId}/${encodeURIComponent(filename)}`;
+      downloads.signedUrl(url, moduleId, filename);
 
     const context: IntegrationContext = { config, service, artifacts, logger };
+    // The platform sends no headers of ours: the callback URL it was given carries the secret.
+    const huaweiCallbackSecret =
+      config.huaweiCallbackSecret ?? randomBytes(32).toString('base64url');
+    const huaweiCallbackUrl = `${url}${DEFAULT_RECEIVER_PATH}?secret=${encodeURIComponent(huaweiCallbackSecret)}`;
     const huaweiReceiver = createHuaweiReceiver({
       service,
       path: DEFAULT_RECEIVER_PATH,
+      secret: huaweiCallbackSecret,
       logger: logger.child({ component: 'huawei' }),
     });
     routes = {
@@ -185,13 +233,15 @@ export async function startBackend(
         password: config.password,
         tenant: config.tenant,
         maxArtifactBytes: config.maxArtifactBytes,
+        authMaxFailures: config.mgmtAuthFailures,
+        authWindowMs: config.mgmtAuthWindow * 1000,
         logger: logger.child({ component: 'mgmt' }),
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       }),
       ddi: (options.ddi ?? mountDdi)(context),
       huaweiPath: huaweiReceiver.path,
       huawei: huaweiReceiver,
-      artifacts: artifactDownloads(artifacts),
+      artifacts: downloads,
     };
 
     // ------------------------------------------------------------ IoT Hub commander
@@ -201,6 +251,8 @@ export async function startBackend(
       tenant: config.tenant,
       artifactUrl: (module, artifact) => artifactUrl(module.id, artifact.filename),
       logger: logger.child({ component: 'iothub' }),
+      clientId: commanderClientId,
+      ...(commanderLogin ? { mqttOptions: commanderLogin } : {}),
       // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
       // fallback for the embedded aedes) are the commander's own business.
     });
@@ -218,7 +270,7 @@ export async function startBackend(
         platformUrl: config.huaweiPlatformUrl,
         appId: config.huaweiAppId,
         secret: config.huaweiSecret,
-        callbackUrl: `${url}${huaweiReceiver.path}`,
+        callbackUrl: huaweiCallbackUrl,
         logger: logger.child({ component: 'huawei-dispatcher' }),
       });
       await dispatcher.attach(service);
@@ -272,6 +324,7 @@ export async function startBackend(
       inspectorUrl: inspection?.url,
       inspectorWsUrl: inspection?.wsUrl,
       huaweiReceiverPath: huaweiReceiver.path,
+      huaweiCallbackUrl,
       service,
       artifacts,
       commander,
@@ -287,6 +340,7 @@ export async function startBackend(
         mqttUrl: redact(mqttUrl),
         embeddedBroker,
         tenant: config.tenant,
+        ...(options.storeDescription ?? { store: options.store ? 'custom' : 'memory' }),
         managementApi: `${url}/rest/v1`,
         ddi: `${url}/${config.tenant}/controller/v1`,
         huaweiReceiver: `${url}${huaweiReceiver.path}`,
@@ -310,22 +364,34 @@ export async function startBackend(
  * which suits the demo and loopback use; turn on `--target-token-auth` elsewhere.
  */
 function mountDdi({ config, service, artifacts, logger }: IntegrationContext): HttpHandler {
+  const options: DdiServerOptions = {
+    service,
+    tenant: config.tenant,
+    artifacts,
+    auth: ddiAuthOf(config),
+    autoRegister: true,
+    pollingSleep: config.ddiPollingSleep,
+    registrationLimit:
+      config.ddiRegistrationRate > 0
+        ? { burst: config.ddiRegistrationBurst, perSecond: config.ddiRegistrationRate }
+        : false,
+    logger: logger.child({ component: 'ddi' }),
+  };
+  if (config.publicUrl !== undefined) options.publicBaseUrl = config.publicUrl;
+  return createDdiServer(options);
+}
+
+/**
+ * How DDI lets devices in. Anonymous exactly when neither token kind is configured; `/artifacts/`
+ * then serves unsigned downloads too, since any caller could fetch the same bytes over DDI.
+ */
+function ddiAuthOf(config: BackendConfig): DdiAuthOptions {
   const auth: DdiAuthOptions = {
     targetToken: config.targetTokenAuth,
     anonymous: !config.targetTokenAuth && config.gatewayToken === undefined,
   };
   if (config.gatewayToken !== undefined) auth.gatewayToken = config.gatewayToken;
-  const options: DdiServerOptions = {
-    service,
-    tenant: config.tenant,
-    artifacts,
-    auth,
-    autoRegister: true,
-    pollingSleep: config.ddiPollingSleep,
-    logger: logger.child({ component: 'ddi' }),
-  };
-  if (config.publicUrl !== undefined) options.publicBaseUrl = config.publicUrl;
-  return createDdiServer(options);
+  return auth;
 }
 
 /** The handlers the backend routes to by path prefix. */
@@ -374,72 +440,6 @@ function healthHandler(isReady: () => boolean): HttpHandler {
         return true;
       }
       return false;
-    },
-  };
-}
-
-/**
- * `GET|HEAD /artifacts/{moduleId}/{filename}`: downloads for devices that are not DDI devices,
- * such as MQTT devices, whose install command carries the URL. Served by ddi-http's
- * `serveArtifact`, as DDI and the Management API serve theirs (ranges, If-Range, If-Match).
- */
-function artifactDownloads(artifacts: ArtifactStore): HttpHandler {
-  return {
-    async handle(req, res) {
-      const path = pathOf(req.url);
-      const match = /^\/artifacts\/(\d+)\/([^/]+)$/.exec(path);
-      if (!match) return false;
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        sendJson(res, 405, springError(405, path), { headers: { Allow: 'GET, HEAD' } });
-        return true;
-      }
-      let filename: string;
-      try {
-        filename = decodeURIComponent(match[2] ?? '');
-      } catch {
-        sendJson(res, 400, springError(400, path));
-        return true;
-      }
-      const moduleId = Number(match[1]);
-      const stored = await artifacts.stat(moduleId, filename);
-      if (!stored) {
-        sendJson(res, 404, springError(404, path));
-        return true;
-      }
-      const served = { moduleId, filename, size: stored.size, sha1: stored.hashes.sha1 };
-      await serveArtifact(
-        req,
-        res,
-        stored.lastModified === undefined
-          ? served
-          : { ...served, lastModified: stored.lastModified },
-        artifacts,
-      );
-      return true;
-    },
-  };
-}
-
-/** An aedes broker on a free loopback port, so the backend needs no MQTT service. */
-async function startEmbeddedBroker(): Promise<{ url: string; close: () => Promise<void> }> {
-  const broker = await Aedes.createBroker();
-  const server = net.createServer(broker.handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as net.AddressInfo;
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnApp } from '@otaflow/cli';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const run = (args: string[], env: Record<string, string> = {}) => spawnApp(main, args, { env });
@@ -21,9 +24,13 @@ describe('main.ts', () => {
   });
 
   it('logs one ready line with the HTTP and MQTT URLs and exits 0 on SIGTERM', async () => {
+    // The default store (embedded PGlite) in a directory of its own, not the user's.
+    const dataDir = mkdtempSync(join(tmpdir(), 'otaflow-main-'));
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }));
     const p = run(['--port', '0'], {
       LOG_LEVEL: 'info',
       AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
+      DATA_DIR: dataDir,
     });
     const ready = JSON.parse(await p.waitForLine((l) => l.includes('"msg":"ready"'))) as Record<
       string,
@@ -32,6 +39,7 @@ describe('main.ts', () => {
     expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.sie).toBe(false);
+    expect(ready).toMatchObject({ store: 'pglite', storeLocation: dataDir });
     const live = await fetch(`${ready.url}/livez`);
     expect(live.status).toBe(200);
     const exit = await p.stop();

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Logger, UpdateService } from '@otaflow/core';
 import type { ServedArtifact } from '@otaflow/ddi-http';
 import type { ArtifactStore } from '../ArtifactStore.js';
+import type { ManagementQuotas } from './quotas.js';
 
 /** What every endpoint of the Management API works over; built once per API. */
 export interface ManagementContext {
@@ -16,6 +17,8 @@ export interface ManagementContext {
   /** Largest artifact upload; above it the answer is 429. */
   maxArtifactBytes: number;
   logger: Logger;
+  /** hawkBit's quotas; hawkBit's values when unset. */
+  quotas?: ManagementQuotas;
 }
 
 /** One request as an endpoint sees it: a test builds one by hand, the router from node:http. */

@@ -85,6 +85,8 @@ export function problemOf(error: unknown): Problem | undefined {
       return hawkbitProblem(409, 'concurrent', details);
     case 'INVALID_INPUT':
       return hawkbitProblem(400, 'constraint', details);
+    case 'QUOTA_EXCEEDED':
+      return hawkbitProblem(429, 'quota', details);
     default:
       return undefined;
   }

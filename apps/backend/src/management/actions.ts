@@ -1,5 +1,5 @@
-import { queryList } from '../query.js';
-import { actionFields, statusFields } from './fields.js';
+import { queryList, storeListQuery } from '../query.js';
+import { actionListNames, statusFields } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { hawkbitProblem } from './Problem.js';
 import { actionJson, type NumberedStatusEntry, paged, statusEntryJson } from './representations.js';
@@ -11,8 +11,8 @@ export async function listTargetActions(
   request: EndpointRequest,
 ): Promise<Reply> {
   const target = await requireTarget(api, request.params.id);
-  const all = await api.service.listActions(target.controllerId);
-  const page = queryList(all, request.query, actionFields, 'id:DESC');
+  const query = storeListQuery(request.query, actionListNames, 'id:DESC');
+  const page = await api.service.pageActions(query, target.controllerId);
   const content = [];
   for (const a of page.items) content.push(await actionJson(api, request.base, a, false));
   return { status: 200, body: paged(content, page.total) };

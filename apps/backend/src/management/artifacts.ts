@@ -1,9 +1,10 @@
-import type { SoftwareModule } from '@otaflow/core';
-import type { StagedArtifact } from '../ArtifactStore.js';
+import { KeyedLock, type SoftwareModule } from '@otaflow/core';
+import type { ArtifactStore, StagedArtifact } from '../ArtifactStore.js';
 import { BackendError } from '../BackendError.js';
 import { boundaryOf, readMultipart } from '../multipart.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { alreadyExists, emptyProblem, hawkbitProblem, notFound, springProblem } from './Problem.js';
+import { quotaProblem, quotasOf } from './quotas.js';
 import { artifactJson } from './representations.js';
 import { intParam, requireModule } from './requests.js';
 
@@ -13,11 +14,45 @@ const CHECKSUMS = [
   ['sha256sum', 'sha256', 'sha256Mismatch'],
 ] as const;
 
+/** hawkBit's `Artifact.FILENAME_MAX_SIZE`; the store keeps names of any length up to it. */
+const MAX_FILENAME_LENGTH = 256;
+
 function isValidFilename(filename: string): boolean {
-  if (!filename || filename.length > 256 || filename === '.' || filename === '..') return false;
-  if (/[/\\]/.test(filename)) return false;
-  for (let i = 0; i < filename.length; i++) if (filename.charCodeAt(i) < 0x20) return false;
+  if (!filename || filename.length > MAX_FILENAME_LENGTH) return false;
+  if (filename === '.' || filename === '..' || /[/\\]/.test(filename)) return false;
+  for (let i = 0; i < filename.length; i++) {
+    const c = filename.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return false;
+  }
   return true;
+}
+
+const invalidFilename = () => hawkbitProblem(400, 'constraint', 'Invalid characters in string');
+
+/**
+ * One upload at a time per module and store, from the name check to the catalogue write: two
+ * uploads of one name would otherwise both pass the 409 check and overwrite each other's bytes,
+ * and the artifact quota could be passed. Receiving and hashing, the slow part, stay concurrent.
+ */
+const commitLocks = new WeakMap<ArtifactStore, KeyedLock>();
+
+function commitLockOf(store: ArtifactStore): KeyedLock {
+  let lock = commitLocks.get(store);
+  if (!lock) {
+    lock = new KeyedLock();
+    commitLocks.set(store, lock);
+  }
+  return lock;
+}
+
+function requireArtifactRoom(
+  api: ManagementContext,
+  module: SoftwareModule,
+  headers?: Record<string, string>,
+) {
+  const limit = quotasOf(api).artifactsPerSoftwareModule;
+  if (module.artifacts.length >= limit)
+    throw quotaProblem('artifacts', `software module ${module.id}`, limit, headers);
 }
 
 /** The `file` part staged on disk with its hashes, and the form's fields (query fields first). */
@@ -30,6 +65,10 @@ async function receiveUpload(api: ManagementContext, request: EndpointRequest) {
     if (value) fields.set(key, value);
   }
   let staged: StagedArtifact | undefined;
+  // Set at once, not when staging ends: a second `file` part must not be staged beside the first.
+  let claimed = false;
+  // Once the form has failed nobody will commit: a staging that ends later removes its own file.
+  let abandoned = false;
   let partFilename: string | undefined;
   try {
     await readMultipart(
@@ -40,18 +79,25 @@ async function receiveUpload(api: ManagementContext, request: EndpointRequest) {
           if (value !== '') fields.set(name, value);
         },
         onFile: async (part, body) => {
-          if (part.name !== 'file' || staged) {
+          if (part.name !== 'file' || claimed) {
             body.resume();
             await new Promise<void>((resolve) => body.once('end', resolve).once('close', resolve));
             return;
           }
           partFilename = part.filename;
-          staged = await api.artifacts.stage(body, { maxBytes: api.maxArtifactBytes });
+          // A bad `filename` sent before the file is refused before a byte of it is written.
+          const given = fields.get('filename');
+          if (given !== undefined && !isValidFilename(given)) throw invalidFilename();
+          claimed = true;
+          const done = await api.artifacts.stage(body, { maxBytes: api.maxArtifactBytes });
+          if (abandoned) await done.discard();
+          else staged = done;
         },
       },
       { maxFileBytes: api.maxArtifactBytes },
     );
   } catch (error) {
+    abandoned = true;
     await (staged as StagedArtifact | undefined)?.discard();
     if (error instanceof BackendError && error.code === 'UPLOAD_TOO_LARGE') {
       throw hawkbitProblem(
@@ -81,13 +127,14 @@ export async function uploadArtifact(
   request: EndpointRequest,
 ): Promise<Reply> {
   const module = await requireModule(api, request.params.id);
+  // The body is not read: the connection cannot carry another request.
+  requireArtifactRoom(api, module, { Connection: 'close' });
   const { staged, fields, partFilename } = await receiveUpload(api, request);
   try {
     if (!staged) throw hawkbitProblem(400, 'uploadFailed', "Required part 'file' is not present.");
     if (staged.size === 0) throw emptyProblem(400);
     const filename = fields.get('filename') ?? partFilename ?? '';
-    if (!isValidFilename(filename))
-      throw hawkbitProblem(400, 'constraint', 'Invalid characters in string');
+    if (!isValidFilename(filename)) throw invalidFilename();
     for (const [field, hash, kind] of CHECKSUMS) {
       const given = fields.get(field);
       if (given !== undefined && given.toLowerCase() !== staged.hashes[hash]) {
@@ -98,15 +145,24 @@ export async function uploadArtifact(
         );
       }
     }
-    const current = await requireModule(api, String(module.id));
-    if (current.artifacts.some((a) => a.filename === filename)) {
-      throw alreadyExists('File with that name already exists in the Software Module');
-    }
-    await staged.commit(module.id, filename);
-    const artifact = await api.service.addArtifact(module.id, {
-      filename,
-      size: staged.size,
-      hashes: staged.hashes,
+    const artifact = await commitLockOf(api.artifacts).run(String(module.id), async () => {
+      const current = await requireModule(api, String(module.id));
+      if (current.artifacts.some((a) => a.filename === filename)) {
+        throw alreadyExists('File with that name already exists in the Software Module');
+      }
+      requireArtifactRoom(api, current);
+      await staged.commit(module.id, filename);
+      try {
+        return await api.service.addArtifact(module.id, {
+          filename,
+          size: staged.size,
+          hashes: staged.hashes,
+        });
+      } catch (error) {
+        // No catalogue entry names these bytes (the name was free under the lock): remove them.
+        await api.artifacts.delete(module.id, filename);
+        throw error;
+      }
     });
     api.logger.info(
       { moduleId: module.id, filename, size: staged.size, sha256: staged.hashes.sha256 },

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, silentLogger, type UpdateService } from '@otaflow/core';
 import {
@@ -15,6 +15,7 @@ import {
 import Router from 'find-my-way';
 import type { ArtifactStore } from '../ArtifactStore.js';
 import type { HttpHandler } from '../http.js';
+import { AuthThrottle } from './AuthThrottle.js';
 import type {
   EndpointRequest,
   ManagementContext,
@@ -23,6 +24,7 @@ import type {
   Route,
 } from './ManagementContext.js';
 import { notReadable, type Problem, problemOf, springProblem } from './Problem.js';
+import { DEFAULT_QUOTAS, type ManagementQuotas } from './quotas.js';
 import { MGMT_BASE } from './representations.js';
 import { MANAGEMENT_ROUTES } from './routes.js';
 
@@ -42,6 +44,12 @@ export interface ManagementApiOptions {
   logger?: Logger;
   /** The resource modules' routes (default: all of them); tests may mount fewer or more. */
   routes?: readonly Route[];
+  /** Wrong passwords a client address may send before it must wait (default 10; 0: no limit). */
+  authMaxFailures?: number;
+  /** Time in which that allowance grows back (default 60 s). */
+  authWindowMs?: number;
+  /** hawkBit's quotas; each defaults to hawkBit's value (core's rules). */
+  quotas?: Partial<ManagementQuotas>;
 }
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -65,17 +73,34 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
     maxArtifactBytes: options.maxArtifactBytes ?? 1024 * 1024 * 1024,
     logger: options.logger ?? silentLogger,
   };
-  const expected = Buffer.from(`${options.user}:${options.password}`);
-  const router = Router({ ignoreTrailingSlash: true });
+  api.quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
+  // Digests of equal length, so the comparison takes the same time whatever was sent.
+  const expected = sha256(`${options.user}:${options.password}`);
+  const throttle = new AuthThrottle({
+    maxFailures: options.authMaxFailures ?? 10,
+    windowMs: options.authWindowMs ?? 60_000,
+  });
+  // find-my-way's default of 100 characters per parameter made a 256-character controller id
+  // (percent-encoded: up to 9 bytes per UTF-16 unit) a 404 after it was created.
+  const router = Router({ ignoreTrailingSlash: true, maxParamLength: 256 * 9 });
   for (const route of options.routes ?? MANAGEMENT_ROUTES) {
     router.on(route.method, route.path, () => {}, route);
   }
 
-  const authorized = (req: IncomingMessage) => {
+  /** Throws 401 for wrong or missing credentials, 429 while the client must wait. */
+  const authenticate = (req: IncomingMessage) => {
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!match) return false;
-    const given = Buffer.from(match[1] ?? '', 'base64');
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    const given = match ? Buffer.from(match[1] ?? '', 'base64') : undefined;
+    const address = req.socket.remoteAddress ?? '';
+    const text = given?.toString('utf8');
+    const colon = text?.indexOf(':') ?? -1;
+    const user = text !== undefined && colon >= 0 ? text.slice(0, colon) : undefined;
+    const wait = throttle.waitSeconds(address, user);
+    if (wait !== undefined) throw tooManyFailures(wait);
+    if (given && timingSafeEqual(sha256(given), expected)) return;
+    // No credentials at all is how every client starts (a browser's first request): not a failure.
+    if (given) throttle.failed(address, user);
+    throw springProblem(401, { 'WWW-Authenticate': 'Basic realm="hawkBit"' });
   };
 
   const write = (res: ServerResponse, path: string, contentType: string, problem: Problem) => {
@@ -94,14 +119,14 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
 
   return {
     async handle(req, res) {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const { pathname } = url;
+      const { pathname, search } = splitTarget(req.url);
       if (pathname !== MGMT_BASE && !pathname.startsWith(`${MGMT_BASE}/`)) return false;
       let contentType: string = OFFERED[0];
       try {
-        if (!authorized(req))
-          throw springProblem(401, { 'WWW-Authenticate': 'Basic realm="hawkBit"' });
+        authenticate(req);
         const path = pathname.slice(MGMT_BASE.length) || '/';
+        // find-my-way finds nothing for a path it cannot decode: that is the client's 400, not a 404.
+        if (!isDecodable(path)) throw springProblem(400);
         const found = router.find(req.method as Method, path);
         if (!found) {
           const allowed = METHODS.filter((m) => router.find(m, path));
@@ -120,7 +145,7 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
         contentType = chosen;
         const request: EndpointRequest = {
           params: found.params,
-          query: url.searchParams,
+          query: new URLSearchParams(search),
           base: requestBase(req, options.publicUrl),
           json: () => readJson(req),
           raw: req,
@@ -150,6 +175,41 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
     if ('artifact' in reply) await serveArtifact(req, res, reply.artifact, api.artifacts);
     else if (reply.body === undefined) sendEmpty(res, reply.status, reply.headers);
     else sendJson(res, reply.status, reply.body, { contentType, ...pick(reply.headers) });
+  }
+}
+
+function sha256(value: string | Buffer): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** hawkBit has no login throttle; the answer is Spring's, like the 401 it stands in for. */
+function tooManyFailures(seconds: number): Problem {
+  return springProblem(429, { 'Retry-After': String(seconds) });
+}
+
+/**
+ * Path and query of the request target as sent. WHATWG URL parsing would resolve `.` and `..`
+ * segments (also spelled `%2E`), so `/targets/.` would name the target list.
+ */
+function splitTarget(raw: string | undefined): { pathname: string; search: string } {
+  let target = raw || '/';
+  // The absolute form (`GET http://host/path`) that proxies send.
+  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+  if (origin) target = target.slice(origin[0].length) || '/';
+  const hash = target.indexOf('#');
+  if (hash >= 0) target = target.slice(0, hash);
+  const q = target.indexOf('?');
+  return q < 0
+    ? { pathname: target, search: '' }
+    : { pathname: target.slice(0, q), search: target.slice(q + 1) };
+}
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

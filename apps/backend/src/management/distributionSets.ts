@@ -1,9 +1,10 @@
 import type { DistributionSet } from '@otaflow/core';
-import { queryList } from '../query.js';
+import { storeListQuery } from '../query.js';
 import { DISTRIBUTION_SET_TYPES } from './defaultTypes.js';
-import { setFields } from './fields.js';
+import { setListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { alreadyExists, hawkbitProblem, notFound } from './Problem.js';
+import { quotaProblem, quotasOf } from './quotas.js';
 import { assignmentJson, paged, setJson } from './representations.js';
 import {
   arrayBody,
@@ -29,6 +30,9 @@ export async function createDistributionSets(
     const typeKey = s.type ?? 'os_app';
     const type = DISTRIBUTION_SET_TYPES[typeKey];
     if (!type) throw notFound('DistributionSetType', typeKey);
+    const maxModules = quotasOf(api).softwareModulesPerDistributionSet;
+    if ((s.modules?.length ?? 0) > maxModules)
+      throw quotaProblem('software modules', `distribution set ${s.name}:${s.version}`, maxModules);
     for (const { id } of s.modules ?? []) {
       const module = await api.service.getSoftwareModule(id);
       if (!module) throw notFound('SoftwareModule', id);
@@ -68,8 +72,8 @@ export async function listDistributionSets(
   api: ManagementContext,
   request: EndpointRequest,
 ): Promise<Reply> {
-  const all = (await api.service.listDistributionSets()).items;
-  const page = queryList(all, request.query, setFields, 'id:ASC');
+  const query = storeListQuery(request.query, setListNames, 'id:ASC');
+  const page = await api.service.listDistributionSets(query);
   const content = [];
   for (const s of page.items) content.push(await setJson(api, request.base, s, false));
   return { status: 200, body: paged(content, page.total) };
@@ -93,6 +97,9 @@ export async function assignTargetsToSet(
 ): Promise<Reply> {
   const set = await requireSet(api, request.params.id);
   const list = (await arrayBody(request)).map((item) => check(TargetAssignment, item));
+  const maxTargets = quotasOf(api).targetsPerAssignment;
+  if (list.length > maxTargets)
+    throw quotaProblem('targets', `distribution set ${set.id} in one assignment`, maxTargets);
   await requireAssignable(api, set);
   const ids = new Set<string>();
   for (const a of list) {

@@ -1,5 +1,5 @@
 import type { ActionView, DistributionSet, SoftwareModule, TargetView } from '@otaflow/core';
-import type { FieldMap } from '../query.js';
+import type { FieldMap, StoreFieldNames } from '../query.js';
 import { ipOf, type NumberedStatusEntry } from './representations.js';
 
 // The fields each list can be filtered (`q`) and sorted (`sort`) by, under hawkBit's names.
@@ -69,4 +69,65 @@ export const setFields: FieldMap<DistributionSet> = {
   description: (s) => s.description,
   createdAt: (s) => s.createdAt,
   lastModifiedAt: (s) => s.lastModifiedAt,
+};
+
+// The same lists' hawkBit names onto the store's list fields (core's `*_LIST_FIELDS`): the
+// Management API's lists are filtered, sorted and paged by the store.
+
+export const targetListNames: StoreFieldNames = {
+  fields: {
+    id: 'controllerId',
+    controllerId: 'controllerId',
+    name: 'name',
+    description: 'description',
+    updateStatus: 'updateStatus',
+    createdAt: 'createdAt',
+    lastModifiedAt: 'lastModifiedAt',
+    lastControllerRequestAt: 'lastContactAt',
+    address: 'address',
+    ipAddress: 'ipAddress',
+    channel: 'channel',
+  },
+  prefixes: { attribute: 'attribute' },
+};
+
+export const actionListNames: StoreFieldNames = {
+  fields: {
+    id: 'id',
+    active: 'active',
+    status: 'status',
+    lastStatusCode: 'lastStatusCode',
+    createdAt: 'createdAt',
+    lastModifiedAt: 'lastModifiedAt',
+    weight: 'weight',
+    'target.controllerId': 'controllerId',
+    'distributionSet.id': 'distributionSetId',
+    'distributionSet.name': 'distributionSetName',
+    'distributionSet.version': 'distributionSetVersion',
+  },
+};
+
+export const moduleListNames: StoreFieldNames = {
+  fields: {
+    id: 'id',
+    name: 'name',
+    version: 'version',
+    type: 'type',
+    vendor: 'vendor',
+    description: 'description',
+    createdAt: 'createdAt',
+    lastModifiedAt: 'lastModifiedAt',
+  },
+};
+
+export const setListNames: StoreFieldNames = {
+  fields: {
+    id: 'id',
+    name: 'name',
+    version: 'version',
+    type: 'type',
+    description: 'description',
+    createdAt: 'createdAt',
+    lastModifiedAt: 'lastModifiedAt',
+  },
 };

@@ -1,7 +1,7 @@
 import type { SoftwareModule } from '@otaflow/core';
-import { queryList } from '../query.js';
+import { storeListQuery } from '../query.js';
 import { SOFTWARE_MODULE_TYPES } from './defaultTypes.js';
-import { moduleFields } from './fields.js';
+import { moduleListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { alreadyExists, hawkbitProblem, notFound } from './Problem.js';
 import { moduleJson, paged } from './representations.js';
@@ -19,7 +19,6 @@ export async function createSoftwareModules(
   request: EndpointRequest,
 ): Promise<Reply> {
   const list = (await arrayBody(request)).map((item) => check(SoftwareModuleCreate, item));
-  const existing = (await api.service.listSoftwareModules()).items;
   const seen = new Set<string>();
   for (const m of list) {
     if (!SOFTWARE_MODULE_TYPES[m.type]) throw notFound('SoftwareModuleType', m.type);
@@ -30,10 +29,7 @@ export async function createSoftwareModules(
         'encrypted: artifact encryption is not supported by this server.',
       );
     const key = `${m.type}\u0000${m.name}\u0000${m.version}`;
-    if (
-      seen.has(key) ||
-      existing.some((e) => e.type === m.type && e.name === m.name && e.version === m.version)
-    ) {
+    if (seen.has(key) || (await api.service.findSoftwareModule(m.type, m.name, m.version))) {
       throw alreadyExists();
     }
     seen.add(key);
@@ -47,8 +43,8 @@ export async function listSoftwareModules(
   api: ManagementContext,
   request: EndpointRequest,
 ): Promise<Reply> {
-  const all = (await api.service.listSoftwareModules()).items;
-  const page = queryList(all, request.query, moduleFields, 'id:ASC');
+  const query = storeListQuery(request.query, moduleListNames, 'id:ASC');
+  const page = await api.service.listSoftwareModules(query);
   const content = page.items.map((m) => moduleJson(api, request.base, m, false));
   return { status: 200, body: paged(content, page.total) };
 }

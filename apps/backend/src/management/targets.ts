@@ -1,6 +1,6 @@
 import type { TargetView } from '@otaflow/core';
-import { queryList } from '../query.js';
-import { targetFieldsFor } from './fields.js';
+import { storeListQuery } from '../query.js';
+import { targetListNames } from './fields.js';
 import type {
   Endpoint,
   EndpointRequest,
@@ -52,9 +52,8 @@ export async function listTargets(
   api: ManagementContext,
   request: EndpointRequest,
 ): Promise<Reply> {
-  const all = (await api.service.listTargets()).items;
-  const fields = targetFieldsFor(request.query.get('q'));
-  const page = queryList(all, request.query, fields, 'controllerId:ASC');
+  const query = storeListQuery(request.query, targetListNames, 'controllerId:ASC');
+  const page = await api.service.listTargets(query);
   const content = page.items.map((t) => targetJson(api, request.base, t, false));
   return { status: 200, body: paged(content, page.total) };
 }
