@@ -54,6 +54,8 @@ export async function startDevices(options: {
   devices: readonly PlannedDevice[];
   backendUrl: string;
   mqttUrl: string;
+  /** The backend's shared device password (its embedded broker); unset on a broker without logins. */
+  mqttPassword?: string | undefined;
   tenant: string;
   workDir: string;
   pollMs: number;
@@ -106,6 +108,14 @@ export async function startDevices(options: {
           url: options.mqttUrl,
           tenant: options.tenant,
           deviceId: device.controllerId,
+          ...(options.mqttPassword === undefined
+            ? {}
+            : {
+                authId: device.controllerId,
+                password: options.mqttPassword,
+                // Works on the embedded broker and on a plain one alike.
+                topicForm: 'explicit' as const,
+              }),
           softwareModuleType: 'os',
           downloadDir,
           logger: hooks.logger.child({ device: device.controllerId }),

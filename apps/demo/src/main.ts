@@ -154,6 +154,8 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
       '--sie-queue',
       flags.sieQueue,
     ];
+    // The embedded broker lets devices in by login only: the demo's devices share one password.
+    const mqttPassword = flags.mqttUrl ? undefined : randomBytes(18).toString('base64url');
     if (flags.mqttUrl) args.push('--mqtt-url', flags.mqttUrl);
     if (flags.amqpUrl) args.push('--amqp-url', flags.amqpUrl);
     if (platform)
@@ -166,13 +168,25 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
         platform.secret,
       );
     if (flags.inspect) args.push('--inspect');
+    // A fresh embedded database each run (a copy of the backend's cached, migrated template, so
+    // no initdb), removed after the backend stopped: cleanups run in reverse.
+    const stateDir = await mkdtemp(join(tmpdir(), 'otaflow-demo-state-'));
+    cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
+    args.push('--data-dir', stateDir);
     say(
       `otaflow demo: ${flags.ddi} DDI, ${flags.mqtt} MQTT, ${flags.huawei} Huawei devices; starting the backend...`,
     );
     const backend: BackendProcess = await startBackendProcess({
       args,
       // The backend reads the same variables; flags above already say what the demo decided.
-      env: { AMQP_URL: undefined, MQTT_URL: undefined },
+      // The device password goes by environment, not on a command line others can read.
+      env: {
+        AMQP_URL: undefined,
+        MQTT_URL: undefined,
+        DATABASE_URL: undefined,
+        STORE: undefined,
+        MQTT_DEVICE_PASSWORD: mqttPassword,
+      },
       ...(flags.verbose ? { onLine: (line: string) => say(`backend | ${line}`) } : {}),
     });
     cleanups.push(() => backend.stop());
@@ -233,6 +247,7 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
       devices: plan,
       backendUrl: ready.url,
       mqttUrl: ready.mqttUrl,
+      mqttPassword,
       tenant: ready.tenant,
       workDir,
       pollMs: 1000,

@@ -133,7 +133,8 @@ await runMain(spec, async ({ flags, signal }) => {
     throw new Error(`--report-on must be event or telemetry, got ${flags.reportOn}`);
   if (flags.password !== undefined && flags.authId === undefined)
     throw new Error('--password needs --auth-id');
-  const deviceId = flags.deviceId ?? hostname().replace(/[^A-Za-z0-9._:-]/g, '-');
+  // Hono logins name the device by their auth id (the backend's embedded broker: auth id = device id).
+  const deviceId = flags.deviceId ?? flags.authId ?? hostname().replace(/[^A-Za-z0-9._:-]/g, '-');
   const log = createLogger('device-mqtt', {
     level: isLogLevel(flags.logLevel) ? flags.logLevel : 'info',
     fields: { deviceId },

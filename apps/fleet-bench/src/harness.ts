@@ -136,6 +136,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       [
         '--port',
         '0',
+        // The memory store, the baseline (the durable stores' runs are still to come).
+        '--store',
+        'memory',
         '--mqtt-url',
         o.mqttUrl,
         '--amqp-url',
@@ -146,6 +149,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         sieQueue,
         '--ddi-polling-sleep',
         sleep,
+        // The whole simulated fleet registers from one address.
+        '--ddi-registration-rate',
+        '0',
         '--data-dir',
         join(workDir, 'backend'),
         '--log-level',
