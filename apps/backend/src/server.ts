@@ -119,7 +119,9 @@ export async function startBackend(
         logger.warn({ event: event.type, err: error }, 'domain event listener failed'),
       ...(inspection ? { onTransition: inspection.onTransition } : {}),
     });
-    service.onEvent((event) => logger.debug({ event }, 'domain event'));
+    // Only at debug level: a listener makes the service build every event for every report.
+    if (config.logLevel === 'debug')
+      service.onEvent((event) => logger.debug({ event }, 'domain event'));
 
     // The catalogue in the store says which artifacts exist; the directory holds only bytes.
     const artifacts = await ArtifactStore.open(options.artifactsDir ?? config.dataDir, {

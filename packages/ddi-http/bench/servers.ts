@@ -35,6 +35,8 @@ async function main() {
     auth: { targetToken: true, gatewayToken: GATEWAY },
     autoRegister: true,
     pollingSleep: SLEEP,
+    // The whole bench fleet registers from one address; the per-client cap would refuse it.
+    registrationLimit: false,
   });
   const ddiServer = await listen((req, res) => {
     void ddi.handle(req, res).then((handled) => {

@@ -15,7 +15,13 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { MemoryUpdateStore, UpdateService } from '@otaflow/core';
 import mqtt from 'mqtt';
-import { CORRELATION_REF, commanderFilters, createCommander } from '../src/index.js';
+import {
+  CORRELATION_REF,
+  commanderFilters,
+  createCommander,
+  DEFAULT_FEATURE_ID,
+  FEATURE_ID_ATTRIBUTE,
+} from '../src/index.js';
 import { OwnBroker } from '../test/helpers.js';
 import { correlationOf, type FromPublishers, SEQUENCE, type ToPublishers } from './reports.js';
 
@@ -140,7 +146,11 @@ async function commanderRun(url: string, publishers: Publishers, ids: string[]):
     version: '1',
     modules: [module.id],
   });
-  for (const id of ids) await service.createTarget({ controllerId: id });
+  // Each device as if it had announced its SoftwareUpdatable feature: only then do its reports count.
+  for (const id of ids) {
+    await service.createTarget({ controllerId: id });
+    await service.updateAttributes(id, { [FEATURE_ID_ATTRIBUTE]: DEFAULT_FEATURE_ID });
+  }
   const { actions } = await service.assign(
     set.id,
     ids.map((controllerId) => ({ controllerId })),
