@@ -15,7 +15,7 @@ export interface MultipartHandlers {
 }
 
 export interface MultipartLimits {
-  /** Largest file part; past it the part's stream fails with `UPLOAD_TOO_LARGE`. */
+  /** Largest file part, whichever; past it the part's stream, and the form, fail with `UPLOAD_TOO_LARGE`. */
   maxFileBytes?: number;
   /** Largest text field (default 64 KiB). */
   maxFieldBytes?: number;
@@ -89,7 +89,8 @@ class TransportPaddingFilter extends Transform {
  * Reads a `multipart/form-data` body (RFC 7578) with `busboy`: fields are handed on whole, file
  * parts as streams with backpressure, so the body never sits in memory. Any limit broken, or a
  * body that is not well-formed, rejects with a `BackendError` (`BAD_MULTIPART`, or
- * `UPLOAD_TOO_LARGE` for a file part past `maxFileBytes`) and stops reading the source.
+ * `UPLOAD_TOO_LARGE` for a file part past `maxFileBytes`) and stops reading the source; it
+ * rejects only once every `onFile` handler has settled.
  */
 export function readMultipart(
   source: Readable,
@@ -130,8 +131,11 @@ export function readMultipart(
       filter.unpipe(parser);
       // What the client still sends is drained, so that the error answer reaches it.
       source.resume();
+      // Destroying the parser destroys the part being read, so every handler settles; the
+      // rejection waits for them, so that a refusal is answered only once what they wrote
+      // (a staged file) is gone or handed back, never while it is still being written.
       parser.destroy();
-      reject(error);
+      void Promise.allSettled(files).then(() => reject(error));
     };
     parser.on('field', (name, value, info) => {
       if (failed) return;
@@ -147,9 +151,17 @@ export function readMultipart(
         return;
       }
       let streamError: Error | undefined;
-      stream.once('limit', () =>
-        stream.destroy(new BackendError('UPLOAD_TOO_LARGE', `file part exceeds ${maxFile} bytes`)),
-      );
+      // The whole form fails, whoever reads the part: busboy counts a file part done only at its
+      // 'end', which a destroyed part never emits, so a part past the limit that a handler merely
+      // drains (a second `file`) would otherwise leave busboy waiting, and the request unanswered.
+      stream.once('limit', () => {
+        const error = new BackendError('UPLOAD_TOO_LARGE', `file part exceeds ${maxFile} bytes`);
+        streamError = error;
+        stream.destroy(error);
+        // Not at once: busboy still marks the part truncated after emitting 'limit', and
+        // destroying the parser now would take the part from under it.
+        process.nextTick(fail, error);
+      });
       stream.on('error', (error) => {
         streamError ??= error;
       });

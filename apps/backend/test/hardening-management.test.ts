@@ -473,3 +473,58 @@ describe("hawkBit's quotas", () => {
     expect(problem?.body?.errorCode).toBe(QUOTA);
   });
 });
+
+describe('uploads refused part-way', () => {
+  let backend: Backend;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'otaflow-refused-'));
+    backend = await startTestBackend({ dataDir, maxArtifactBytes: 1024 });
+  });
+  afterAll(async () => {
+    await backend?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const post = (moduleId: number, body: Buffer) =>
+    fetch(`${backend.url}/rest/v1/softwaremodules/${moduleId}/artifacts`, {
+      method: 'POST',
+      headers: {
+        Authorization: AUTH,
+        Accept: 'application/json',
+        'Content-Type': 'multipart/form-data; boundary=b',
+      },
+      body,
+    });
+  const filePart = (filename: string, bytes: number) =>
+    `--b\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\n${'x'.repeat(bytes)}\r\n`;
+
+  // The upload fuzz's counterexample (seed 15015): the second `file` part, past the limit,
+  // left the request unanswered.
+  it('answers 429 to a second file part past the limit, and keeps nothing', {
+    timeout: 10_000,
+  }, async () => {
+    const moduleId = await createModule(backend, 'second-part');
+    const before = await filesUnder(dataDir);
+    const res = await post(
+      moduleId,
+      Buffer.from(`${filePart('a.bin', 1)}${filePart('.', 2048)}${filePart('q', 0)}--b--\r\n`),
+    );
+    expect(res.status).toBe(429);
+    expect(((await res.json()) as { errorCode: string }).errorCode).toBe(
+      'hawkbit.server.error.quota.fileSizeExceeded',
+    );
+    // The staged first part is gone before the refusal is answered, not some time after.
+    expect(await filesUnder(dataDir)).toEqual(before);
+    const list = await call(backend, 'GET', `/rest/v1/softwaremodules/${moduleId}/artifacts`);
+    expect(list.json).toEqual([]);
+  });
+
+  it('removes the part file of a form cut short inside its file before answering 400', async () => {
+    const moduleId = await createModule(backend, 'cut-short');
+    const before = await filesUnder(dataDir);
+    const res = await post(moduleId, Buffer.from(filePart('cut.bin', 1000).slice(0, 600)));
+    expect(res.status).toBe(400);
+    expect(await filesUnder(dataDir)).toEqual(before);
+  });
+});

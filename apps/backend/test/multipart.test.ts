@@ -123,3 +123,65 @@ describe('readMultipart limits', () => {
     });
   });
 });
+
+describe('readMultipart, parts a handler does not keep', () => {
+  const type = 'multipart/form-data; boundary=b';
+  const filePart = (filename: string, bytes: number) =>
+    `--b\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\n${'x'.repeat(bytes)}\r\n`;
+
+  // Found by the upload fuzz (seed 15015): a second `file` part, which the endpoint only
+  // drains, past the limit left busboy waiting for an 'end' that never came, and the upload
+  // unanswered. The test's timeout is what fails without the fix.
+  it('fails with UPLOAD_TOO_LARGE when a drained part passes maxFileBytes', {
+    timeout: 5000,
+  }, async () => {
+    const data = `${filePart('a', 1)}${filePart('b', 200)}${filePart('c', 0)}--b--\r\n`;
+    const kept: string[] = [];
+    const reading = readMultipart(
+      Readable.from([Buffer.from(data)]),
+      type,
+      {
+        onField: () => {},
+        onFile: async (part, stream) => {
+          if (kept.length > 0) {
+            stream.resume();
+            await new Promise<void>((resolve) =>
+              stream.once('end', resolve).once('close', resolve),
+            );
+            return;
+          }
+          kept.push(part.filename);
+          for await (const _chunk of stream) {
+            // consumed
+          }
+        },
+      },
+      { maxFileBytes: 100 },
+    );
+    await expect(reading).rejects.toMatchObject({ code: 'UPLOAD_TOO_LARGE' });
+    expect(kept).toEqual(['a']);
+  });
+
+  it('rejects a form cut short only once the handler of its open part has settled', async () => {
+    // The body ends inside the file part: busboy fails the form, and the part's reader is
+    // still cleaning up (as a staged upload removes its file) when the form would be refused.
+    const data = `--b\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${'x'.repeat(1000)}`;
+    let cleanedUp = false;
+    const reading = readMultipart(Readable.from([Buffer.from(data)]), type, {
+      onField: () => {},
+      onFile: async (_part, stream) => {
+        try {
+          for await (const _chunk of stream) {
+            // consumed
+          }
+        } catch (error) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          cleanedUp = true;
+          throw error;
+        }
+      },
+    });
+    await expect(reading).rejects.toMatchObject({ code: 'BAD_MULTIPART' });
+    expect(cleanedUp).toBe(true);
+  });
+});

@@ -1,3 +1,4 @@
+import { fork } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BackendConfigInput, parseConfig } from '../src/config.js';
@@ -113,6 +114,84 @@ describe('connection limits', () => {
     expect(ends.every((end) => end.data.startsWith('HTTP/1.1 408 '))).toBe(true);
     expect(await poll(server, 'busy-device')).toBe(200);
   }, 60_000);
+
+  // The issue's figure. This process may hold 20,000 descriptors, as many as the server side of
+  // the sockets alone would need, so the client side is in two children of 10,000 each; the cap
+  // is set under the limit so that the server's own descriptors fit, and the rest is refused.
+  it('refuses past the cap among 20,000 idle sockets, serves a polling device, and times them all out', async () => {
+    const cap = 18_000;
+    const headersTimeoutMs = 30_000;
+    const server = await start({ httpMaxConnections: cap, httpHeadersTimeoutMs: headersTimeoutMs });
+    // The device's kept-alive connection is open before the crowd arrives, as a fleet's is.
+    expect(await poll(server, 'crowd-device')).toBe(200);
+    const children = [0, 1].map(() =>
+      fork(new URL('./idleSockets.mjs', import.meta.url), [
+        String(server.port),
+        '10000',
+        String(headersTimeoutMs / 2),
+      ]),
+    );
+    const report = (type: string) =>
+      Promise.all(
+        children.map(
+          (child) =>
+            // biome-ignore lint/suspicious/noExplicitAny: the child's own report
+            new Promise<any>((resolve, reject) => {
+              const onMessage = (message: { type: string }) => {
+                if (message.type !== type) return;
+                child.off('message', onMessage);
+                resolve(message);
+              };
+              child.on('message', onMessage);
+              child.once('exit', (code) => reject(new Error(`idle socket child exited ${code}`)));
+            }),
+        ),
+      );
+    const opened = report('opened');
+    const closed = report('closed');
+    // The device polls all along, until the idle crowd is gone.
+    let crowdGone = false;
+    void closed.finally(() => {
+      crowdGone = true;
+    });
+    const polls: { status: number; ms: number }[] = [];
+    const polling = (async () => {
+      while (!crowdGone) {
+        const before = Date.now();
+        polls.push({ status: await poll(server, 'crowd-device'), ms: Date.now() - before });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      const open = await opened;
+      const ends = await closed;
+      await polling;
+      const sum = (key: string) => ends.reduce((n, e) => n + (e[key] as number), 0);
+      console.info(
+        `idle sockets: ${open.map((o) => `${o.connected} in ${o.ms} ms`).join(', ')}; ` +
+          `refused ${sum('refused')}, timed out ${sum('timedOut')} (${sum('answered408')} with 408), ` +
+          `other ${sum('other')}; ` +
+          `${polls.length} polls, slowest ${Math.max(...polls.map((p) => p.ms))} ms`,
+      );
+      expect(open.map((o) => o.connected)).toEqual([10_000, 10_000]);
+      // The device holds one slot: the rest of the cap are idle sockets, the excess refused at once.
+      expect(sum('timedOut')).toBe(cap - 1);
+      expect(sum('refused')).toBe(20_000 - cap + 1);
+      expect(sum('other')).toBe(0);
+      expect(Math.max(...ends.map((e) => e.refusedMaxMs))).toBeLessThan(headersTimeoutMs / 2);
+      expect(Math.min(...ends.map((e) => e.timedOutMinMs))).toBeGreaterThanOrEqual(
+        headersTimeoutMs - 100,
+      );
+      expect(Math.max(...ends.map((e) => e.timedOutMaxMs))).toBeLessThan(headersTimeoutMs + 5000);
+      const line = logLines.find((l) => l.includes('connection limit reached'));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'warn', maxConnections: cap });
+      expect(polls.length).toBeGreaterThan(10);
+      expect(polls.every((p) => p.status === 200)).toBe(true);
+      expect(await poll(server, 'crowd-device')).toBe(200);
+    } finally {
+      for (const child of children) child.kill();
+    }
+  }, 85_000);
 
   it('closes a kept-alive connection that sends no next request after the idle timeout', async () => {
     const server = await start({ httpIdleTimeoutMs: 300 });
