@@ -1,4 +1,5 @@
 import type { DistributionSet, SoftwareModule } from './catalogue.js';
+import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
 import { applyListQuery } from './filterSort.js';
 import {
   ACTION_LIST_FIELDS,
@@ -10,6 +11,11 @@ import {
   SOFTWARE_MODULE_LIST_FIELDS,
   TARGET_LIST_FIELDS,
 } from './listFields.js';
+import {
+  MemoryCollections,
+  type StagedCollectionWrite,
+  stagedCollection,
+} from './MemoryCollections.js';
 import { OtaflowError } from './OtaflowError.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 import type { Page, PageQuery, Sequence, UpdateStore } from './UpdateStore.js';
@@ -56,7 +62,8 @@ type StagedWrite =
   | { kind: 'module'; module: SoftwareModule; expected: number | undefined }
   | { kind: 'deleteModule'; id: number }
   | { kind: 'set'; set: DistributionSet; expected: number | undefined }
-  | { kind: 'deleteSet'; id: number };
+  | { kind: 'deleteSet'; id: number }
+  | { kind: 'collection'; write: StagedCollectionWrite };
 
 /** The store's key a staged write touches: its first write decides what commit checks. */
 function keyOf(write: StagedWrite): string {
@@ -75,6 +82,8 @@ function keyOf(write: StagedWrite): string {
       return `s\u0000${write.set.id}`;
     case 'deleteSet':
       return `s\u0000${write.id}`;
+    case 'collection':
+      return `c\u0000${write.write.collection.name}\u0000${write.write.id}`;
   }
 }
 
@@ -104,8 +113,23 @@ class MemoryTransaction implements UpdateStore {
   readonly #actions = new Map<number, ActionRecord | null>();
   readonly #modules = new Map<number, SoftwareModule | null>();
   readonly #sets = new Map<number, DistributionSet | null>();
+  readonly #collections = new Map<string, Map<number, CollectionRecord | null>>();
 
   constructor(readonly base: UpdateStore) {}
+
+  collection<T extends CollectionRecord>(collection: Collection<T>): CollectionStore<T> {
+    let staged = this.#collections.get(collection.name);
+    if (!staged) {
+      staged = new Map();
+      this.#collections.set(collection.name, staged);
+    }
+    return stagedCollection(
+      collection,
+      this.base.collection(collection),
+      staged as Map<number, T | null>,
+      (write) => this.writes.push({ kind: 'collection', write }),
+    );
+  }
 
   async getTarget(controllerId: string) {
     const staged = this.#targets.get(controllerId);
@@ -260,6 +284,11 @@ export class MemoryUpdateStore implements UpdateStore {
   /** name NUL version -> ids of the sets carrying it, oldest first. */
   readonly #setsByName = new Map<string, Set<number>>();
   readonly #sequences = new Map<Sequence, number>();
+  readonly #collections = new MemoryCollections();
+
+  collection<T extends CollectionRecord>(collection: Collection<T>): CollectionStore<T> {
+    return this.#collections.store(collection, this);
+  }
 
   async getTarget(controllerId: string) {
     return this.#targets.get(controllerId);
@@ -477,6 +506,7 @@ export class MemoryUpdateStore implements UpdateStore {
           this.#sets.get(write.set.id)?.revision,
           write.expected,
         );
+      else if (write.kind === 'collection') this.#collections.check(write.write);
     }
     for (const write of writes) {
       if (write.kind === 'target') this.#targets.set(write.record.controllerId, write.record);
@@ -485,6 +515,7 @@ export class MemoryUpdateStore implements UpdateStore {
       else if (write.kind === 'module') this.#modules.set(write.module.id, write.module);
       else if (write.kind === 'deleteModule') this.#modules.delete(write.id);
       else if (write.kind === 'set') this.#putDistributionSet(write.set);
+      else if (write.kind === 'collection') this.#collections.apply(write.write);
       else this.#deleteDistributionSet(write.id);
     }
   }

@@ -1,8 +1,14 @@
 import type { DistributionSet, SoftwareModule } from './catalogue.js';
+import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
 import type { ListRequest } from './listFields.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 
-export type Sequence = 'action' | 'softwareModule' | 'distributionSet' | 'artifact';
+export type Sequence =
+  | 'action'
+  | 'softwareModule'
+  | 'distributionSet'
+  | 'artifact'
+  | `collection:${string}`;
 
 export interface Page<T> {
   items: T[];
@@ -59,6 +65,12 @@ export interface UpdateStore {
   findDistributionSet(name: string, version: string): Promise<DistributionSet | undefined>;
   putDistributionSet(set: DistributionSet, expectedRevision?: number): Promise<void>;
   deleteDistributionSet(id: number): Promise<boolean>;
+
+  /**
+   * The records of a collection (`collections.ts`): tags, types, metadata, rollouts... On a
+   * unit's `tx`, reads see the unit's writes and writes join the unit.
+   */
+  collection<T extends CollectionRecord>(collection: Collection<T>): CollectionStore<T>;
 
   /** Sequences are not transactional: an id taken in a unit that rolls back is skipped. */
   nextId(sequence: Sequence): Promise<number>;

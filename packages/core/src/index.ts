@@ -26,6 +26,16 @@ export {
   SoftwareModule,
 } from './catalogue.js';
 export {
+  type Collection,
+  type CollectionField,
+  type CollectionRecord,
+  type CollectionStore,
+  collectionFieldPath,
+  collectionListFields,
+  defineCollection,
+  readPath,
+} from './collections.js';
+export {
   DDI_CANCEL_FEEDBACK,
   DDI_CONFIRMATION_FEEDBACK,
   DDI_DEPLOYMENT_FEEDBACK,

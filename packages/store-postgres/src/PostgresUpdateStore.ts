@@ -1,5 +1,8 @@
 import {
   type ActionRecord,
+  type Collection,
+  type CollectionRecord,
+  type CollectionStore,
   type DistributionSet,
   ipAddressOf,
   listQueryOf,
@@ -21,6 +24,7 @@ import {
   SET_LIST,
   TARGET_LIST,
 } from './listSql.js';
+import { postgresCollection } from './PostgresCollection.js';
 
 /** Active unless closed: hawkBit's final statuses. */
 const CLOSED = new Set(['FINISHED', 'ERROR', 'CANCELED']);
@@ -367,6 +371,14 @@ export class PostgresUpdateStore implements UpdateStore {
       );
       if (rowCount === 0) throw conflict(kind, record.id, expected);
     }
+  }
+
+  // ---------------------------------------------------------------- collections
+
+  collection<T extends CollectionRecord>(collection: Collection<T>): CollectionStore<T> {
+    return postgresCollection(this.#sql, this.#tenant, collection, () =>
+      this.nextId(`collection:${collection.name}`),
+    );
   }
 
   // ---------------------------------------------------------------- sequences

@@ -11,6 +11,7 @@ import {
   type UpdateStore,
 } from '@otaflow/core';
 import { describe, expect, it } from 'vitest';
+import { describeCollections } from './collectionContract.js';
 import { describeListQueries } from './listQueryContract.js';
 
 /** A fresh, empty store per call (a new tenant, a new database: whatever keeps tests apart). */
@@ -255,4 +256,5 @@ export function describeUpdateStore(name: string, factory: StoreFactory) {
     });
   });
   describeListQueries(name, factory);
+  describeCollections(name, factory);
 }
