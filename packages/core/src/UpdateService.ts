@@ -3,6 +3,7 @@ import type { ActionInput } from './actionMachine.js';
 import { isActiveStateValue } from './actionStates.js';
 import type { ActionView } from './actions.js';
 import type { Artifact, DistributionSet, MetadataEntry, SoftwareModule } from './catalogue.js';
+import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
 import type { AssignedModule, AssignedTarget, DomainEvent } from './domainEvents.js';
 import {
   newPersistedAction,
@@ -564,6 +565,14 @@ export class UpdateService {
   }
 
   /** The module, or undefined: for callers that answer "not found" in their own words. */
+  /**
+   * A collection's records (tags, types, metadata, target filters, rollouts...), straight from
+   * the store: they carry no state machine, so no domain rule stands between.
+   */
+  collection<T extends CollectionRecord>(collection: Collection<T>): CollectionStore<T> {
+    return this.#store.collection(collection);
+  }
+
   getSoftwareModule(id: number): Promise<SoftwareModule | undefined> {
     return this.#store.getSoftwareModule(id);
   }
