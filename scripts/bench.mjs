@@ -55,11 +55,14 @@ for (const dir of ['packages', 'apps'].flatMap((kind) =>
   for (const f of result.figures ?? []) {
     // `goalBelow` marks a ceiling (bytes, RSS); a goal above 1 is a floor for the value itself
     // (events per second); any other goal is a floor for the ratio to the baseline.
+    // `ratioBelow`: a ceiling for the ratio (a time against the baseline's).
     const ok = f.goalBelow
       ? f.value <= f.goal
-      : f.goal > 1
-        ? f.value >= f.goal
-        : (f.ratio ?? f.value) >= f.goal;
+      : f.ratioBelow
+        ? (f.ratio ?? Number.POSITIVE_INFINITY) <= f.goal
+        : f.goal > 1
+          ? f.value >= f.goal
+          : (f.ratio ?? f.value) >= f.goal;
     const met = f.goal === null || f.goal === undefined ? '' : ok ? 'yes' : 'no';
     lines.push(
       `| ${f.metric} | ${fmt(f.value)} | ${f.unit ?? ''} | ${fmt(f.baseline)} | ${fmt(f.ratio)} | ${fmt(f.goal)} | ${met} |`,

@@ -5,7 +5,8 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from '@otaflow/cli';
-import { runFleet } from '../src/index.js';
+import postgres from 'postgres';
+import { type FleetResult, type FleetStore, runFleet } from '../src/index.js';
 
 const BENCH_CLI = {
   name: 'fleet-bench',
@@ -72,6 +73,19 @@ const BENCH_CLI = {
       default: 'amqp://guest:guest@127.0.0.1:5672',
       description: 'RabbitMQ',
     },
+    stores: {
+      type: 'string',
+      env: 'FLEET_STORES',
+      default: 'memory,pglite,postgres',
+      description:
+        'stores to run the update on, comma-separated (memory first: the baseline; pglite, postgres)',
+    },
+    databaseUrl: {
+      type: 'string',
+      env: 'FLEET_DATABASE_URL',
+      default: 'postgres://postgres@127.0.0.1:5432/postgres',
+      description: 'PostgreSQL server for the postgres run (a scratch database is created there)',
+    },
     cpuProf: {
       type: 'boolean',
       env: 'FLEET_CPU_PROF',
@@ -96,20 +110,57 @@ say(
   `fleet: ${f.ddi} DDI + ${f.mqtt} MQTT devices, polling every ${f.pollSeconds} s, ${f.artifactBytes} B artifact`,
 );
 
-const r = await runFleet({
-  ddi: f.ddi,
-  mqtt: f.mqtt,
-  pollSeconds: f.pollSeconds,
-  artifactBytes: f.artifactBytes,
-  mqttUrl: f.mqttUrl,
-  amqpUrl: f.amqpUrl,
-  updateTimeoutMs: f.timeout * 1000,
-  measureSeconds: f.measureSeconds,
-  blastConnections: f.blastConnections,
-  rawMessages: f.rawMessages,
-  ...(f.cpuProf ? { cpuProfDir: profDir } : {}),
-  log: say,
-});
+const stores = f.stores
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+if (stores[0] !== 'memory') throw new Error('FLEET_STORES must start with memory, the baseline');
+
+/** A scratch database on the server for one run; dropped afterwards. */
+async function withScratchDatabase<T>(work: (url: string) => Promise<T>): Promise<T> {
+  const admin = postgres(f.databaseUrl, { max: 1, onnotice: () => {} });
+  const name = `fleet_bench_${Date.now().toString(36)}`;
+  try {
+    await admin.unsafe(`CREATE DATABASE ${name}`);
+    const url = new URL(f.databaseUrl);
+    url.pathname = `/${name}`;
+    return await work(url.toString());
+  } finally {
+    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
+}
+
+const runOn = (store: FleetStore, full: boolean) =>
+  runFleet({
+    ddi: f.ddi,
+    mqtt: f.mqtt,
+    pollSeconds: f.pollSeconds,
+    artifactBytes: f.artifactBytes,
+    mqttUrl: f.mqttUrl,
+    amqpUrl: f.amqpUrl,
+    updateTimeoutMs: f.timeout * 1000,
+    // The raw ceilings and the throughput runs once, on the baseline; the durable stores are
+    // compared with it on the update itself.
+    measureSeconds: full ? f.measureSeconds : 0,
+    blastConnections: f.blastConnections,
+    rawMessages: full ? f.rawMessages : 0,
+    ...(f.cpuProf && full ? { cpuProfDir: profDir } : {}),
+    store,
+    log: (line) => say(`[${store.kind}] ${line}`),
+  });
+
+const r = await runOn({ kind: 'memory' }, true);
+const durable: { kind: string; result: FleetResult }[] = [];
+for (const kind of stores.slice(1)) {
+  if (kind === 'pglite') durable.push({ kind, result: await runOn({ kind: 'pglite' }, false) });
+  else if (kind === 'postgres')
+    durable.push({
+      kind,
+      result: await withScratchDatabase((url) => runOn({ kind: 'postgres', url }, false)),
+    });
+  else throw new Error(`unknown store ${kind}`);
+}
 
 interface Figure {
   metric: string;
@@ -119,6 +170,8 @@ interface Figure {
   ratio: number | null;
   goal: number | null;
   goalBelow?: boolean;
+  /** The goal is a ceiling for the ratio (a time against the baseline's). */
+  ratioBelow?: boolean;
 }
 const figures: Figure[] = [];
 const add = (metric: string, value: number, unit: string, extra: Partial<Figure> = {}) =>
@@ -207,6 +260,37 @@ if (r.blast) {
   });
 }
 
+// The durable stores against the memory store of the same run (issue: <= 1.5x its time).
+for (const { kind, result: d } of durable) {
+  const tag = `[${kind === 'pglite' ? 'PGlite' : 'PostgreSQL'}]`;
+  add(`${tag} targets IN_SYNC after the update`, d.completed.inSync, 'targets', {
+    baseline: d.targets,
+    ratio: d.completed.inSync / d.targets,
+    goal: 1,
+  });
+  add(`${tag} updates lost`, d.lost, 'targets', { goal: 0, goalBelow: true });
+  add(`${tag} assignment -> every target IN_SYNC, vs memory`, d.updateSeconds, 's', {
+    baseline: r.updateSeconds,
+    ratio: d.updateSeconds / r.updateSeconds,
+    goal: 1.5,
+    ratioBelow: true,
+  });
+  add(`${tag} backend peak RSS (VmHWM)`, d.backend.peakRssBytes / 2 ** 20, 'MiB', {
+    baseline: r.backend.peakRssBytes / 2 ** 20,
+    goal: 1024,
+    goalBelow: true,
+  });
+  add(`${tag} backend CPU per completed update`, d.backend.cpuSecondsPerUpdate * 1000, 'ms', {
+    baseline: r.backend.cpuSecondsPerUpdate * 1000,
+    ratio: d.backend.cpuSecondsPerUpdate / r.backend.cpuSecondsPerUpdate,
+  });
+  add(`${tag} poll p99 during the update`, d.latency.poll.p99, 'ms', {
+    baseline: r.latency.poll.p99,
+  });
+  const missing = Object.values(d.sie.check.missing).reduce((a, b) => a + b, 0);
+  add(`${tag} SIE events of the update missing`, missing, 'events', { goal: 0, goalBelow: true });
+}
+
 const fmt = (n: number | null | undefined) =>
   n === null || n === undefined
     ? ''
@@ -217,7 +301,13 @@ const rows = figures.map((x) => {
   const met =
     x.goal === null
       ? ''
-      : (x.goalBelow ? x.value <= x.goal : (x.ratio ?? x.value) >= x.goal)
+      : (
+            x.goalBelow
+              ? x.value <= x.goal
+              : x.ratioBelow
+                ? (x.ratio ?? Number.POSITIVE_INFINITY) <= x.goal
+                : (x.ratio ?? x.value) >= x.goal
+          )
         ? 'yes'
         : 'NO';
   return [x.metric, fmt(x.value), x.unit, fmt(x.baseline), fmt(x.ratio), fmt(x.goal), met];

@@ -18,6 +18,19 @@ import { APP_DIR, type SimChild, startSimChild } from './simChild.js';
 
 export const BACKEND_MAIN = fileURLToPath(new URL('../../backend/src/main.ts', import.meta.url));
 
+export type FleetStore =
+  | { kind: 'memory' }
+  | { kind: 'pglite' }
+  | { kind: 'postgres'; url: string };
+
+/** The backend's flags for a store. */
+export function storeArgs(store: FleetStore = { kind: 'memory' }): string[] {
+  if (store.kind === 'memory') return ['--store', 'memory'];
+  // PGlite: the backend's default, under `--data-dir`.
+  if (store.kind === 'pglite') return [];
+  return ['--database-url', store.url];
+}
+
 export interface FleetOptions {
   ddi: number;
   mqtt: number;
@@ -35,6 +48,11 @@ export interface FleetOptions {
   rawMessages: number;
   /** Pass `--cpu-prof` to the backend, writing into this directory. */
   cpuProfDir?: string;
+  /**
+   * Where the backend keeps its state: the memory store (the baseline, default), embedded PGlite
+   * in the run's own directory, or a PostgreSQL database (`postgres://...`; the caller owns it).
+   */
+  store?: FleetStore;
   log: (line: string) => void;
 }
 
@@ -136,9 +154,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       [
         '--port',
         '0',
-        // The memory store, the baseline (the durable stores' runs are still to come).
-        '--store',
-        'memory',
+        ...storeArgs(o.store),
         '--mqtt-url',
         o.mqttUrl,
         '--amqp-url',

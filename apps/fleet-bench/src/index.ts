@@ -5,7 +5,9 @@ export {
   brokerReachable,
   type FleetOptions,
   type FleetResult,
+  type FleetStore,
   runFleet,
+  storeArgs,
 } from './harness.js';
 export { LatencyRecorder, LatencySummary } from './latency.js';
 export { ManagementClient } from './managementClient.js';
