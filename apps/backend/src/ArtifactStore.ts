@@ -124,6 +124,9 @@ export class ArtifactStore implements ArtifactSource, DdiArtifactSource {
     if (!this.#catalogue) return { staged, orphans };
     const wanted = new Map<string, Set<string> | undefined>();
     for await (const key of this.blobs.keys()) {
+      // Only what this store writes is its to judge: a directory shared with anything else (a
+      // data directory holding a database, say) must lose none of that.
+      if (!key.startsWith('modules/')) continue;
       const match = /^modules\/(\d+)\/([^/]+)$/.exec(key);
       let keep = false;
       if (match) {

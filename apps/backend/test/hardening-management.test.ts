@@ -230,7 +230,7 @@ describe('artifact names, orphans and concurrent uploads', () => {
       expect(got.status).toBe(200);
       expect(await got.text()).toBe(`bytes of ${name.length}`);
     }
-    const stored = await filesUnder(dataDir);
+    const stored = await filesUnder(join(dataDir, 'artifacts'));
 
     const tooLong = 'x'.repeat(257);
     const byPart = await upload(backend, moduleId, 'too long', tooLong);
@@ -248,7 +248,7 @@ describe('artifact names, orphans and concurrent uploads', () => {
     const mismatch = await upload(backend, moduleId, 'x', 'x.bin', `?sha1sum=${'0'.repeat(40)}`);
     expect(mismatch.status).toBe(400);
 
-    expect(await filesUnder(dataDir)).toEqual(stored);
+    expect(await filesUnder(join(dataDir, 'artifacts'))).toEqual(stored);
     // Two artifacts: two files (their metadata is in the store, no sidecars), no temporary file.
     expect(stored.filter((f) => f.startsWith('tmp'))).toEqual([]);
     expect(stored).toHaveLength(2);
@@ -287,7 +287,7 @@ describe('artifact names, orphans and concurrent uploads', () => {
     );
     const bytes = await got.text();
     expect(createHash('sha1').update(bytes).digest('hex')).toBe(winner?.json.hashes.sha1);
-    const files = (await filesUnder(dataDir)).filter((f) =>
+    const files = (await filesUnder(join(dataDir, 'artifacts'))).filter((f) =>
       f.startsWith(join('modules', String(moduleId))),
     );
     // One file: the winner's bytes (no sidecar; its metadata is in the store).
@@ -395,14 +395,14 @@ describe("hawkBit's quotas", () => {
     for (let i = 0; i < 50; i++) {
       expect((await upload(backend, moduleId, `artifact ${i}`, `a${i}.bin`)).status).toBe(201);
     }
-    const before = await filesUnder(dataDir);
+    const before = await filesUnder(join(dataDir, 'artifacts'));
     const res = await upload(backend, moduleId, 'one too many', 'a50.bin');
     expect(res.status).toBe(429);
     expect(res.json.errorCode).toBe(QUOTA);
     expect(res.json.exceptionClass).toBe(
       'org.eclipse.hawkbit.repository.exception.AssignmentQuotaExceededException',
     );
-    expect(await filesUnder(dataDir)).toEqual(before);
+    expect(await filesUnder(join(dataDir, 'artifacts'))).toEqual(before);
     const list = await call(backend, 'GET', `/rest/v1/softwaremodules/${moduleId}/artifacts`);
     expect(list.json).toHaveLength(50);
   });
@@ -505,7 +505,7 @@ describe('uploads refused part-way', () => {
     timeout: 10_000,
   }, async () => {
     const moduleId = await createModule(backend, 'second-part');
-    const before = await filesUnder(dataDir);
+    const before = await filesUnder(join(dataDir, 'artifacts'));
     const res = await post(
       moduleId,
       Buffer.from(`${filePart('a.bin', 1)}${filePart('.', 2048)}${filePart('q', 0)}--b--\r\n`),
@@ -515,16 +515,16 @@ describe('uploads refused part-way', () => {
       'hawkbit.server.error.quota.fileSizeExceeded',
     );
     // The staged first part is gone before the refusal is answered, not some time after.
-    expect(await filesUnder(dataDir)).toEqual(before);
+    expect(await filesUnder(join(dataDir, 'artifacts'))).toEqual(before);
     const list = await call(backend, 'GET', `/rest/v1/softwaremodules/${moduleId}/artifacts`);
     expect(list.json).toEqual([]);
   });
 
   it('removes the part file of a form cut short inside its file before answering 400', async () => {
     const moduleId = await createModule(backend, 'cut-short');
-    const before = await filesUnder(dataDir);
+    const before = await filesUnder(join(dataDir, 'artifacts'));
     const res = await post(moduleId, Buffer.from(filePart('cut.bin', 1000).slice(0, 600)));
     expect(res.status).toBe(400);
-    expect(await filesUnder(dataDir)).toEqual(before);
+    expect(await filesUnder(join(dataDir, 'artifacts'))).toEqual(before);
   });
 });
