@@ -15,7 +15,11 @@
  * Besides requests per second, each server process's CPU time per request is recorded: it hardly
  * moves with the load other programs put on a shared machine.
  *
- * Env: BENCH_ONLY=polls,feedback picks phases; BENCH_ROUNDS=n measures n rounds (5); BENCH_SERVER_PROF=<dir> runs the server processes
+ * - root polls again with the backend on PGlite and on PostgreSQL (`db-polls`): a poll of a target
+ *   whose state did not change must cost no database round trip (the poll cache, kept right by
+ *   the database's change notifications).
+ *
+ * Env: BENCH_ONLY=polls,feedback,db-polls picks phases; BENCH_ROUNDS=n measures n rounds (5); BENCH_SERVER_PROF=<dir> runs the server processes
  * with --cpu-prof into <dir>.
  */
 import {
@@ -34,7 +38,7 @@ import {
 } from './harness.js';
 import { CONTROLLERS, cid, FEEDBACK, TENANT } from './shared.js';
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'polls,feedback').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'polls,feedback,db-polls').split(','));
 const HEADERS = { accept: 'application/hal+json' };
 const poll = (i: number): Req => ({
   path: `/${TENANT}/controller/v1/${cid(i)}`,
@@ -81,6 +85,31 @@ try {
       () => load(backend, REQUESTS, post, 200),
     );
     figures.push(...figuresOf('DDI feedback posts per second (10,000 controllers)', 0.6, m));
+  }
+
+  if (ONLY.has('db-polls')) {
+    for (const [kind, label] of [
+      ['backend-pglite', 'PGlite'],
+      ['backend-postgres', 'PostgreSQL'],
+    ] as const) {
+      log(`starting the backend on ${label}`);
+      const durable = await startServer(kind);
+      try {
+        await load(durable, CONTROLLERS, poll, 200);
+        for (const i of [0, 1, CONTROLLERS - 1]) await expectSameAnswer(durable, bare, poll(i));
+        const m = await compare(
+          `root polls (${label})`,
+          ROUNDS,
+          () => load(bare, REQUESTS, poll, 200),
+          () => load(durable, REQUESTS, poll, 200),
+        );
+        figures.push(
+          ...figuresOf(`DDI root polls per second, ${label} store (10,000 controllers)`, 0.5, m),
+        );
+      } finally {
+        await durable.stop();
+      }
+    }
   }
 
   // Throughput first, then the CPU twins, as the other packages' results list them.

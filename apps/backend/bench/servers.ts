@@ -96,23 +96,58 @@ async function listen(
 
 async function start(): Promise<Started> {
   switch (kind) {
-    case 'backend': {
+    case 'backend':
+    case 'backend-pglite':
+    case 'backend-postgres': {
       // Loaded only here: the baselines' processes carry none of the backend's modules.
-      const { parseConfig, startBackend } = await import('../src/index.js');
-      const backend = await startBackend(
-        parseConfig({
-          port: 0,
-          host: '127.0.0.1',
-          tenant: TENANT,
-          logLevel: 'silent',
-          publicUrl: PUBLIC_URL,
-          // The whole bench fleet registers from one address; the per-client cap would refuse it.
-          ddiRegistrationRate: 0,
-        }),
-      );
+      const { parseConfig, startBackend, openBackendStore } = await import('../src/index.js');
+      const { mkdtemp, rm } = await import('node:fs/promises');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const dataDir = await mkdtemp(join(tmpdir(), 'otaflow-bench-'));
+      const undo: (() => Promise<unknown>)[] = [
+        () => rm(dataDir, { recursive: true, force: true }),
+      ];
+      let databaseUrl: string | undefined;
+      if (kind === 'backend-postgres') {
+        const { openServerDb } = await import('@otaflow/store-postgres');
+        const admin = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+        const name = `otaflow_bench_${process.pid}`;
+        const db = await openServerDb(admin);
+        await db.exec(`DROP DATABASE IF EXISTS ${name}`);
+        await db.exec(`CREATE DATABASE ${name}`);
+        const url = new URL(admin);
+        url.pathname = `/${name}`;
+        databaseUrl = url.toString();
+        undo.push(async () => {
+          await db.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          await db.close();
+        });
+      }
+      const config = parseConfig({
+        port: 0,
+        host: '127.0.0.1',
+        tenant: TENANT,
+        logLevel: 'silent',
+        publicUrl: PUBLIC_URL,
+        // The whole bench fleet registers from one address; the per-client cap would refuse it.
+        ddiRegistrationRate: 0,
+        ...(kind === 'backend' ? { store: 'memory' } : { dataDir }),
+        ...(databaseUrl ? { databaseUrl } : {}),
+      });
+      const { createLogger } = await import('../src/logger.js');
+      const opened =
+        kind === 'backend'
+          ? undefined
+          : await openBackendStore(config, { logger: createLogger({ level: 'silent' }) });
+      const backend = await startBackend(config, opened ? { store: opened.store } : {});
       return {
         origin: `http://127.0.0.1:${backend.port}`,
-        close: () => backend.close(),
+        close: async () => {
+          await backend.close();
+          await opened?.close();
+          for (const step of undo.reverse()) await step();
+        },
         async assign() {
           const { service } = backend;
           const module = await service.createSoftwareModule({

@@ -53,8 +53,15 @@ export const FEEDBACK = JSON.stringify({
 });
 
 /**
- * What a server process runs: the whole backend; bare node:http; or, for the router decision,
+ * What a server process runs: the whole backend (on the memory store, on PGlite in a temporary
+ * directory, or on a scratch database of the PostgreSQL server at DATABASE_URL); bare node:http; or, for the router decision,
  * the DDI root-poll handler behind find-my-way or behind Hono on @hono/node-server.
  */
-export type ServerKind = 'backend' | 'bare' | 'find-my-way' | 'hono';
+export type ServerKind =
+  | 'backend'
+  | 'backend-pglite'
+  | 'backend-postgres'
+  | 'bare'
+  | 'find-my-way'
+  | 'hono';
 export type ServerOp = 'cpu' | 'assign' | 'close';

@@ -48,6 +48,8 @@ export const BackendConfig = z.object({
   databaseUrl: Url(['postgres:', 'postgresql:']).optional(),
   /** `memory` keeps targets and actions in this process only (benchmarks, tests). */
   store: z.enum(['database', 'memory']).default('database'),
+  /** Targets whose poll reads are kept in memory in front of the database; 0 turns it off. */
+  pollCacheEntries: z.coerce.number().int().nonnegative().default(50_000),
   mqttUrl: Url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
   /** Embedded broker: a password any device may log in with (and so register itself); unset = none. */
   mqttDevicePassword: z.string().min(1).optional(),
@@ -180,6 +182,13 @@ export const BACKEND_CLI = {
       env: 'STORE',
       placeholder: 'kind',
       description: 'database | memory (memory: nothing survives a restart; default database)',
+    },
+    pollCacheEntries: {
+      type: 'number',
+      env: 'POLL_CACHE_ENTRIES',
+      placeholder: 'n',
+      description:
+        'targets whose poll reads stay in memory in front of the database, kept right by its change notifications (default 50000; 0: off)',
     },
     mqttUrl: {
       type: 'string',

@@ -3,8 +3,15 @@ import { constants, existsSync } from 'node:fs';
 import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MemoryUpdateStore, type UpdateStore } from '@otaflow/core';
-import { checksumOf, lockDataDir, MIGRATIONS, openStore } from '@otaflow/store-postgres';
+import { CachingUpdateStore, MemoryUpdateStore, type UpdateStore } from '@otaflow/core';
+import {
+  checksumOf,
+  lockDataDir,
+  MIGRATIONS,
+  type OpenedStore,
+  openStore,
+  watchChanges,
+} from '@otaflow/store-postgres';
 import type { BackendConfig } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -62,10 +69,9 @@ export async function openBackendStore(
   if (config.databaseUrl !== undefined) {
     const opened = await openStore({ databaseUrl: config.databaseUrl, tenant: config.tenant });
     return {
-      store: opened.store,
+      ...(await withPollCache(opened, config)),
       description: { store: 'postgres', storeLocation: masked(config.databaseUrl), artifactsDir },
       artifactsDir,
-      close: opened.close,
     };
   }
   const pgliteDir = join(dataDir, 'pglite');
@@ -84,10 +90,36 @@ export async function openBackendStore(
     opened = await openStore({ dataDir: pgliteDir, tenant: config.tenant });
   }
   return {
-    store: opened.store,
+    ...(await withPollCache(opened, config)),
     description: { store: 'pglite', storeLocation: dataDir, artifactsDir },
     artifactsDir,
-    close: opened.close,
+  };
+}
+
+/**
+ * The database's store behind core's `CachingUpdateStore`, told of every other backend's commits
+ * by the database's change notifications: a poll of a target whose state did not change reads
+ * nothing from the database. `--poll-cache 0` turns it off.
+ */
+async function withPollCache(
+  opened: OpenedStore,
+  config: BackendConfig,
+): Promise<{ store: UpdateStore; close(): Promise<void> }> {
+  if (config.pollCacheEntries === 0) return { store: opened.store, close: opened.close };
+  const cache = new CachingUpdateStore(opened.store, { maxEntries: config.pollCacheEntries });
+  let feed: Awaited<ReturnType<typeof watchChanges>>;
+  try {
+    feed = await watchChanges(opened.db, config.tenant, cache);
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  return {
+    store: cache,
+    async close() {
+      await feed.close().catch(() => {});
+      await opened.close();
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import net from 'node:net';
+import { join, resolve } from 'node:path';
 import { MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
 import {
   createDdiServer,
@@ -46,7 +47,7 @@ export interface BackendOptions {
    * `otaflow-backend` opens the durable one with `openBackendStore`).
    */
   store?: UpdateStore;
-  /** Where artifact bytes go; `config.dataDir`, else a temporary directory, by default. */
+  /** Where artifact bytes go; `<config.dataDir>/artifacts`, else a temporary directory, by default. */
   artifactsDir?: string;
   /** Which store and where, for the ready line (`openBackendStore`'s description). */
   storeDescription?: Record<string, unknown>;
@@ -117,14 +118,18 @@ export async function startBackend(
       store,
       onListenerError: (error, event) =>
         logger.warn({ event: event.type, err: error }, 'domain event listener failed'),
+      onContactFlushError: (error) =>
+        logger.warn({ err: error }, 'writing poll times failed; they are kept for the next try'),
       ...(inspection ? { onTransition: inspection.onTransition } : {}),
     });
+    // Pushed before every surface, so it runs after they all stopped: the last poll times land.
+    closers.push({ name: 'poll-times', close: () => service.flushContacts() });
     // Only at debug level: a listener makes the service build every event for every report.
     if (config.logLevel === 'debug')
       service.onEvent((event) => logger.debug({ event }, 'domain event'));
 
     // The catalogue in the store says which artifacts exist; the directory holds only bytes.
-    const artifacts = await ArtifactStore.open(options.artifactsDir ?? config.dataDir, {
+    const artifacts = await ArtifactStore.open(options.artifactsDir ?? artifactsDirOf(config), {
       catalogue: store,
     });
     closers.push({ name: 'artifacts', close: () => artifacts.close() });
@@ -452,6 +457,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
     timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** `<dataDir>/artifacts`, as `openBackendStore` puts it beside the database; none without one. */
+function artifactsDirOf(config: BackendConfig): string | undefined {
+  return config.dataDir === undefined ? undefined : join(resolve(config.dataDir), 'artifacts');
 }
 
 /** A URL without its password, for logs. */

@@ -18,7 +18,14 @@ import {
 } from './MemoryCollections.js';
 import { OtaflowError } from './OtaflowError.js';
 import type { ActionRecord, TargetRecord } from './records.js';
-import type { Page, PageQuery, Sequence, UpdateStore } from './UpdateStore.js';
+import type { Page, PageQuery, Sequence, TargetContact, UpdateStore } from './UpdateStore.js';
+
+/** The record with `lastContactAt` moved forward to `at` (the same record when it is not later). */
+export function withContact(record: TargetRecord, at: number): TargetRecord {
+  const context = record.state.context as { lastContactAt?: unknown };
+  if (typeof context.lastContactAt === 'number' && context.lastContactAt >= at) return record;
+  return { ...record, state: { ...record.state, context: { ...context, lastContactAt: at } } };
+}
 
 /** Filter, sort and page in memory, after checking every field the query names. */
 function page<T>(all: Iterable<T>, fields: ListFields<T>, request?: PageQuery): Page<T> {
@@ -148,6 +155,9 @@ class MemoryTransaction implements UpdateStore {
     checkVersion('target', record.controllerId, current?.version, expectedVersion);
     this.#targets.set(record.controllerId, record);
     this.writes.push({ kind: 'target', record, expected: expectedVersion });
+  }
+  touchTargets(contacts: readonly TargetContact[]) {
+    return this.base.touchTargets(contacts);
   }
   async deleteTarget(controllerId: string) {
     const existed = (await this.getTarget(controllerId)) !== undefined;
@@ -307,6 +317,12 @@ export class MemoryUpdateStore implements UpdateStore {
   }
   async deleteTarget(controllerId: string) {
     return this.#deleteTarget(controllerId);
+  }
+  async touchTargets(contacts: readonly TargetContact[]) {
+    for (const { controllerId, at } of contacts) {
+      const record = this.#targets.get(controllerId);
+      if (record) this.#targets.set(controllerId, withContact(record, at));
+    }
   }
   #deleteTarget(controllerId: string) {
     const ids = this.#actionsByTarget.get(controllerId);

@@ -63,6 +63,14 @@ export interface UpdateServiceOptions {
    * stream targets and actions to the XState inspector; it must not throw.
    */
   onTransition?: (transition: MachineTransition) => void;
+  /**
+   * How long a known device's poll time waits before it is written, with every other one that
+   * came in meanwhile, in one `touchTargets` (default 1000 ms; 0 writes each at once). Also
+   * written once 1000 are waiting, and by `flushContacts` (call it before closing the store).
+   */
+  contactFlushMs?: number;
+  /** Called when writing poll times fails; they are kept for the next try. */
+  onContactFlushError?: (error: unknown) => void;
 }
 
 export interface MachineTransition {
@@ -236,6 +244,12 @@ export class UpdateService {
   /** Catalogue entries by kind and id: their own lock, so no controller id can share a key. */
   readonly #catalogueLock = new KeyedLock();
   readonly #onTransition: ((transition: MachineTransition) => void) | undefined;
+  /** Poll times not written yet, by controller id. */
+  #contacts = new Map<string, number>();
+  #contactTimer: ReturnType<typeof setTimeout> | undefined;
+  #contactFlush: Promise<void> | undefined;
+  readonly #contactFlushMs: number;
+  readonly #onContactFlushError: (error: unknown) => void;
 
   constructor(options: UpdateServiceOptions) {
     this.#store = options.store;
@@ -243,6 +257,46 @@ export class UpdateService {
     this.#maxHistory = options.maxHistory ?? DEFAULT_MAX_HISTORY;
     this.#onListenerError = options.onListenerError ?? (() => {});
     this.#onTransition = options.onTransition;
+    this.#contactFlushMs = Math.max(0, options.contactFlushMs ?? 1000);
+    this.#onContactFlushError = options.onContactFlushError ?? (() => {});
+  }
+
+  /**
+   * A known device was heard from and nothing about it changes but its poll time: recorded for
+   * the next batch (see `contactFlushMs`), so that a poll costs no write of its own. Registration
+   * and a first contact (UNKNOWN -> REGISTERED) go through `contact`, at once.
+   */
+  touch(controllerId: string, at: number = this.#clock()): void {
+    this.#contacts.set(controllerId, Math.max(at, this.#contacts.get(controllerId) ?? at));
+    if (this.#contacts.size >= 1000 || this.#contactFlushMs === 0) {
+      void this.flushContacts();
+    } else if (!this.#contactTimer) {
+      this.#contactTimer = setTimeout(() => void this.flushContacts(), this.#contactFlushMs);
+      // A pending batch must not keep a process alive; its owner flushes before closing.
+      (this.#contactTimer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Writes every waiting poll time now; resolves when they are (or the write failed). */
+  async flushContacts(): Promise<void> {
+    if (this.#contactTimer) clearTimeout(this.#contactTimer);
+    this.#contactTimer = undefined;
+    // One write at a time: a batch that arrives meanwhile waits for it.
+    while (this.#contactFlush) await this.#contactFlush;
+    if (this.#contacts.size === 0) return;
+    const batch = this.#contacts;
+    this.#contacts = new Map();
+    const contacts = [...batch].map(([controllerId, at]) => ({ controllerId, at }));
+    this.#contactFlush = this.#store.touchTargets(contacts).catch((error: unknown) => {
+      for (const [id, at] of batch)
+        this.#contacts.set(id, Math.max(at, this.#contacts.get(id) ?? at));
+      this.#onContactFlushError(error);
+    });
+    try {
+      await this.#contactFlush;
+    } finally {
+      this.#contactFlush = undefined;
+    }
   }
 
   #observe(

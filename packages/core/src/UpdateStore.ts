@@ -10,6 +10,12 @@ export type Sequence =
   | 'artifact'
   | `collection:${string}`;
 
+/** A device was heard from at `at` (epoch ms): what `touchTargets` records. */
+export interface TargetContact {
+  controllerId: string;
+  at: number;
+}
+
 export interface Page<T> {
   items: T[];
   total: number;
@@ -33,6 +39,13 @@ export interface UpdateStore {
   listTargets(query?: PageQuery): Promise<Page<TargetRecord>>;
   putTarget(record: TargetRecord, expectedVersion?: number): Promise<void>;
   deleteTarget(controllerId: string): Promise<boolean>;
+  /**
+   * Moves each target's `lastContactAt` forward to its contact's time (never back), and nothing
+   * else: no version is taken, so a concurrent versioned write does not conflict with it (and may
+   * put an older time back; the next contact moves it on). Unknown targets are skipped. Many
+   * devices' polls in one call: hawkBit, too, persists poll times in batches. Not part of a unit.
+   */
+  touchTargets(contacts: readonly TargetContact[]): Promise<void>;
 
   getAction(id: number): Promise<ActionRecord | undefined>;
   /** Every action of one target, oldest first: what the rules decide over. */

@@ -18,6 +18,7 @@ export {
   isActionClosed,
   stateKeyOf,
 } from './actions.js';
+export { CachingUpdateStore, type CachingUpdateStoreOptions } from './CachingUpdateStore.js';
 export {
   Artifact,
   ArtifactHashes,
@@ -170,7 +171,13 @@ export {
   UpdateService,
   type UpdateServiceOptions,
 } from './UpdateService.js';
-export type { Page, PageQuery, Sequence, UpdateStore } from './UpdateStore.js';
+export type {
+  Page,
+  PageQuery,
+  Sequence,
+  TargetContact,
+  UpdateStore,
+} from './UpdateStore.js';
 export {
   actionHistoryOfRecord,
   actionStatusOfRecord,

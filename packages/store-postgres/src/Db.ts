@@ -21,8 +21,16 @@ export interface Sql {
 export interface Db extends Sql {
   /** Commits when `work` resolves, rolls back when it throws. Inside, use `tx` only. */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
-  /** Notifications on `channel`; resolves to the function that stops listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Notifications on `channel`; resolves to the function that stops listening. `onListen` runs
+   * each time the subscription is (re)established: after a reconnect, notifications sent while
+   * the connection was down are lost, and the listener must assume anything changed.
+   */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
   /** What the ready line names: `postgresql` or `pglite`, and where. */
   readonly kind: 'postgresql' | 'pglite';

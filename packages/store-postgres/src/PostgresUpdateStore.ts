@@ -11,6 +11,7 @@ import {
   type PageQuery,
   type Sequence,
   type SoftwareModule,
+  type TargetContact,
   type TargetRecord,
   targetViewOfRecord,
   type UpdateStore,
@@ -151,6 +152,26 @@ export class PostgresUpdateStore implements UpdateStore {
       );
       if (rowCount === 0) throw conflict('target', record.controllerId, expectedVersion);
     }
+  }
+
+  async touchTargets(contacts: readonly TargetContact[]) {
+    if (contacts.length === 0) return;
+    // One row per target (the latest time), bound as one JSON parameter: the same SQL on both
+    // drivers, one statement for the whole batch. No version is taken, and migration 003's
+    // trigger announces only versioned changes, so no backend forgets its cache for a poll time.
+    const latest = new Map<string, number>();
+    for (const { controllerId, at } of contacts)
+      latest.set(controllerId, Math.max(at, latest.get(controllerId) ?? at));
+    const rows = [...latest].map(([id, at]) => ({ id, at: Math.trunc(at) }));
+    await this.#sql.query(
+      `UPDATE targets t
+          SET record = jsonb_set(t.record, '{state,context,lastContactAt}', to_jsonb(c.at))
+         FROM jsonb_to_recordset($2::text::jsonb) AS c(id text, at bigint)
+        WHERE t.tenant = $1 AND t.controller_id = c.id
+          AND COALESCE(CASE WHEN jsonb_typeof(t.record #> '{state,context,lastContactAt}') = 'number'
+                            THEN (t.record #>> '{state,context,lastContactAt}')::numeric END, -1) < c.at`,
+      [this.#tenant, JSON.stringify(rows)],
+    );
   }
 
   async deleteTarget(controllerId: string) {

@@ -1,3 +1,9 @@
+export {
+  CHANGE_CHANNEL,
+  type ChangeFeed,
+  type ChangeListener,
+  watchChanges,
+} from './changeFeed.js';
 export type { Db, QueryResult, Sql } from './Db.js';
 export { lockDataDir } from './dataDirLock.js';
 export { checksumOf, MIGRATIONS, type Migration, migrate } from './migrations.js';

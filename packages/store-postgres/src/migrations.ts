@@ -1,7 +1,8 @@
 import type { Db } from './Db.js';
 import { sql as initial } from './migrations/001_initial.js';
 import { sql as listQueries } from './migrations/002_list_queries.js';
-import { sql as collections } from './migrations/006_collections.js';
+import { sql as changeNotify } from './migrations/003_change_notify.js';
+import { sql as collections } from './migrations/004_collections.js';
 import { StoreError } from './StoreError.js';
 
 export interface Migration {
@@ -14,7 +15,8 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sql: initial },
   { version: 2, name: 'list_queries', sql: listQueries },
-  { version: 6, name: 'collections', sql: collections },
+  { version: 3, name: 'change_notify', sql: changeNotify },
+  { version: 4, name: 'collections', sql: collections },
 ];
 
 /** Any number: it only has to be the same in every process that migrates this database. */

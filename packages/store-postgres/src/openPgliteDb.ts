@@ -58,8 +58,10 @@ export async function openPgliteDb(dataDir: string): Promise<Db> {
       if (inside.getStore()) misuse();
       return pglite.transaction((tx) => inside.run(true, () => work(wrap(tx))));
     },
-    async listen(channel, onPayload) {
+    async listen(channel, onPayload, onListen) {
+      // In this process: the subscription never drops.
       const stop = await pglite.listen(channel, onPayload);
+      onListen?.();
       return async () => stop();
     },
     close() {

@@ -78,8 +78,8 @@ export async function openServerDb(
         ReturnType<typeof work>
       >;
     },
-    async listen(channel, onPayload) {
-      const { unlisten } = await sql.listen(channel, onPayload);
+    async listen(channel, onPayload, onListen) {
+      const { unlisten } = await sql.listen(channel, onPayload, onListen);
       return unlisten;
     },
     close() {

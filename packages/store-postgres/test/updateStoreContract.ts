@@ -255,6 +255,29 @@ export function describeUpdateStore(name: string, factory: StoreFactory) {
       });
     });
   });
+  describe(`${name}: poll times`, () => {
+    it('moves lastContactAt forward only, without a version, skipping unknown targets', async () => {
+      const store = await factory();
+      await store.putTarget(targetRecord('a'), -1);
+      const contactOf = async (id: string) =>
+        ((await store.getTarget(id))?.state.context as { lastContactAt?: number } | undefined)
+          ?.lastContactAt;
+      await store.touchTargets([
+        { controllerId: 'a', at: 5_000 },
+        { controllerId: 'a', at: 7_000 },
+        { controllerId: 'nobody', at: 1 },
+      ]);
+      expect(await contactOf('a')).toBe(7_000);
+      await store.touchTargets([{ controllerId: 'a', at: 6_000 }]);
+      expect(await contactOf('a')).toBe(7_000);
+      expect((await store.getTarget('a'))?.version).toBe(0);
+      expect(await store.getTarget('nobody')).toBeUndefined();
+      // A versioned write after it still finds the version it read.
+      const read = (await store.getTarget('a'))!;
+      await store.putTarget({ ...read, name: 'renamed', version: 1 }, 0);
+      expect(await contactOf('a')).toBe(7_000);
+    });
+  });
   describeListQueries(name, factory);
   describeCollections(name, factory);
 }

@@ -90,8 +90,10 @@ export async function applyFeedback(
 }
 
 /**
- * Records the poll. A known target's contact is written at most once per interval, like
- * hawkBit's batched poll-time persistence; registration and UNKNOWN -> REGISTERED are immediate.
+ * Records the poll. A known target's poll time is recorded at most once per interval and then
+ * written in a batch with other devices' (`service.touch`), like hawkBit's batched poll-time
+ * persistence, so a poll costs no write; registration, UNKNOWN -> REGISTERED and a new address
+ * or channel are written at once.
  */
 export async function contact(ctx: DdiRequest): Promise<TargetView> {
   const { server } = ctx;
@@ -102,10 +104,12 @@ export async function contact(ctx: DdiRequest): Promise<TargetView> {
     known &&
     known.updateStatus !== 'UNKNOWN' &&
     known.lastContactAt !== undefined &&
-    server.service.now() - known.lastContactAt < server.contactIntervalMs &&
     known.channel === 'ddi' &&
     (!address || known.address === `http://${address}`)
   ) {
+    const now = server.service.now();
+    if (now - known.lastContactAt >= server.contactIntervalMs)
+      server.service.touch(ctx.controllerId, now);
     return known;
   }
   if (!known && register && server.registrations) {
