@@ -1,4 +1,5 @@
 /**
+ * Device reports per second through the store against the raw client (bench/reports.ts), and
  * 100,000 targets in PostgreSQL, a filtered, sorted, paged target list through the store
  * (`listTargets` with core's ListQuery compiled to SQL), against the raw postgres.js client
  * running the same two statements (page and count) with the same parameters: p50 and p99 of
@@ -17,6 +18,7 @@ import {
 import postgres from 'postgres';
 import { migrate, openServerDb, PostgresUpdateStore } from '../src/index.js';
 import { compileListSql, TARGET_LIST } from '../src/listSql.js';
+import { benchReports } from './reports.js';
 
 const TARGETS = 100_000;
 const WARMUP = 50;
@@ -115,6 +117,7 @@ async function main() {
       ]);
     });
     console.log('store', ours, 'raw', baseline);
+    const reports = await benchReports(db, raw);
     const result = {
       name: '@otaflow/store-postgres',
       date: new Date().toISOString(),
@@ -141,6 +144,14 @@ async function main() {
           baseline: round(baseline.p50),
           ratio: round(baseline.p50 / ours.p50),
           goal: null,
+        },
+        {
+          metric: `device reports applied (DDI proceeding through UpdateService, 64 devices at once), vs the raw client's same statements`,
+          value: Math.round(reports.store),
+          unit: 'reports/s',
+          baseline: Math.round(reports.raw),
+          ratio: round(reports.ratio),
+          goal: 0.8,
         },
         {
           metric: `bulk insert of ${TARGETS.toLocaleString('en')} targets (one INSERT ... SELECT)`,
