@@ -50,12 +50,23 @@ export class ManagementClient {
     return set.id;
   }
 
-  assign(setId: number, controllerIds: readonly string[]) {
-    return this.call<{ assigned: number; alreadyAssigned: number; total: number }>(
-      'POST',
-      `/distributionsets/${setId}/assignedTargets`,
-      controllerIds.map((id) => ({ id, type: 'forced' })),
-    );
+  /**
+   * One assignment of the whole fleet, in requests of at most 5,000 targets: hawkBit's quota
+   * (`maxTargetDistributionSetAssignmentsPerManualAssignment`) refuses more in one request.
+   */
+  async assign(setId: number, controllerIds: readonly string[]) {
+    const sum = { assigned: 0, alreadyAssigned: 0, total: 0 };
+    for (let i = 0; i < controllerIds.length; i += 5_000) {
+      const part = await this.call<{ assigned: number; alreadyAssigned: number; total: number }>(
+        'POST',
+        `/distributionsets/${setId}/assignedTargets`,
+        controllerIds.slice(i, i + 5_000).map((id) => ({ id, type: 'forced' })),
+      );
+      sum.assigned += part.assigned;
+      sum.alreadyAssigned += part.alreadyAssigned;
+      sum.total += part.total;
+    }
+    return sum;
   }
 
   /** How many targets match an RSQL query (one page of one, only `total` is read). */
