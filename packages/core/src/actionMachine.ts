@@ -31,6 +31,11 @@ export interface ActionContext extends Omit<ActionInput, 'maxHistory'> {
   lastStatusCode?: number;
   maxHistory: number;
   history: StatusEntry[];
+  /**
+   * How many entries the bound dropped from the front of `history` so far (absent: none), so
+   * that every entry has a stable position, `historyDropped + index`: a store appends by it.
+   */
+  historyDropped?: number;
 }
 
 type InitEvent = { type: string; at?: number; messages?: string[]; code?: number };
@@ -56,6 +61,18 @@ export function appended(context: ActionContext, entry: StatusEntry): StatusEntr
   const keep = history.slice(history.length - maxHistory + 1);
   keep.push(entry);
   return keep;
+}
+
+/** `history` with `entry` appended, and `historyDropped` moved on by what the bound dropped. */
+export function historyWith(
+  context: ActionContext,
+  entry: StatusEntry,
+): Pick<ActionContext, 'history' | 'historyDropped'> {
+  const history = appended(context, entry);
+  const dropped = context.history.length + 1 - history.length;
+  return dropped > 0
+    ? { history, historyDropped: (context.historyDropped ?? 0) + dropped }
+    : { history };
 }
 
 /**
@@ -90,7 +107,7 @@ export const actionMachine = setup({
       const next: Partial<ActionContext> = {
         status: params.status,
         lastModifiedAt: entry.at,
-        history: appended(context, entry),
+        ...historyWith(context, entry),
       };
       if (entry.code !== undefined) next.lastStatusCode = entry.code;
       return next;
@@ -99,7 +116,7 @@ export const actionMachine = setup({
       const entry = entryFrom(params.status, event as InitEvent, context.createdAt);
       const next: Partial<ActionContext> = {
         lastModifiedAt: entry.at,
-        history: appended(context, entry),
+        ...historyWith(context, entry),
       };
       if (entry.code !== undefined) next.lastStatusCode = entry.code;
       return next;
@@ -109,7 +126,7 @@ export const actionMachine = setup({
       const entry = entryFrom(status, event, context.createdAt);
       const next: Partial<ActionContext> = {
         lastModifiedAt: entry.at,
-        history: appended(context, entry),
+        ...historyWith(context, entry),
       };
       if (entry.code !== undefined) next.lastStatusCode = entry.code;
       return next;

@@ -7,7 +7,8 @@ import { type ActionStatus, DEFAULT_MAX_HISTORY, type StatusEntry } from './voca
 export type ActionSnapshot = SnapshotFrom<typeof actionMachine>;
 
 /** A read-only, JSON view of an action: what APIs and adapters show. */
-export interface ActionView extends Omit<ActionContext, 'history' | 'maxHistory'> {
+export interface ActionView
+  extends Omit<ActionContext, 'history' | 'maxHistory' | 'historyDropped'> {
   active: boolean;
   /** The state node, e.g. `running.download`; useful in logs and the inspector. */
   state: string;
@@ -113,7 +114,12 @@ export function applyActionEvent(
 }
 
 export function actionView(snapshot: ActionSnapshot): ActionView {
-  const { history: _history, maxHistory: _max, ...rest } = snapshot.context;
+  const {
+    history: _history,
+    maxHistory: _max,
+    historyDropped: _dropped,
+    ...rest
+  } = snapshot.context;
   return { ...rest, active: isActionActive(snapshot), state: stateKeyOf(snapshot) };
 }
 

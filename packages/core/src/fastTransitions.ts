@@ -3,8 +3,8 @@ import {
   type ActionContext,
   type ActionInput,
   actionMachine,
-  appended,
   entryFrom,
+  historyWith,
 } from './actionMachine.js';
 import { FINAL_ACTION_STATES } from './actionStates.js';
 import { type ActionTransitionResult, applyActionEvent, createActionSnapshot } from './actions.js';
@@ -258,7 +258,9 @@ export function stepPersistedAction(
   for (const entryStatus of plan.entries) {
     const entry = entryFrom(entryStatus, event, context.createdAt);
     nextContext.lastModifiedAt = entry.at;
-    nextContext.history = appended(nextContext, entry);
+    const moved = historyWith(nextContext, entry);
+    nextContext.history = moved.history;
+    if (moved.historyDropped !== undefined) nextContext.historyDropped = moved.historyDropped;
     if (entry.code !== undefined) nextContext.lastStatusCode = entry.code;
   }
   if (plan.status !== undefined) nextContext.status = plan.status;

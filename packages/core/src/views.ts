@@ -58,7 +58,7 @@ function fromShape(
   const keys = shape.keys;
   let i = 0;
   for (const key in context) {
-    if (key === 'history' || key === 'maxHistory') continue;
+    if (key === 'history' || key === 'maxHistory' || key === 'historyDropped') continue;
     if (keys[i++] !== key) return undefined;
     view[key] = context[key];
   }
@@ -77,7 +77,7 @@ function copyContext(context: Record<string, unknown>): Record<string, unknown> 
   const built: Record<string, unknown> = {};
   const keys: string[] = [];
   for (const key in context) {
-    if (key !== 'history' && key !== 'maxHistory') {
+    if (key !== 'history' && key !== 'maxHistory' && key !== 'historyDropped') {
       built[key] = context[key];
       keys.push(key);
     }

@@ -48,21 +48,31 @@ interface ActionRow {
   refs: Record<string, string> | null;
   applied: string[] | null;
   state: ActionRecord['state'];
+  history: unknown[];
 }
 
+/** The record as core wrote it: the machine with its history rows put back. */
 function actionOf(row: ActionRow): ActionRecord {
   const record: ActionRecord = {
     id: Number(row.id),
     controllerId: row.controller_id,
     version: row.version,
-    state: row.state,
+    state: { ...row.state, context: { ...row.state.context, history: row.history } },
   };
   if (row.refs) record.refs = row.refs;
   if (row.applied) record.applied = row.applied;
   return record;
 }
 
-const ACTION_COLUMNS = 'id, controller_id, version, refs, applied, state';
+/** The row and its current history window (migration 005), oldest entry first. */
+const ACTION_COLUMNS = `id, controller_id, version, refs, applied, state,
+  (SELECT COALESCE(jsonb_agg(s.entry ORDER BY s.seq), '[]'::jsonb) FROM action_status s
+    WHERE s.tenant = actions.tenant AND s.action_id = actions.id
+      AND s.seq > actions.history_start AND s.seq <= actions.history_end) AS history`;
+
+/** Entry i of a history that starts after `start` is row `start + 1 + i`. */
+const HISTORY_ROWS = `INSERT INTO action_status (tenant, action_id, seq, entry)
+  SELECT $1, $2, $12::bigint + x.o, x.e FROM jsonb_array_elements($13::text::jsonb) WITH ORDINALITY AS x(e, o)`;
 
 /**
  * jsonb parameters are bound as text and cast (`$n::text::jsonb`): postgres.js would otherwise
@@ -214,9 +224,18 @@ export class PostgresUpdateStore implements UpdateStore {
     return { items: page.items.map(actionOf), total: page.total };
   }
 
+  /**
+   * The machine goes to `actions.state` without its history; the history goes to
+   * `action_status`, one row per entry at its lasting position (`historyDropped + index`). A
+   * versioned write adds only the rows past what the row held (`history_end` as it was before
+   * the statement, which the CTE's snapshot sees), so a report appends and rewrites nothing.
+   */
   async putAction(record: ActionRecord, expectedVersion?: number) {
-    const context = record.state.context as Record<string, unknown>;
+    const { history = [], ...context } = record.state.context as Record<string, unknown> & {
+      history?: unknown[];
+    };
     const status = String(context.status);
+    const start = typeof context.historyDropped === 'number' ? context.historyDropped : 0;
     const params = [
       this.#tenant,
       record.id,
@@ -228,32 +247,49 @@ export class PostgresUpdateStore implements UpdateStore {
       iso(context.createdAt),
       record.refs === undefined ? null : JSON.stringify(record.refs),
       record.applied === undefined ? null : JSON.stringify(record.applied),
-      JSON.stringify(record.state),
+      JSON.stringify({ ...record.state, context }),
+      start,
+      JSON.stringify(history),
     ];
     const columns =
-      'tenant, id, controller_id, version, status, active, distribution_set_id, created_at, refs, applied, state';
+      'tenant, id, controller_id, version, status, active, distribution_set_id, created_at, refs, applied, state, history_start, history_end';
     const values =
-      '($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10::text::jsonb, $11::text::jsonb)';
+      '($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10::text::jsonb, $11::text::jsonb, $12::bigint, $12::bigint + jsonb_array_length($13::text::jsonb))';
     const set =
-      'controller_id = $3, version = $4, status = $5, active = $6, distribution_set_id = $7, created_at = $8, refs = $9::text::jsonb, applied = $10::text::jsonb, state = $11::text::jsonb';
+      'controller_id = $3, version = $4, status = $5, active = $6, distribution_set_id = $7, created_at = $8, refs = $9::text::jsonb, applied = $10::text::jsonb, state = $11::text::jsonb, history_start = $12::bigint, history_end = $12::bigint + jsonb_array_length($13::text::jsonb)';
+    let written: number;
     if (expectedVersion === undefined) {
-      await this.#sql.query(
-        `INSERT INTO actions (${columns}) VALUES ${values} ON CONFLICT (tenant, id) DO UPDATE SET ${set}`,
+      // An unversioned write replaces the record whole, its history window included.
+      const { rows } = await this.#sql.query<{ n: number }>(
+        `WITH up AS (INSERT INTO actions (${columns}) VALUES ${values}
+                     ON CONFLICT (tenant, id) DO UPDATE SET ${set} RETURNING 1),
+              rows AS (${HISTORY_ROWS.replace('FROM jsonb', 'FROM up, jsonb')}
+                       ON CONFLICT (tenant, action_id, seq) DO UPDATE SET entry = EXCLUDED.entry)
+         SELECT count(*)::int AS n FROM up`,
         params,
       );
+      written = rows[0]?.n ?? 0;
     } else if (expectedVersion < 0) {
-      const { rowCount } = await this.#sql.query(
-        `INSERT INTO actions (${columns}) VALUES ${values} ON CONFLICT DO NOTHING`,
+      const { rows } = await this.#sql.query<{ n: number }>(
+        `WITH ins AS (INSERT INTO actions (${columns}) VALUES ${values} ON CONFLICT DO NOTHING RETURNING 1),
+              rows AS (${HISTORY_ROWS.replace('FROM jsonb', 'FROM ins, jsonb')})
+         SELECT count(*)::int AS n FROM ins`,
         params,
       );
-      if (rowCount === 0) throw conflict('action', record.id, expectedVersion);
+      written = rows[0]?.n ?? 0;
     } else {
-      const { rowCount } = await this.#sql.query(
-        `UPDATE actions SET ${set} WHERE tenant = $1 AND id = $2 AND version = $12`,
+      const { rows } = await this.#sql.query<{ n: number }>(
+        `WITH old AS (SELECT history_end FROM actions WHERE tenant = $1 AND id = $2),
+              upd AS (UPDATE actions SET ${set} WHERE tenant = $1 AND id = $2 AND version = $14 RETURNING 1),
+              rows AS (${HISTORY_ROWS.replace('FROM jsonb', 'FROM old, upd, jsonb')}
+                         WHERE $12::bigint + x.o > old.history_end)
+         SELECT count(*)::int AS n FROM upd`,
         [...params, expectedVersion],
       );
-      if (rowCount === 0) throw conflict('action', record.id, expectedVersion);
+      written = rows[0]?.n ?? 0;
     }
+    if (written === 0 && expectedVersion !== undefined)
+      throw conflict('action', record.id, expectedVersion);
   }
 
   async findActionByRef(key: string, value: string) {

@@ -3,6 +3,7 @@ import { sql as initial } from './migrations/001_initial.js';
 import { sql as listQueries } from './migrations/002_list_queries.js';
 import { sql as changeNotify } from './migrations/003_change_notify.js';
 import { sql as collections } from './migrations/004_collections.js';
+import { sql as actionHistory } from './migrations/005_action_history.js';
 import { StoreError } from './StoreError.js';
 
 export interface Migration {
@@ -17,6 +18,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'list_queries', sql: listQueries },
   { version: 3, name: 'change_notify', sql: changeNotify },
   { version: 4, name: 'collections', sql: collections },
+  { version: 5, name: 'action_history', sql: actionHistory },
 ];
 
 /** Any number: it only has to be the same in every process that migrates this database. */

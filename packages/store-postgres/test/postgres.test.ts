@@ -1,3 +1,4 @@
+import { UpdateService } from '@otaflow/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Db,
@@ -56,6 +57,84 @@ describe.skipIf(!available)('PostgreSQL server', () => {
       }
     });
   }
+
+  it("appends a report's status rows and rewrites none of the earlier ones", async () => {
+    const tenant = `history-${tenants++}`;
+    const store = new PostgresUpdateStore(db, tenant, db);
+    const service = new UpdateService({ store, maxHistory: 3 });
+    const module = await service.createSoftwareModule({ type: 'os', name: 'fw', version: '1' });
+    const set = await service.createDistributionSet({
+      name: 'fw',
+      version: '1',
+      modules: [module.id],
+    });
+    await service.createTarget({ controllerId: 'd' });
+    const [action] = (await service.assign(set.id, [{ controllerId: 'd' }])).actions;
+    const rows = async () =>
+      (
+        await db.query<{ seq: string; xmin: string }>(
+          'SELECT seq, xmin::text AS xmin FROM action_status WHERE tenant = $1 AND action_id = $2 ORDER BY seq',
+          [tenant, action!.id],
+        )
+      ).rows;
+    const before = await rows();
+    for (let i = 0; i < 4; i++)
+      await service.apply(action!.id, {
+        type: 'action.proceeding',
+        at: 5_000 + i,
+        messages: [`r${i}`],
+      });
+    const after = await rows();
+    // Every row there was is there as it was (same transaction id: never updated), four more.
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after).toHaveLength(before.length + 4);
+    // The record still carries the bounded window, as the memory store's does.
+    const history = (await service.getActionHistory(action!.id))!;
+    expect(history.map((e) => e.messages?.[0])).toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it("moves each action's history into rows when migrating from version 4", async () => {
+    const scratch = await scratchDatabase();
+    const fresh = await openServerDb(scratch.url);
+    try {
+      await migrate(fresh, MIGRATIONS, 4);
+      const record = {
+        id: 7,
+        controllerId: 'd',
+        version: 2,
+        state: {
+          v: 1,
+          value: 'running',
+          context: {
+            id: 7,
+            controllerId: 'd',
+            status: 'RUNNING',
+            maxHistory: 2,
+            historyDropped: 3,
+            history: [
+              { status: 'RUNNING', at: 4 },
+              { status: 'RUNNING', at: 5, messages: ['ä'] },
+            ],
+          },
+        },
+      };
+      await fresh.query(
+        `INSERT INTO actions (tenant, id, controller_id, version, status, active, distribution_set_id, created_at, state)
+         VALUES ('t', 7, 'd', 2, 'RUNNING', true, 1, now(), $1::text::jsonb)`,
+        [JSON.stringify(record.state)],
+      );
+      await migrate(fresh);
+      const store = new PostgresUpdateStore(fresh, 't', fresh);
+      expect(await store.getAction(7)).toEqual(record);
+      const { rows } = await fresh.query<{ seq: string }>(
+        'SELECT seq FROM action_status ORDER BY seq',
+      );
+      expect(rows.map((r) => Number(r.seq))).toEqual([4, 5]);
+    } finally {
+      await fresh.close();
+      await scratch.drop();
+    }
+  });
 
   it('opens through openStore with a URL', async () => {
     const scratch = await scratchDatabase();
