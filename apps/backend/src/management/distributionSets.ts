@@ -24,7 +24,6 @@ export async function createDistributionSets(
   request: EndpointRequest,
 ): Promise<Reply> {
   const list = (await arrayBody(request)).map((item) => check(DistributionSetCreate, item));
-  const existing = (await api.service.listDistributionSets()).items;
   const seen = new Set<string>();
   for (const s of list) {
     const typeKey = s.type ?? 'os_app';
@@ -44,11 +43,9 @@ export async function createDistributionSets(
         );
       }
     }
-    const key = `${typeKey}\u0000${s.name}\u0000${s.version}`;
-    if (
-      seen.has(key) ||
-      existing.some((e) => e.type === typeKey && e.name === s.name && e.version === s.version)
-    ) {
+    // hawkBit's unique key is name + version (per tenant): one indexed lookup, not a listing.
+    const key = `${s.name}\u0000${s.version}`;
+    if (seen.has(key) || (await api.service.findDistributionSet(s.name, s.version))) {
       throw alreadyExists();
     }
     seen.add(key);
