@@ -107,6 +107,12 @@ export {
 } from './listFields.js';
 export { MemoryUpdateStore } from './MemoryUpdateStore.js';
 export type { EventTemplate, MappingResult, ReportFields } from './mappingResult.js';
+export {
+  MAX_METADATA_PER_ENTITY,
+  METADATA,
+  MetadataRecord,
+  metadataScope,
+} from './metadata.js';
 export { type CoreErrorCode, OtaflowError } from './OtaflowError.js';
 export {
   PersistedSnapshot,

@@ -2,6 +2,7 @@ import { actionRoutes } from './actions.js';
 import { artifactRoutes } from './artifacts.js';
 import { distributionSetRoutes } from './distributionSets.js';
 import type { Route } from './ManagementContext.js';
+import { metadataRouteList } from './metadata.js';
 import { softwareModuleRoutes } from './softwareModules.js';
 import { targetRoutes } from './targets.js';
 import { typeRoutes } from './types.js';
@@ -16,4 +17,5 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...softwareModuleRoutes,
   ...artifactRoutes,
   ...distributionSetRoutes,
+  ...metadataRouteList,
 ];

@@ -1,4 +1,4 @@
-import type { TargetView } from '@otaflow/core';
+import { METADATA, metadataScope, type TargetView } from '@otaflow/core';
 import { storeListQuery } from '../query.js';
 import { targetListNames } from './fields.js';
 import type {
@@ -85,6 +85,8 @@ export async function deleteTarget(
 ): Promise<Reply> {
   const target = await requireTarget(api, request.params.id);
   await api.service.deleteTarget(target.controllerId);
+  // Its metadata goes with it: a target created again under the id starts without any.
+  await api.service.collection(METADATA).deleteScope(metadataScope.target(target.controllerId));
   return { status: 204 };
 }
 

@@ -2,6 +2,8 @@ import {
   type ActionView,
   isForcedNow,
   type Logger,
+  METADATA,
+  metadataScope,
   type SoftwareModule,
   type TargetView,
 } from '@otaflow/core';
@@ -76,7 +78,18 @@ export async function chunksOf(ctx: DdiRequest, action: ActionView): Promise<Ddi
   const set = await service.requireDistributionSet(action.distributionSetId);
   const modules = await service.modulesOf(set);
   const base = ctx.base;
-  return modules.map((m) => {
+  // Entries set through the Management API reach devices only when marked `targetVisible`, as in
+  // hawkBit; those a module was created with (`metadata` on the record) always do.
+  const visible = await Promise.all(
+    modules.map(async (m) =>
+      (
+        await service
+          .collection(METADATA)
+          .list({ sort: [{ field: 'key', direction: 'ASC' }] }, metadataScope.softwareModule(m.id))
+      ).items.filter((e) => e.targetVisible === true),
+    ),
+  );
+  return modules.map((m, i) => {
     const chunk: DdiChunk = {
       part: LEGACY_PART[m.type] ?? m.type,
       version: m.version,
@@ -84,8 +97,11 @@ export async function chunksOf(ctx: DdiRequest, action: ActionView): Promise<Ddi
       artifacts: m.artifacts.map((a) => artifactJson(base, m, a)),
     };
     if (m.encrypted) chunk.encrypted = true;
-    if (m.metadata.length > 0)
-      chunk.metadata = m.metadata.map(({ key, value }) => ({ key, value }));
+    const metadata = [
+      ...m.metadata.map(({ key, value }) => ({ key, value })),
+      ...(visible[i] ?? []).map(({ key, value }) => ({ key, value })),
+    ];
+    if (metadata.length > 0) chunk.metadata = metadata;
     return chunk;
   });
 }
