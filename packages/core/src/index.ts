@@ -153,6 +153,14 @@ export {
   type Suv2Status,
 } from './softwareUpdatableMapping.js';
 export {
+  DISTRIBUTION_SET_TAGS,
+  TAG_ASSIGNMENTS,
+  TARGET_TAGS,
+  TagAssignment,
+  TagRecord,
+  tagScope,
+} from './tags.js';
+export {
   type TargetContext,
   type TargetEvent,
   type TargetInput,

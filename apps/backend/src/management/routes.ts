@@ -4,6 +4,7 @@ import { distributionSetRoutes } from './distributionSets.js';
 import type { Route } from './ManagementContext.js';
 import { metadataRouteList } from './metadata.js';
 import { softwareModuleRoutes } from './softwareModules.js';
+import { tagRoutes } from './tags.js';
 import { targetRoutes } from './targets.js';
 import { typeRoutes } from './types.js';
 import { userinfoRoutes } from './userinfo.js';
@@ -18,4 +19,5 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...artifactRoutes,
   ...distributionSetRoutes,
   ...metadataRouteList,
+  ...tagRoutes,
 ];

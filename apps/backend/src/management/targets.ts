@@ -24,6 +24,7 @@ import {
   TargetUpdate,
   toAssignInput,
 } from './requests.js';
+import { TARGET_TAG_KIND, untagEverywhere } from './tags.js';
 
 /** `POST /targets`: all or nothing; a known controller id is 409 and creates none. */
 export async function createTargets(
@@ -87,6 +88,7 @@ export async function deleteTarget(
   await api.service.deleteTarget(target.controllerId);
   // Its metadata goes with it: a target created again under the id starts without any.
   await api.service.collection(METADATA).deleteScope(metadataScope.target(target.controllerId));
+  await untagEverywhere(api, TARGET_TAG_KIND, target.controllerId);
   return { status: 204 };
 }
 
