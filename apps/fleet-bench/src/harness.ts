@@ -274,7 +274,15 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       const now = performance.now();
       if ((done >= targets && now - lastAsked > 500) || now - lastPrint > 5000) {
         const was = inSync;
-        inSync = await mgmt.count('updateStatus==in_sync');
+        try {
+          inSync = await mgmt.count('updateStatus==in_sync');
+        } catch (error) {
+          // A backend too busy to answer within the client's timeout is a finding, not the end
+          // of the run: say so and ask again.
+          log(`progress query failed (backend busy?): ${(error as Error).message}`);
+          lastAsked = performance.now();
+          continue;
+        }
         lastAsked = performance.now();
         // Devices all say they are done but targets stay behind: reports were lost. Wait a
         // while for stragglers, then stop instead of sitting out the whole timeout.
