@@ -186,6 +186,9 @@ const CONFLICT_RETRIES = 5;
 const NO_REFS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** Runs `work` again from the start when its write lost to another (CONFLICT), a few times. */
+/** Targets whose assignment commits as one unit (see `assignBatch`). */
+const ASSIGN_BATCH = 200;
+
 async function retryOnConflict<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -830,12 +833,11 @@ export class UpdateService {
     for (const input of targets) {
       await this.requireTarget(input.controllerId);
     }
-    for (const input of targets) {
-      // One unit per target: the cancels of its earlier actions, the new action and its new
-      // status commit together, or none of them does.
-      const outcome = await this.#withTarget(input.controllerId, () =>
-        this.#unit(this.#store, (tx) => this.#assignOne(set, input, tx)),
-      );
+    const outcomes: Awaited<ReturnType<UpdateService['assignBatch']>> = [];
+    for (let i = 0; i < targets.length; i += ASSIGN_BATCH)
+      outcomes.push(...(await this.assignBatch(set, targets.slice(i, i + ASSIGN_BATCH))));
+    for (const [i, input] of targets.entries()) {
+      const outcome = outcomes[i];
       if (!outcome) {
         already++;
         continue;
@@ -864,6 +866,56 @@ export class UpdateService {
       total: targets.length,
       actions: created,
     };
+  }
+
+  /**
+   * Assigns `set` to a batch of targets in one unit: for each, the cancels of its earlier actions,
+   * the new action and its new status, all committed together (a database commits once for the
+   * batch, not once per target). When another writer got in the way (CONFLICT), the batch is
+   * done again one unit per target, each retried as a single target's writes always are.
+   * Exposed for rollouts, which assign their groups' targets in batches.
+   */
+  async assignBatch(
+    set: DistributionSet,
+    batch: readonly AssignTargetInput[],
+  ): Promise<({ action: ActionView; securityToken: string } | undefined)[]> {
+    const one = (input: AssignTargetInput) =>
+      this.#withTarget(input.controllerId, () =>
+        this.#unit(this.#store, (tx) => this.#assignOne(set, input, tx)),
+      );
+    if (batch.length === 1) return [await one(batch[0]!)];
+    try {
+      return await this.#withTargets(
+        batch.map((t) => t.controllerId),
+        () =>
+          this.#unit(this.#store, async (tx) => {
+            const out: ({ action: ActionView; securityToken: string } | undefined)[] = [];
+            for (const input of batch) out.push(await this.#assignOne(set, input, tx));
+            return out;
+          }),
+      );
+    } catch (error) {
+      if (!(error instanceof OtaflowError && error.code === 'CONFLICT')) throw error;
+      const out: ({ action: ActionView; securityToken: string } | undefined)[] = [];
+      for (const input of batch) out.push(await one(input));
+      return out;
+    }
+  }
+
+  /** Holds every key's lock, taken in one order (sorted) so that two batches never deadlock. */
+  async #withTargets<T>(controllerIds: readonly string[], work: () => Promise<T>): Promise<T> {
+    const keys = [...new Set(controllerIds)].sort();
+    const held: string[] = [];
+    try {
+      for (const key of keys) {
+        const turn = this.#lock.acquire(key);
+        if (turn) await turn;
+        held.push(key);
+      }
+      return await work();
+    } finally {
+      for (const key of held) this.#lock.release(key);
+    }
   }
 
   async #assignOne(
