@@ -69,6 +69,10 @@ async function receiveUpload(api: ManagementContext, request: EndpointRequest) {
   let claimed = false;
   // Once the form has failed nobody will commit: a staging that ends later removes its own file.
   let abandoned = false;
+  // The file part's staging while it runs: a refusal waits for it, so that the part file is gone
+  // before the answer, not some time after it (a client that lists the directory must find it as
+  // it was).
+  let staging: Promise<StagedArtifact> | undefined;
   let partFilename: string | undefined;
   try {
     await readMultipart(
@@ -89,7 +93,8 @@ async function receiveUpload(api: ManagementContext, request: EndpointRequest) {
           const given = fields.get('filename');
           if (given !== undefined && !isValidFilename(given)) throw invalidFilename();
           claimed = true;
-          const done = await api.artifacts.stage(body, { maxBytes: api.maxArtifactBytes });
+          staging = api.artifacts.stage(body, { maxBytes: api.maxArtifactBytes });
+          const done = await staging;
           if (abandoned) await done.discard();
           else staged = done;
         },
@@ -99,6 +104,13 @@ async function receiveUpload(api: ManagementContext, request: EndpointRequest) {
   } catch (error) {
     abandoned = true;
     await (staged as StagedArtifact | undefined)?.discard();
+    // Still writing when the form failed: let it end (its body ended or failed with the
+    // request's), and remove what it wrote.
+    if (!staged && staging)
+      await (staging as Promise<StagedArtifact>).then(
+        (done) => done.discard(),
+        () => undefined,
+      );
     if (error instanceof BackendError && error.code === 'UPLOAD_TOO_LARGE') {
       throw hawkbitProblem(
         429,
