@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { OtaflowError } from '@otaflow/core';
 import postgres from 'postgres';
 import type { Db, QueryResult, Sql } from './Db.js';
 import { StoreError } from './StoreError.js';
@@ -10,18 +11,29 @@ export interface ServerDbOptions {
 
 type Client = postgres.Sql | postgres.TransactionSql;
 
+/**
+ * A deadlock (40P01) or a serialization failure (40001) means another writer got in the way,
+ * as a version conflict does: core's `CONFLICT`, which callers retry (the unit was rolled back).
+ */
+function asConflict(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001'
+    ? new OtaflowError('CONFLICT', `concurrent writers: ${(error as Error).message}`)
+    : error;
+}
+
 function wrap(client: Client): Sql {
   return {
     async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       // `unsafe` takes SQL text as it is (the same text PGlite runs); it is parameterised all the
       // same: values travel as bound parameters, never in the text.
-      const result = await client.unsafe(
-        text,
-        (params ?? []) as postgres.ParameterOrJSON<never>[],
-        {
+      const result = await client
+        .unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[], {
           prepare: true,
-        },
-      );
+        })
+        .catch((error: unknown) => {
+          throw asConflict(error);
+        });
       return { rows: result as unknown as R[], rowCount: result.count ?? 0 };
     },
     async exec(script: string) {
@@ -74,9 +86,13 @@ export async function openServerDb(
     },
     async transaction(work) {
       guard();
-      return (await sql.begin((tx) => inside.run(true, () => work(wrap(tx))))) as Awaited<
-        ReturnType<typeof work>
-      >;
+      try {
+        return (await sql.begin((tx) => inside.run(true, () => work(wrap(tx))))) as Awaited<
+          ReturnType<typeof work>
+        >;
+      } catch (error) {
+        throw asConflict(error);
+      }
     },
     async listen(channel, onPayload, onListen) {
       const { unlisten } = await sql.listen(channel, onPayload, onListen);

@@ -136,6 +136,36 @@ describe.skipIf(!available)('PostgreSQL server', () => {
     }
   });
 
+  it('answers a deadlock between two units with CONFLICT, which callers retry', async () => {
+    const tenant = `deadlock-${tenants++}`;
+    const store = new PostgresUpdateStore(db, tenant, db);
+    await store.putTarget(targetRecord('a'), -1);
+    await store.putTarget(targetRecord('b'), -1);
+    let arrived = 0;
+    let release: () => void = () => {};
+    const bothLocked = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Each unit locks one row, waits until the other holds its row, then wants the other's.
+    const unit = (first: string, second: string) =>
+      db.transaction(async (tx) => {
+        await tx.query(
+          'SELECT 1 FROM targets WHERE tenant = $1 AND controller_id = $2 FOR UPDATE',
+          [tenant, first],
+        );
+        if (++arrived === 2) release();
+        await bothLocked;
+        await tx.query(
+          'SELECT 1 FROM targets WHERE tenant = $1 AND controller_id = $2 FOR UPDATE',
+          [tenant, second],
+        );
+      });
+    const results = await Promise.allSettled([unit('a', 'b'), unit('b', 'a')]);
+    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toMatchObject({ code: 'CONFLICT' });
+  });
+
   it('opens through openStore with a URL', async () => {
     const scratch = await scratchDatabase();
     const opened = await openStore({ databaseUrl: scratch.url, tenant: 't' });
