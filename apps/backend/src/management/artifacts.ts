@@ -1,7 +1,8 @@
-import { KeyedLock, type SoftwareModule } from '@otaflow/core';
+import type { SoftwareModule } from '@otaflow/core';
 import type { ArtifactStore, StagedArtifact } from '../ArtifactStore.js';
 import { BackendError } from '../BackendError.js';
 import { boundaryOf, readMultipart } from '../multipart.js';
+import { lockOf } from './locks.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { alreadyExists, emptyProblem, hawkbitProblem, notFound, springProblem } from './Problem.js';
 import { quotaProblem, quotasOf } from './quotas.js';
@@ -34,16 +35,7 @@ const invalidFilename = () => hawkbitProblem(400, 'constraint', 'Invalid charact
  * uploads of one name would otherwise both pass the 409 check and overwrite each other's bytes,
  * and the artifact quota could be passed. Receiving and hashing, the slow part, stay concurrent.
  */
-const commitLocks = new WeakMap<ArtifactStore, KeyedLock>();
-
-function commitLockOf(store: ArtifactStore): KeyedLock {
-  let lock = commitLocks.get(store);
-  if (!lock) {
-    lock = new KeyedLock();
-    commitLocks.set(store, lock);
-  }
-  return lock;
-}
+const commitLockOf = (store: ArtifactStore) => lockOf(store);
 
 function requireArtifactRoom(
   api: ManagementContext,

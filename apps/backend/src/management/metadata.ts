@@ -1,13 +1,8 @@
-import {
-  KeyedLock,
-  MAX_METADATA_PER_ENTITY,
-  METADATA,
-  MetadataRecord,
-  metadataScope,
-} from '@otaflow/core';
+import { MAX_METADATA_PER_ENTITY, METADATA, MetadataRecord, metadataScope } from '@otaflow/core';
 import { z } from 'zod';
 import type { StoreFieldNames } from '../query.js';
 import { storeListQuery } from '../query.js';
+import { lockOf } from './locks.js';
 import type { Endpoint, ManagementContext, Route } from './ManagementContext.js';
 import { alreadyExists, notFound } from './Problem.js';
 import { quotaProblem } from './quotas.js';
@@ -74,15 +69,6 @@ function entryJson(owner: Owner, entry: MetadataRecord) {
  * not both find it free. (Across backends the keys are checked, not locked: a race there can
  * leave a duplicate key, which reads then answer with the oldest entry.)
  */
-const locks = new WeakMap<ManagementContext, KeyedLock>();
-function lockOf(api: ManagementContext): KeyedLock {
-  let lock = locks.get(api);
-  if (!lock) {
-    lock = new KeyedLock();
-    locks.set(api, lock);
-  }
-  return lock;
-}
 
 async function requireEntry(api: ManagementContext, owner: Owner, scope: string, key: string) {
   const entry = await api.service.collection(METADATA).findBy('key', key, scope);

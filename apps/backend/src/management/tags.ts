@@ -1,7 +1,6 @@
 import {
   type Collection,
   DISTRIBUTION_SET_TAGS,
-  KeyedLock,
   TAG_ASSIGNMENTS,
   TARGET_TAGS,
   type TagAssignment,
@@ -10,6 +9,7 @@ import {
 } from '@otaflow/core';
 import { z } from 'zod';
 import { pagingOf, type StoreFieldNames, storeListQuery } from '../query.js';
+import { lockOf } from './locks.js';
 import type {
   Endpoint,
   EndpointRequest,
@@ -120,14 +120,8 @@ function tagJson(kind: TagKind, base: string, tag: TagRecord) {
 }
 
 /** Tag writes one at a time per API in this process: names stay unique, members single. */
-const locks = new WeakMap<ManagementContext, KeyedLock>();
 function locked<T>(api: ManagementContext, key: string, work: () => Promise<T>): Promise<T> {
-  let lock = locks.get(api);
-  if (!lock) {
-    lock = new KeyedLock();
-    locks.set(api, lock);
-  }
-  return lock.run(key, work);
+  return lockOf(api).run(`tags\u0000${key}`, work);
 }
 
 async function requireTag(api: ManagementContext, kind: TagKind, raw: string | undefined) {
@@ -324,28 +318,26 @@ export async function getTagsOfTarget(
   return { status: 200, body: tags.map((t) => tagJson(TARGET_TAG_KIND, request.base, t)) };
 }
 
-/** The tags of a member (assignments whose member is it, exactly). */
-async function tagsOf(api: ManagementContext, kind: TagKind, member: string) {
+/** A member's assignments to tags of `kind` (the filter folds case; the member must match exactly). */
+async function assignmentsOf(api: ManagementContext, kind: TagKind, member: string) {
   const prefix = kind.scopeOf(0).slice(0, -1);
   const { items } = await api.service.collection(TAG_ASSIGNMENTS).list({
     filter: { kind: 'cmp', field: 'member', op: '==', values: [member] },
   });
-  const ids = items
-    .filter((a) => a.member === member && a.scope?.startsWith(prefix))
-    .map((a) => a.tagId);
+  return items.filter((a) => a.member === member && a.scope?.startsWith(prefix));
+}
+
+/** The tags of a member, by id. */
+async function tagsOf(api: ManagementContext, kind: TagKind, member: string) {
+  const ids = (await assignmentsOf(api, kind, member)).map((a) => a.tagId);
   const tags = await Promise.all(ids.map((id) => api.service.collection(kind.tags).get(id)));
   return tags.filter((t): t is TagRecord => t !== undefined).sort((a, b) => a.id - b.id);
 }
 
 /** A member that goes away leaves no assignment behind (a target or set deleted). */
 export async function untagEverywhere(api: ManagementContext, kind: TagKind, member: string) {
-  const prefix = kind.scopeOf(0).slice(0, -1);
   const assignments = api.service.collection(TAG_ASSIGNMENTS);
-  const { items } = await assignments.list({
-    filter: { kind: 'cmp', field: 'member', op: '==', values: [member] },
-  });
-  for (const a of items)
-    if (a.member === member && a.scope?.startsWith(prefix)) await assignments.delete(a.id);
+  for (const a of await assignmentsOf(api, kind, member)) await assignments.delete(a.id);
 }
 
 function routesOf(kind: TagKind): Route[] {
