@@ -50,9 +50,13 @@ export class FileBlobStore implements BlobStore {
   ): Promise<StagedBlob> {
     const tmp = join(this.directory, STAGING, `${randomUUID()}.part`);
     const hasher = new HashingCounter(options.maxBytes ?? Number.POSITIVE_INFINITY);
+    const out = createWriteStream(tmp);
     try {
-      await pipeline(source, hasher, createWriteStream(tmp));
+      await pipeline(source, hasher, out);
     } catch (error) {
+      // A source that fails at once fails before the file is even open: the open still
+      // completes and creates it, after an early `rm`. Remove it once the stream has closed.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await rm(tmp, { force: true });
       if (error instanceof BackendError) throw error;
       throw new BackendError('STORAGE', `artifact upload failed: ${(error as Error).message}`);

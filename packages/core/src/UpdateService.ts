@@ -830,9 +830,12 @@ export class UpdateService {
     const created: ActionView[] = [];
     const assignedTargets: AssignedTarget[] = [];
     let already = 0;
-    for (const input of targets) {
-      await this.requireTarget(input.controllerId);
-    }
+    // Every target must exist before anything is written: a request naming an unknown one
+    // assigns nothing. Checked a batch at a time, concurrently (a database pipelines the reads).
+    for (let i = 0; i < targets.length; i += ASSIGN_BATCH)
+      await Promise.all(
+        targets.slice(i, i + ASSIGN_BATCH).map((input) => this.requireTarget(input.controllerId)),
+      );
     const outcomes: Awaited<ReturnType<UpdateService['assignBatch']>> = [];
     for (let i = 0; i < targets.length; i += ASSIGN_BATCH)
       outcomes.push(...(await this.assignBatch(set, targets.slice(i, i + ASSIGN_BATCH))));

@@ -75,6 +75,12 @@ async function receiveUpload(api: ManagementContext, request: EndpointRequest) {
           if (value !== '') fields.set(name, value);
         },
         onFile: async (part, body) => {
+          // A part the parser hands over after the form already failed: the answer is out, and
+          // its body may never end; stage nothing (a part file would be left behind for good).
+          if (abandoned) {
+            body.resume();
+            return;
+          }
           if (part.name !== 'file' || claimed) {
             body.resume();
             await new Promise<void>((resolve) => body.once('end', resolve).once('close', resolve));
