@@ -1,9 +1,9 @@
 import { queryList, storeListQuery } from '../query.js';
 import { actionListNames, statusFields } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
-import { hawkbitProblem } from './Problem.js';
+import { hawkbitProblem, notFound } from './Problem.js';
 import { actionJson, type NumberedStatusEntry, paged, statusEntryJson } from './representations.js';
-import { requireActionOf, requireTarget } from './requests.js';
+import { intParam, requireActionOf, requireTarget } from './requests.js';
 
 /** `GET /targets/{id}/actions`: newest first by default. */
 export async function listTargetActions(
@@ -83,7 +83,33 @@ export async function listActionStatus(
   return { status: 200, body: paged(page.items.map(statusEntryJson), page.total) };
 }
 
+/**
+ * `GET /actions`: every action of the tenant, filtered (RSQL over the action's fields and
+ * `target.controllerId`), sorted and paged in the store; `representation=full` as for one action.
+ */
+export async function listActions(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const query = storeListQuery(request.query, actionListNames, 'id:ASC');
+  const full = request.query.get('representation')?.toLowerCase() === 'full';
+  const page = await api.service.pageActions(query);
+  const content = [];
+  for (const a of page.items) content.push(await actionJson(api, request.base, a, full));
+  return { status: 200, body: paged(content, page.total) };
+}
+
+/** `GET /actions/{actionId}`: one action, whichever its target. */
+export async function getAction(api: ManagementContext, request: EndpointRequest): Promise<Reply> {
+  const id = intParam(request.params.actionId, 'Action');
+  const action = await api.service.getAction(id);
+  if (!action) throw notFound('Action', request.params.actionId ?? '');
+  return { status: 200, body: await actionJson(api, request.base, action, true) };
+}
+
 export const actionRoutes: Route[] = [
+  { method: 'GET', path: '/actions', endpoint: listActions },
+  { method: 'GET', path: '/actions/:actionId', endpoint: getAction },
   { method: 'GET', path: '/targets/:id/actions', endpoint: listTargetActions },
   { method: 'GET', path: '/targets/:id/actions/:actionId', endpoint: getTargetAction },
   { method: 'DELETE', path: '/targets/:id/actions/:actionId', endpoint: cancelTargetAction },
