@@ -666,6 +666,57 @@ export class UpdateService {
     });
   }
 
+  /** hawkBit's PUT of a module: its description and vendor change; name, version and type stay. */
+  updateSoftwareModule(
+    id: number,
+    patch: { description?: string; vendor?: string },
+  ): Promise<SoftwareModule> {
+    return this.#changeModule(id, (module) => {
+      const next: SoftwareModule = { ...module, lastModifiedAt: this.#clock() };
+      if (patch.description !== undefined) next.description = patch.description;
+      if (patch.vendor !== undefined) next.vendor = patch.vendor;
+      return { next, result: { ...next, revision: module.revision + 1 } };
+    });
+  }
+
+  /**
+   * hawkBit's PUT of a distribution set: name, version, description, required migration step.
+   * A name + version another set carries is refused with `CONFLICT`.
+   */
+  updateDistributionSet(
+    id: number,
+    patch: {
+      name?: string;
+      version?: string;
+      description?: string;
+      requiredMigrationStep?: boolean;
+    },
+  ): Promise<DistributionSet> {
+    return this.#withCatalogue(`set\u0000${id}`, async () => {
+      const set = await this.requireDistributionSet(id);
+      const next: DistributionSet = {
+        ...set,
+        revision: set.revision + 1,
+        lastModifiedAt: this.#clock(),
+      };
+      if (patch.name !== undefined) next.name = patch.name;
+      if (patch.version !== undefined) next.version = patch.version;
+      if (patch.description !== undefined) next.description = patch.description;
+      if (patch.requiredMigrationStep !== undefined)
+        next.requiredMigrationStep = patch.requiredMigrationStep;
+      if (next.name !== set.name || next.version !== set.version) {
+        const other = await this.#store.findDistributionSet(next.name, next.version);
+        if (other && other.id !== id)
+          throw new OtaflowError(
+            'CONFLICT',
+            `distribution set ${next.name}:${next.version} exists`,
+          );
+      }
+      await this.#store.putDistributionSet(next, set.revision);
+      return next;
+    });
+  }
+
   async #withCatalogue<T>(key: string, work: () => Promise<T>): Promise<T> {
     return this.#catalogueLock.run(key, () => retryOnConflict(work));
   }

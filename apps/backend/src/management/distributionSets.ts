@@ -10,7 +10,9 @@ import {
   arrayBody,
   check,
   DistributionSetCreate,
+  DistributionSetUpdate,
   multiAssignmentProblem,
+  objectBody,
   requireAssignable,
   requireSet,
   stripUndefined,
@@ -109,7 +111,29 @@ export async function assignTargetsToSet(
   return { status: 200, body: assignmentJson(request.base, result) };
 }
 
+/**
+ * `PUT /distributionsets/{id}`: name, version, description, required migration step; a name +
+ * version another set carries is 409.
+ */
+export async function updateDistributionSet(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const body = await objectBody(request);
+  const set = await requireSet(api, request.params.id);
+  const patch = check(DistributionSetUpdate, body);
+  const name = patch.name ?? set.name;
+  const version = patch.version ?? set.version;
+  if (name !== set.name || version !== set.version) {
+    const other = await api.service.findDistributionSet(name, version);
+    if (other && other.id !== set.id) throw alreadyExists();
+  }
+  const updated = await api.service.updateDistributionSet(set.id, stripUndefined(patch));
+  return { status: 200, body: await setJson(api, request.base, updated, true) };
+}
+
 export const distributionSetRoutes: Route[] = [
+  { method: 'PUT', path: '/distributionsets/:id', endpoint: updateDistributionSet },
   { method: 'POST', path: '/distributionsets', endpoint: createDistributionSets },
   { method: 'GET', path: '/distributionsets', endpoint: listDistributionSets },
   { method: 'GET', path: '/distributionsets/:id', endpoint: getDistributionSet },

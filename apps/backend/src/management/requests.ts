@@ -84,6 +84,17 @@ export const DistributionSetCreate = z.object({
   requiredMigrationStep: z.boolean().optional(),
 });
 
+/** hawkBit's PUT of a module: only these change (unknown fields are ignored, as in hawkBit). */
+export const SoftwareModuleUpdate = SoftwareModuleCreate.pick({ description: true, vendor: true });
+
+/** hawkBit's PUT of a set. */
+export const DistributionSetUpdate = DistributionSetCreate.pick({
+  name: true,
+  version: true,
+  description: true,
+  requiredMigrationStep: true,
+}).partial();
+
 // ---------------------------------------------------------------- bodies and parameters
 
 export function check<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {

@@ -8,8 +8,10 @@ import { moduleJson, paged } from './representations.js';
 import {
   arrayBody,
   check,
+  objectBody,
   requireModule,
   SoftwareModuleCreate,
+  SoftwareModuleUpdate,
   stripUndefined,
 } from './requests.js';
 
@@ -57,7 +59,20 @@ export async function getSoftwareModule(
   return { status: 200, body: moduleJson(api, request.base, module, true) };
 }
 
+/** `PUT /softwaremodules/{id}`: description and vendor (the body first: 415/400 before 404). */
+export async function updateSoftwareModule(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const body = await objectBody(request);
+  const module = await requireModule(api, request.params.id);
+  const patch = check(SoftwareModuleUpdate, body);
+  const updated = await api.service.updateSoftwareModule(module.id, stripUndefined(patch));
+  return { status: 200, body: moduleJson(api, request.base, updated, true) };
+}
+
 export const softwareModuleRoutes: Route[] = [
+  { method: 'PUT', path: '/softwaremodules/:id', endpoint: updateSoftwareModule },
   { method: 'POST', path: '/softwaremodules', endpoint: createSoftwareModules },
   { method: 'GET', path: '/softwaremodules', endpoint: listSoftwareModules },
   { method: 'GET', path: '/softwaremodules/:id', endpoint: getSoftwareModule },
