@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger, UpdateService } from '@otaflow/core';
 import type { ServedArtifact } from '@otaflow/ddi-http';
+import type { z } from 'zod';
 import type { ArtifactStore } from '../ArtifactStore.js';
 import type { ManagementQuotas } from './quotas.js';
 
@@ -51,4 +52,15 @@ export interface Route {
   method: Method;
   path: string;
   endpoint: Endpoint;
+  /**
+   * The zod schema the endpoint checks its JSON body with; the OpenAPI document's request body
+   * is generated from it, so a route that reads a body names its schema here.
+   */
+  body?: RouteBody;
+}
+
+export interface RouteBody {
+  schema: z.ZodType;
+  /** hawkBit's creates and assignments take an array of `schema`. */
+  array?: boolean;
 }

@@ -133,13 +133,24 @@ export async function updateDistributionSet(
 }
 
 export const distributionSetRoutes: Route[] = [
-  { method: 'PUT', path: '/distributionsets/:id', endpoint: updateDistributionSet },
-  { method: 'POST', path: '/distributionsets', endpoint: createDistributionSets },
+  {
+    method: 'PUT',
+    path: '/distributionsets/:id',
+    endpoint: updateDistributionSet,
+    body: { schema: DistributionSetUpdate },
+  },
+  {
+    method: 'POST',
+    path: '/distributionsets',
+    endpoint: createDistributionSets,
+    body: { schema: DistributionSetCreate, array: true },
+  },
   { method: 'GET', path: '/distributionsets', endpoint: listDistributionSets },
   { method: 'GET', path: '/distributionsets/:id', endpoint: getDistributionSet },
   {
     method: 'POST',
     path: '/distributionsets/:id/assignedTargets',
     endpoint: assignTargetsToSet,
+    body: { schema: TargetAssignment, array: true },
   },
 ];

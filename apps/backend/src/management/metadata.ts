@@ -171,9 +171,19 @@ export function deleteMetadata(owner: Owner): Endpoint {
 function metadataRoutes(base: string, owner: Owner): Route[] {
   return [
     { method: 'GET', path: `${base}/metadata`, endpoint: listMetadata(owner) },
-    { method: 'POST', path: `${base}/metadata`, endpoint: createMetadata(owner) },
+    {
+      method: 'POST',
+      path: `${base}/metadata`,
+      endpoint: createMetadata(owner),
+      body: { schema: MetadataCreate, array: true },
+    },
     { method: 'GET', path: `${base}/metadata/:key`, endpoint: getMetadata(owner) },
-    { method: 'PUT', path: `${base}/metadata/:key`, endpoint: updateMetadata(owner) },
+    {
+      method: 'PUT',
+      path: `${base}/metadata/:key`,
+      endpoint: updateMetadata(owner),
+      body: { schema: MetadataUpdate },
+    },
     { method: 'DELETE', path: `${base}/metadata/:key`, endpoint: deleteMetadata(owner) },
   ];
 }

@@ -72,8 +72,18 @@ export async function updateSoftwareModule(
 }
 
 export const softwareModuleRoutes: Route[] = [
-  { method: 'PUT', path: '/softwaremodules/:id', endpoint: updateSoftwareModule },
-  { method: 'POST', path: '/softwaremodules', endpoint: createSoftwareModules },
+  {
+    method: 'PUT',
+    path: '/softwaremodules/:id',
+    endpoint: updateSoftwareModule,
+    body: { schema: SoftwareModuleUpdate },
+  },
+  {
+    method: 'POST',
+    path: '/softwaremodules',
+    endpoint: createSoftwareModules,
+    body: { schema: SoftwareModuleCreate, array: true },
+  },
   { method: 'GET', path: '/softwaremodules', endpoint: listSoftwareModules },
   { method: 'GET', path: '/softwaremodules/:id', endpoint: getSoftwareModule },
 ];

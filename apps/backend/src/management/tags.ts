@@ -35,6 +35,8 @@ export interface TagKind {
   member(api: ManagementContext, raw: unknown): Promise<string>;
   /** A member's JSON, as the member's own resource shows it in a list. */
   memberJson(api: ManagementContext, base: string, key: string): Promise<unknown>;
+  /** One item of an assign/unassign body, as the OpenAPI document shows it. */
+  memberSchema: z.ZodType;
 }
 
 /** A controller id as hawkBit's bodies give it: a string, or `{ controllerId }`. */
@@ -63,6 +65,7 @@ export const TARGET_TAG_KIND: TagKind = {
   tags: TARGET_TAGS,
   scopeOf: tagScope.target,
   membersLink: 'assignedTargets',
+  memberSchema: z.union([z.string(), z.object({ controllerId: z.string() })]),
   member: async (api, raw) => (await requireTarget(api, controllerIdOf(raw))).controllerId,
   memberJson: async (api, base, key) => {
     const target = await api.service.getTarget(key);
@@ -76,6 +79,7 @@ export const DISTRIBUTION_SET_TAG_KIND: TagKind = {
   tags: DISTRIBUTION_SET_TAGS,
   scopeOf: tagScope.distributionSet,
   membersLink: 'assignedDistributionSets',
+  memberSchema: z.union([z.number().int(), z.object({ id: z.number().int() })]),
   member: async (api, raw) => String((await requireSet(api, setIdOf(raw))).id),
   memberJson: async (api, base, key) => {
     const set = await api.service.getDistributionSet(Number(key));
@@ -344,13 +348,33 @@ function routesOf(kind: TagKind): Route[] {
   const base = `/${kind.path}`;
   return [
     { method: 'GET', path: base, endpoint: listTags(kind) },
-    { method: 'POST', path: base, endpoint: createTags(kind) },
+    {
+      method: 'POST',
+      path: base,
+      endpoint: createTags(kind),
+      body: { schema: TagCreate, array: true },
+    },
     { method: 'GET', path: `${base}/:tagId`, endpoint: getTag(kind) },
-    { method: 'PUT', path: `${base}/:tagId`, endpoint: updateTag(kind) },
+    {
+      method: 'PUT',
+      path: `${base}/:tagId`,
+      endpoint: updateTag(kind),
+      body: { schema: TagUpdate },
+    },
     { method: 'DELETE', path: `${base}/:tagId`, endpoint: deleteTag(kind) },
     { method: 'GET', path: `${base}/:tagId/assigned`, endpoint: listMembers(kind) },
-    { method: 'POST', path: `${base}/:tagId/assigned`, endpoint: assignMembers(kind) },
-    { method: 'DELETE', path: `${base}/:tagId/assigned`, endpoint: unassignMembers(kind) },
+    {
+      method: 'POST',
+      path: `${base}/:tagId/assigned`,
+      endpoint: assignMembers(kind),
+      body: { schema: kind.memberSchema, array: true },
+    },
+    {
+      method: 'DELETE',
+      path: `${base}/:tagId/assigned`,
+      endpoint: unassignMembers(kind),
+      body: { schema: kind.memberSchema, array: true },
+    },
     { method: 'POST', path: `${base}/:tagId/assigned/:member`, endpoint: assignMember(kind) },
     { method: 'DELETE', path: `${base}/:tagId/assigned/:member`, endpoint: unassignMember(kind) },
   ];

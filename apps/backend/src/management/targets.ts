@@ -133,13 +133,23 @@ export async function assignSetToTarget(
 }
 
 export const targetRoutes: Route[] = [
-  { method: 'POST', path: '/targets', endpoint: createTargets },
+  {
+    method: 'POST',
+    path: '/targets',
+    endpoint: createTargets,
+    body: { schema: TargetCreate, array: true },
+  },
   { method: 'GET', path: '/targets', endpoint: listTargets },
   { method: 'GET', path: '/targets/:id', endpoint: getTarget },
-  { method: 'PUT', path: '/targets/:id', endpoint: updateTarget },
+  { method: 'PUT', path: '/targets/:id', endpoint: updateTarget, body: { schema: TargetUpdate } },
   { method: 'DELETE', path: '/targets/:id', endpoint: deleteTarget },
   { method: 'GET', path: '/targets/:id/attributes', endpoint: getTargetAttributes },
   { method: 'GET', path: '/targets/:id/assignedDS', endpoint: getAssignedSet },
   { method: 'GET', path: '/targets/:id/installedDS', endpoint: getInstalledSet },
-  { method: 'POST', path: '/targets/:id/assignedDS', endpoint: assignSetToTarget },
+  {
+    method: 'POST',
+    path: '/targets/:id/assignedDS',
+    endpoint: assignSetToTarget,
+    body: { schema: DsAssignment, array: true },
+  },
 ];
