@@ -42,6 +42,11 @@ for (const dir of dirs) {
     if (suite.status === 'failed' && (suite.assertionResults ?? []).length === 0) failed++;
   }
 }
+// Figures a test leaves for the reader (how much of hawkBit's API is routed, say).
+for (const dir of dirs) {
+  const figures = join(dir, '.vitest', 'figures.txt');
+  if (existsSync(figures)) process.stdout.write(readFileSync(figures, 'utf8'));
+}
 if (missing.length > 0) {
   console.log(`no test report from: ${missing.join(', ')}`);
   failed += missing.length;

@@ -27,8 +27,10 @@ import { startEmbeddedBroker } from './embeddedBroker.js';
 import type { HttpHandler } from './http.js';
 import { type Inspection, startInspection } from './inspection.js';
 import { createLogger, type Logger } from './logger.js';
+import { API_BROWSER_PATH, API_DOCS_PATH, createApiDocs } from './management/createApiDocs.js';
 import { createManagementApi } from './management/createManagementApi.js';
 import { MGMT_BASE } from './management/representations.js';
+import { MANAGEMENT_ROUTES } from './management/routes.js';
 
 export { DEFAULT_RECEIVER_PATH as HUAWEI_RECEIVER_PATH };
 
@@ -59,6 +61,8 @@ export interface BackendOptions {
   mqttConnectTimeoutMs?: number;
   /** How long to wait for the AMQP broker at start before running without SIE (default 5 s). */
   amqpConnectTimeoutMs?: number;
+  /** Refuse (500) a Management request that reads a body or query its route does not declare. */
+  strictApiDocs?: boolean;
 }
 
 export interface Backend {
@@ -244,7 +248,9 @@ export async function startBackend(
         authWindowMs: config.mgmtAuthWindow * 1000,
         logger: logger.child({ component: 'mgmt' }),
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+        ...(options.strictApiDocs ? { strictDocs: true } : {}),
       }),
+      docs: createApiDocs({ routes: MANAGEMENT_ROUTES }),
       ddi: (options.ddi ?? mountDdi)(context),
       huaweiPath: huaweiReceiver.path,
       huawei: huaweiReceiver,
@@ -409,6 +415,7 @@ interface PrefixRoutes {
   huaweiPath: string;
   huawei: HttpHandler;
   artifacts: HttpHandler;
+  docs: HttpHandler;
 }
 
 /** The request path without its query. */
@@ -426,6 +433,7 @@ function pathOf(url: string | undefined): string {
 export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler | undefined {
   if (path === MGMT_BASE || path.startsWith(`${MGMT_BASE}/`)) return routes.management;
   if (path.startsWith('/artifacts/')) return routes.artifacts;
+  if (path === API_DOCS_PATH || path.startsWith(API_BROWSER_PATH.slice(0, -1))) return routes.docs;
   if (path === '/livez' || path === '/readyz') return routes.health;
   if (path === routes.huaweiPath) return routes.huawei;
   const slash = path.indexOf('/', 1);

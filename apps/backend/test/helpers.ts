@@ -11,6 +11,7 @@ export async function startTestBackend(
   return startBackend(config, {
     logger: createLogger({ level: 'silent' }),
     amqpConnectTimeoutMs: 1500,
+    strictApiDocs: true,
   });
 }
 

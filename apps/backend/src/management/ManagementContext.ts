@@ -4,6 +4,7 @@ import type { Logger, UpdateService } from '@otaflow/core';
 import type { ServedArtifact } from '@otaflow/ddi-http';
 import type { z } from 'zod';
 import type { ArtifactStore } from '../ArtifactStore.js';
+import type { QueryParameter } from './openApiDocument.js';
 import type { ManagementQuotas } from './quotas.js';
 
 /** What every endpoint of the Management API works over; built once per API. */
@@ -57,6 +58,10 @@ export interface Route {
    * is generated from it, so a route that reads a body names its schema here.
    */
   body?: RouteBody;
+  /** The query parameters the endpoint reads; the document lists them. */
+  query?: readonly QueryParameter[];
+  /** For a route hawkBit does not have (hawkBit's own summary is used otherwise). */
+  summary?: string;
 }
 
 export interface RouteBody {

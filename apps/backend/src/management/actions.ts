@@ -1,6 +1,7 @@
 import { queryList, storeListQuery } from '../query.js';
 import { actionListNames, statusFields } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
+import { LIST_QUERY } from './openApiDocument.js';
 import { hawkbitProblem, notFound } from './Problem.js';
 import { actionJson, type NumberedStatusEntry, paged, statusEntryJson } from './representations.js';
 import { intParam, requireActionOf, requireTarget } from './requests.js';
@@ -108,10 +109,25 @@ export async function getAction(api: ManagementContext, request: EndpointRequest
 }
 
 export const actionRoutes: Route[] = [
-  { method: 'GET', path: '/actions', endpoint: listActions },
+  {
+    method: 'GET',
+    path: '/actions',
+    endpoint: listActions,
+    query: [...LIST_QUERY, 'representation'],
+  },
   { method: 'GET', path: '/actions/:actionId', endpoint: getAction },
-  { method: 'GET', path: '/targets/:id/actions', endpoint: listTargetActions },
+  { method: 'GET', path: '/targets/:id/actions', endpoint: listTargetActions, query: LIST_QUERY },
   { method: 'GET', path: '/targets/:id/actions/:actionId', endpoint: getTargetAction },
-  { method: 'DELETE', path: '/targets/:id/actions/:actionId', endpoint: cancelTargetAction },
-  { method: 'GET', path: '/targets/:id/actions/:actionId/status', endpoint: listActionStatus },
+  {
+    method: 'DELETE',
+    path: '/targets/:id/actions/:actionId',
+    endpoint: cancelTargetAction,
+    query: ['force'],
+  },
+  {
+    method: 'GET',
+    path: '/targets/:id/actions/:actionId/status',
+    endpoint: listActionStatus,
+    query: LIST_QUERY,
+  },
 ];

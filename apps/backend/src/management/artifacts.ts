@@ -245,8 +245,18 @@ export async function downloadArtifact(
 }
 
 export const artifactRoutes: Route[] = [
-  { method: 'POST', path: '/softwaremodules/:id/artifacts', endpoint: uploadArtifact },
-  { method: 'GET', path: '/softwaremodules/:id/artifacts', endpoint: listArtifacts },
+  {
+    method: 'POST',
+    path: '/softwaremodules/:id/artifacts',
+    endpoint: uploadArtifact,
+    query: ['filename', 'md5sum', 'sha1sum', 'sha256sum'],
+  },
+  {
+    method: 'GET',
+    path: '/softwaremodules/:id/artifacts',
+    endpoint: listArtifacts,
+    query: ['representation'],
+  },
   { method: 'GET', path: '/softwaremodules/:id/artifacts/:artifactId', endpoint: getArtifact },
   {
     method: 'DELETE',

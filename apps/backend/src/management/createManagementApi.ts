@@ -23,7 +23,7 @@ import type {
   Reply,
   Route,
 } from './ManagementContext.js';
-import { notReadable, type Problem, problemOf, springProblem } from './Problem.js';
+import { notReadable, Problem, problemOf, springProblem } from './Problem.js';
 import { DEFAULT_QUOTAS, type ManagementQuotas } from './quotas.js';
 import { MGMT_BASE } from './representations.js';
 import { MANAGEMENT_ROUTES } from './routes.js';
@@ -50,6 +50,11 @@ export interface ManagementApiOptions {
   authWindowMs?: number;
   /** hawkBit's quotas; each defaults to hawkBit's value (core's rules). */
   quotas?: Partial<ManagementQuotas>;
+  /**
+   * Answers 500 when an endpoint reads a body or a query parameter its route does not declare,
+   * so that the test suite proves the OpenAPI document complete. For tests; off in production.
+   */
+  strictDocs?: boolean;
 }
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -145,9 +150,14 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
         contentType = chosen;
         const request: EndpointRequest = {
           params: found.params,
-          query: new URLSearchParams(search),
+          query: options.strictDocs
+            ? new DeclaredQuery(route, search)
+            : new URLSearchParams(search),
           base: requestBase(req, options.publicUrl),
-          json: () => readJson(req),
+          json: () => {
+            if (options.strictDocs && !route.body) throw undocumented(route, 'a JSON body');
+            return readJson(req);
+          },
           raw: req,
         };
         await send(req, res, contentType, await route.endpoint(api, request));
@@ -175,6 +185,38 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
     if ('artifact' in reply) await serveArtifact(req, res, reply.artifact, api.artifacts);
     else if (reply.body === undefined) sendEmpty(res, reply.status, reply.headers);
     else sendJson(res, reply.status, reply.body, { contentType, ...pick(reply.headers) });
+  }
+}
+
+function undocumented(route: Route, what: string): Problem {
+  // A programming error only strict tests see: plain text in the body makes the failure legible.
+  return new Problem(500, {
+    message: `${route.method} ${route.path} reads ${what} its route does not declare`,
+  });
+}
+
+/** Query parameters that only answer for the names the route declares (see `strictDocs`). */
+class DeclaredQuery extends URLSearchParams {
+  readonly #route: Route;
+  constructor(route: Route, search: string) {
+    super(search);
+    this.#route = route;
+  }
+  #check(name: string) {
+    if (!(this.#route.query as readonly string[] | undefined)?.includes(name))
+      throw undocumented(this.#route, `the query parameter "${name}"`);
+  }
+  override get(name: string) {
+    this.#check(name);
+    return super.get(name);
+  }
+  override getAll(name: string) {
+    this.#check(name);
+    return super.getAll(name);
+  }
+  override has(name: string) {
+    this.#check(name);
+    return super.has(name);
   }
 }
 

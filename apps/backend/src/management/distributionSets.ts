@@ -3,6 +3,7 @@ import { storeListQuery } from '../query.js';
 import { DISTRIBUTION_SET_TYPES } from './defaultTypes.js';
 import { setListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
+import { LIST_QUERY } from './openApiDocument.js';
 import { alreadyExists, hawkbitProblem, notFound } from './Problem.js';
 import { quotaProblem, quotasOf } from './quotas.js';
 import { assignmentJson, paged, setJson } from './representations.js';
@@ -145,7 +146,7 @@ export const distributionSetRoutes: Route[] = [
     endpoint: createDistributionSets,
     body: { schema: DistributionSetCreate, array: true },
   },
-  { method: 'GET', path: '/distributionsets', endpoint: listDistributionSets },
+  { method: 'GET', path: '/distributionsets', endpoint: listDistributionSets, query: LIST_QUERY },
   { method: 'GET', path: '/distributionsets/:id', endpoint: getDistributionSet },
   {
     method: 'POST',

@@ -4,6 +4,7 @@ import type { StoreFieldNames } from '../query.js';
 import { storeListQuery } from '../query.js';
 import { lockOf } from './locks.js';
 import type { Endpoint, ManagementContext, Route } from './ManagementContext.js';
+import { LIST_QUERY } from './openApiDocument.js';
 import { alreadyExists, notFound } from './Problem.js';
 import { quotaProblem } from './quotas.js';
 import { paged } from './representations.js';
@@ -170,7 +171,7 @@ export function deleteMetadata(owner: Owner): Endpoint {
 
 function metadataRoutes(base: string, owner: Owner): Route[] {
   return [
-    { method: 'GET', path: `${base}/metadata`, endpoint: listMetadata(owner) },
+    { method: 'GET', path: `${base}/metadata`, endpoint: listMetadata(owner), query: LIST_QUERY },
     {
       method: 'POST',
       path: `${base}/metadata`,

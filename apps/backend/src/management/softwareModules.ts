@@ -3,6 +3,7 @@ import { storeListQuery } from '../query.js';
 import { SOFTWARE_MODULE_TYPES } from './defaultTypes.js';
 import { moduleListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
+import { LIST_QUERY } from './openApiDocument.js';
 import { alreadyExists, hawkbitProblem, notFound } from './Problem.js';
 import { moduleJson, paged } from './representations.js';
 import {
@@ -84,6 +85,6 @@ export const softwareModuleRoutes: Route[] = [
     endpoint: createSoftwareModules,
     body: { schema: SoftwareModuleCreate, array: true },
   },
-  { method: 'GET', path: '/softwaremodules', endpoint: listSoftwareModules },
+  { method: 'GET', path: '/softwaremodules', endpoint: listSoftwareModules, query: LIST_QUERY },
   { method: 'GET', path: '/softwaremodules/:id', endpoint: getSoftwareModule },
 ];

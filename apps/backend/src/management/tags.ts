@@ -17,6 +17,7 @@ import type {
   Reply,
   Route,
 } from './ManagementContext.js';
+import { LIST_QUERY } from './openApiDocument.js';
 import { alreadyExists, notFound } from './Problem.js';
 import { MGMT_BASE, paged, setJson, targetJson } from './representations.js';
 import { arrayBody, check, intParam, objectBody, requireSet, requireTarget } from './requests.js';
@@ -347,7 +348,7 @@ export async function untagEverywhere(api: ManagementContext, kind: TagKind, mem
 function routesOf(kind: TagKind): Route[] {
   const base = `/${kind.path}`;
   return [
-    { method: 'GET', path: base, endpoint: listTags(kind) },
+    { method: 'GET', path: base, endpoint: listTags(kind), query: LIST_QUERY },
     {
       method: 'POST',
       path: base,
@@ -362,7 +363,12 @@ function routesOf(kind: TagKind): Route[] {
       body: { schema: TagUpdate },
     },
     { method: 'DELETE', path: `${base}/:tagId`, endpoint: deleteTag(kind) },
-    { method: 'GET', path: `${base}/:tagId/assigned`, endpoint: listMembers(kind) },
+    {
+      method: 'GET',
+      path: `${base}/:tagId/assigned`,
+      endpoint: listMembers(kind),
+      query: LIST_QUERY,
+    },
     {
       method: 'POST',
       path: `${base}/:tagId/assigned`,
@@ -384,5 +390,5 @@ function routesOf(kind: TagKind): Route[] {
 export const tagRoutes: Route[] = [
   ...routesOf(TARGET_TAG_KIND),
   ...routesOf(DISTRIBUTION_SET_TAG_KIND),
-  { method: 'GET', path: '/targets/:id/tags', endpoint: getTagsOfTarget },
+  { method: 'GET', path: '/targets/:id/tags', endpoint: getTagsOfTarget, query: LIST_QUERY },
 ];

@@ -8,6 +8,7 @@ import type {
   Reply,
   Route,
 } from './ManagementContext.js';
+import { LIST_QUERY } from './openApiDocument.js';
 import { alreadyExists, emptyProblem, hawkbitProblem, notFound } from './Problem.js';
 import { assignmentJson, paged, setJson, targetJson } from './representations.js';
 import {
@@ -139,7 +140,7 @@ export const targetRoutes: Route[] = [
     endpoint: createTargets,
     body: { schema: TargetCreate, array: true },
   },
-  { method: 'GET', path: '/targets', endpoint: listTargets },
+  { method: 'GET', path: '/targets', endpoint: listTargets, query: LIST_QUERY },
   { method: 'GET', path: '/targets/:id', endpoint: getTarget },
   { method: 'PUT', path: '/targets/:id', endpoint: updateTarget, body: { schema: TargetUpdate } },
   { method: 'DELETE', path: '/targets/:id', endpoint: deleteTarget },
