@@ -129,6 +129,36 @@ export {
   TargetRecord,
 } from './records.js';
 export {
+  errorConditionMet,
+  type GroupCounts,
+  type GroupProgress,
+  planRolloutRound,
+  RolloutErrorAction,
+  RolloutErrorCondition,
+  RolloutGroupConditions,
+  type RolloutRound,
+  RolloutSuccessAction,
+  RolloutSuccessCondition,
+  successConditionMet,
+} from './rolloutConditions.js';
+export {
+  amountGroupPercentages,
+  type GroupDefinition,
+  groupSize,
+  MAX_ROLLOUT_GROUPS,
+  splitTargets,
+} from './rolloutGroups.js';
+export {
+  type RolloutEvent,
+  type RolloutGroupEvent,
+  RolloutGroupStatus,
+  RolloutStatus,
+  rolloutGroupMachine,
+  rolloutGroupStatusAfter,
+  rolloutMachine,
+  rolloutStatusAfter,
+} from './rolloutMachine.js';
+export {
   type AssignmentPlan,
   compareActionPriority,
   confirmationStateOf,
