@@ -128,6 +128,9 @@ export interface AssignTargetInput {
   maintenanceWindow?: MaintenanceWindow;
   /** Part of a rollout group that has not started: the action waits in SCHEDULED. */
   scheduled?: boolean;
+  /** The rollout and group the action belongs to. */
+  rolloutId?: number;
+  rolloutGroupId?: number;
 }
 
 export interface AssignmentResult {
@@ -956,6 +959,100 @@ export class UpdateService {
     }
   }
 
+  /**
+   * Starts scheduled actions (a rollout group's): per action, the target's other active actions
+   * are superseded as an assignment supersedes them, then it runs (or waits for confirmation) and
+   * devices see it. A batch commits as one unit under its targets' locks; an action that is no
+   * longer SCHEDULED is left as it is, so a repeated start changes nothing. Emits one
+   * UPDATE_ASSIGNMENT per distribution set for what started.
+   */
+  async startScheduled(actionIds: readonly number[]): Promise<ActionView[]> {
+    const started: ActionView[] = [];
+    for (let i = 0; i < actionIds.length; i += ASSIGN_BATCH) {
+      const records = (
+        await Promise.all(
+          actionIds.slice(i, i + ASSIGN_BATCH).map((id) => this.#store.getAction(id)),
+        )
+      ).filter((r): r is ActionRecord => r !== undefined);
+      const startOne = async (record: ActionRecord, tx: UpdateStore) => {
+        const current = await tx.getAction(record.id);
+        if (current?.state.context.status !== 'SCHEDULED') return undefined;
+        const now = this.#clock();
+        const others = (await tx.listActionsOfTarget(record.controllerId))
+          .map(actionViewOfRecord)
+          .filter((a) => a.id !== record.id);
+        for (const id of planAssignment(others, -1).cancel) {
+          await this.#applyLocked(
+            id,
+            {
+              type: 'cancel.requested',
+              at: now,
+              messages: [`superseded by rollout action ${record.id}`],
+            },
+            undefined,
+            undefined,
+            tx,
+          );
+        }
+        const result = await this.#applyLocked(
+          record.id,
+          { type: 'action.start', at: now },
+          undefined,
+          current,
+          tx,
+        );
+        return result.ok ? result.action : undefined;
+      };
+      const views = await this.#withTargets(
+        records.map((r) => r.controllerId),
+        () =>
+          this.#unit(this.#store, async (tx) => {
+            const out: (ActionView | undefined)[] = [];
+            for (const record of records) out.push(await startOne(record, tx));
+            return out;
+          }),
+      );
+      for (const view of views) if (view) started.push(view);
+    }
+    await this.#emitAssignments(started);
+    return started;
+  }
+
+  /** One UPDATE_ASSIGNMENT per distribution set for actions that devices can now see. */
+  async #emitAssignments(actions: readonly ActionView[]): Promise<void> {
+    if (!this.#listened() || actions.length === 0) return;
+    const bySet = new Map<number, ActionView[]>();
+    for (const a of actions) {
+      const list = bySet.get(a.distributionSetId);
+      if (list) list.push(a);
+      else bySet.set(a.distributionSetId, [a]);
+    }
+    for (const [distributionSetId, views] of bySet) {
+      const set = await this.getDistributionSet(distributionSetId);
+      if (!set) continue;
+      const modules = await this.modulesOf(set);
+      const targets: AssignedTarget[] = [];
+      for (const view of views) {
+        const target = await this.#store.getTarget(view.controllerId);
+        if (!target) continue;
+        targets.push({
+          actionId: view.id,
+          controllerId: view.controllerId,
+          securityToken: target.securityToken,
+          type: view.type,
+          confirmation: confirmationStateOf(view),
+        });
+      }
+      this.#emit({
+        type: 'UPDATE_ASSIGNMENT',
+        distributionSetId,
+        softwareModules: modules.map(toAssignedModule),
+        targets,
+        timestamp: this.#clock(),
+      });
+    }
+  }
+
   /** Holds every key's lock, taken in one order (sorted) so that two batches never deadlock. */
   async #withTargets<T>(controllerIds: readonly string[], work: () => Promise<T>): Promise<T> {
     const keys = [...new Set(controllerIds)].sort();
@@ -984,7 +1081,8 @@ export class UpdateService {
     const plan = planAssignment(existing, set.id);
     if (plan.alreadyAssigned) return undefined;
     const now = this.#clock();
-    for (const id of plan.cancel) {
+    // A scheduled action supersedes nothing yet: what runs now runs on until its group starts.
+    for (const id of input.scheduled ? [] : plan.cancel) {
       await this.#applyLocked(
         id,
         {
@@ -1013,6 +1111,8 @@ export class UpdateService {
     if (input.maintenanceWindow !== undefined)
       actionInput.maintenanceWindow = input.maintenanceWindow;
     if (input.scheduled) actionInput.scheduled = true;
+    if (input.rolloutId !== undefined) actionInput.rolloutId = input.rolloutId;
+    if (input.rolloutGroupId !== undefined) actionInput.rolloutGroupId = input.rolloutGroupId;
     if (input.weight === undefined) actionInput.weightDefaulted = true;
     let state = newPersistedAction(actionInput);
     if (state.context.status === 'WAIT_FOR_CONFIRMATION' && target.autoConfirm?.active) {

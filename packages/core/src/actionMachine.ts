@@ -21,6 +21,9 @@ export interface ActionInput {
   maintenanceWindow?: MaintenanceWindow;
   /** Created inside a rollout group that has not started: the action waits in SCHEDULED. */
   scheduled?: boolean;
+  /** The rollout and group the action belongs to, if any: a group's progress counts its actions. */
+  rolloutId?: number;
+  rolloutGroupId?: number;
   /** Bound of the status history; hawkBit's default is 1000. */
   maxHistory?: number;
 }

@@ -91,6 +91,8 @@ export const ACTION_LIST_FIELDS: ListFields<ActionRecord> = {
   distributionSetId: { type: 'number', read: (a) => num(ctx(a).distributionSetId) },
   distributionSetName: { type: 'string', read: (a) => str(ctx(a).distributionSetName) },
   distributionSetVersion: { type: 'string', read: (a) => str(ctx(a).distributionSetVersion) },
+  rolloutId: { type: 'number', read: (a) => num(ctx(a).rolloutId) },
+  rolloutGroupId: { type: 'number', read: (a) => num(ctx(a).rolloutGroupId) },
 };
 
 export const SOFTWARE_MODULE_LIST_FIELDS: ListFields<SoftwareModule> = {

@@ -69,6 +69,8 @@ const ACTION_SQL: ColumnMap = {
   distributionSetId: jsonNumber(`${ACTION_CONTEXT}->'distributionSetId'`),
   distributionSetName: jsonText(ACTION_CONTEXT, 'distributionSetName'),
   distributionSetVersion: jsonText(ACTION_CONTEXT, 'distributionSetVersion'),
+  rolloutId: jsonNumber(`${ACTION_CONTEXT}->'rolloutId'`),
+  rolloutGroupId: jsonNumber(`${ACTION_CONTEXT}->'rolloutGroupId'`),
 };
 
 const MODULE_SQL: ColumnMap = {
