@@ -6,7 +6,9 @@ export type BackendErrorCode =
   | 'ARTIFACT_EXISTS'
   | 'ARTIFACT_NOT_FOUND'
   | 'STORAGE'
-  | 'INSPECTOR';
+  | 'INSPECTOR'
+  | 'ROLLOUT_NOT_FOUND'
+  | 'ROLLOUT_ILLEGAL_STATE';
 
 export class BackendError extends Error {
   override readonly name = 'BackendError';

@@ -50,6 +50,10 @@ export const BackendConfig = z.object({
   store: z.enum(['database', 'memory']).default('database'),
   /** Targets whose poll reads are kept in memory in front of the database; 0 turns it off. */
   pollCacheEntries: z.coerce.number().int().nonnegative().default(50_000),
+  /** How often rollouts are evaluated, in ms (hawkBit's scheduler: 2000). */
+  rolloutInterval: z.coerce.number().int().positive().default(2000),
+  /** hawkBit's tenant key `rollout.approval.enabled`: new rollouts wait for approval. */
+  rolloutApproval: Flag.default(false),
   mqttUrl: Url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
   /** Embedded broker: a password any device may log in with (and so register itself); unset = none. */
   mqttDevicePassword: z.string().min(1).optional(),
@@ -182,6 +186,17 @@ export const BACKEND_CLI = {
       env: 'STORE',
       placeholder: 'kind',
       description: 'database | memory (memory: nothing survives a restart; default database)',
+    },
+    rolloutInterval: {
+      type: 'number',
+      env: 'ROLLOUT_INTERVAL',
+      placeholder: 'ms',
+      description: 'how often rollouts are evaluated (default 2000, as hawkBit)',
+    },
+    rolloutApproval: {
+      type: 'boolean',
+      env: 'ROLLOUT_APPROVAL',
+      description: "new rollouts wait for approval (hawkBit's rollout.approval.enabled)",
     },
     pollCacheEntries: {
       type: 'number',

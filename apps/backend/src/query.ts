@@ -277,6 +277,11 @@ function storeResolver(names: StoreFieldNames): (name: string) => string | undef
  * The list a request asks for, in the store's field names: what the service's list methods take,
  * so that no list endpoint loads a whole table. Errors are the `QueryError`s hawkBit answers.
  */
+/** An RSQL filter over a store's fields (a rollout's or a target filter's query). */
+export function storeFilter(q: string, names: StoreFieldNames): FilterNode {
+  return parseFilterWith(q, storeResolver(names));
+}
+
 export function storeListQuery(
   params: URLSearchParams,
   names: StoreFieldNames,

@@ -30,7 +30,9 @@ import { createLogger, type Logger } from './logger.js';
 import { API_BROWSER_PATH, API_DOCS_PATH, createApiDocs } from './management/createApiDocs.js';
 import { createManagementApi } from './management/createManagementApi.js';
 import { MGMT_BASE } from './management/representations.js';
+import { requireAssignableSet } from './management/requests.js';
 import { MANAGEMENT_ROUTES } from './management/routes.js';
+import { RolloutEngine } from './rollouts/RolloutEngine.js';
 
 export { DEFAULT_RECEIVER_PATH as HUAWEI_RECEIVER_PATH };
 
@@ -131,6 +133,18 @@ export async function startBackend(
     // Only at debug level: a listener makes the service build every event for every report.
     if (config.logLevel === 'debug')
       service.onEvent((event) => logger.debug({ event }, 'domain event'));
+
+    // Rollouts are evaluated by one backend at a time (a lease in the store), on an interval and
+    // soon after a rollout's action ends; stopped before the surfaces that feed it close.
+    const rollouts = new RolloutEngine({
+      service,
+      logger: logger.child({ component: 'rollouts' }),
+      intervalMs: config.rolloutInterval,
+      approvalEnabled: () => config.rolloutApproval,
+      assignable: (set) => requireAssignableSet(service, set),
+    });
+    rollouts.start();
+    closers.push({ name: 'rollouts', close: () => rollouts.close() });
 
     // The catalogue in the store says which artifacts exist; the directory holds only bytes.
     const artifacts = await ArtifactStore.open(options.artifactsDir ?? artifactsDirOf(config), {
@@ -249,6 +263,7 @@ export async function startBackend(
         logger: logger.child({ component: 'mgmt' }),
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
         ...(options.strictApiDocs ? { strictDocs: true } : {}),
+        rollouts,
       }),
       docs: createApiDocs({ routes: MANAGEMENT_ROUTES }),
       ddi: (options.ddi ?? mountDdi)(context),

@@ -159,6 +159,14 @@ export {
   rolloutStatusAfter,
 } from './rolloutMachine.js';
 export {
+  MAX_TARGETS_PER_ROLLOUT_GROUP,
+  ROLLOUT_GROUPS,
+  ROLLOUTS,
+  RolloutGroupRecord,
+  RolloutRecord,
+  rolloutScope,
+} from './rolloutRecords.js';
+export {
   type AssignmentPlan,
   compareActionPriority,
   confirmationStateOf,

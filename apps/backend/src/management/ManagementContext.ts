@@ -4,6 +4,7 @@ import type { Logger, UpdateService } from '@otaflow/core';
 import type { ServedArtifact } from '@otaflow/ddi-http';
 import type { z } from 'zod';
 import type { ArtifactStore } from '../ArtifactStore.js';
+import type { RolloutEngine } from '../rollouts/RolloutEngine.js';
 import type { QueryParameter } from './openApiDocument.js';
 import type { ManagementQuotas } from './quotas.js';
 
@@ -21,6 +22,8 @@ export interface ManagementContext {
   logger: Logger;
   /** hawkBit's quotas; hawkBit's values when unset. */
   quotas?: ManagementQuotas;
+  /** Rollouts: creation, the operations of their machine, evaluation. */
+  rollouts: RolloutEngine;
 }
 
 /** One request as an endpoint sees it: a test builds one by hand, the router from node:http. */

@@ -1,6 +1,7 @@
 import { OtaflowError } from '@otaflow/core';
 import { type HawkbitErrorKind, hawkbitErrorBody } from '@otaflow/ddi-http';
 import type { z } from 'zod';
+import { BackendError } from '../BackendError.js';
 import { QueryError } from '../query.js';
 
 /**
@@ -68,6 +69,13 @@ export function problemOf(error: unknown): Problem | undefined {
   if (error instanceof Problem) return error;
   if (error instanceof QueryError)
     return hawkbitProblem(400, QUERY_KINDS[error.errorCode], error.message);
+  if (error instanceof BackendError) {
+    if (error.code === 'ROLLOUT_NOT_FOUND')
+      return hawkbitProblem(404, 'notFound', error.message, { type: 'Rollout' });
+    if (error.code === 'ROLLOUT_ILLEGAL_STATE')
+      return hawkbitProblem(400, 'rolloutIllegalState', error.message);
+    return undefined;
+  }
   if (!(error instanceof OtaflowError)) return undefined;
   const details = error.message;
   switch (error.code) {

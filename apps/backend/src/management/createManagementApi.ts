@@ -15,6 +15,7 @@ import {
 import Router from 'find-my-way';
 import type { ArtifactStore } from '../ArtifactStore.js';
 import type { HttpHandler } from '../http.js';
+import { RolloutEngine } from '../rollouts/RolloutEngine.js';
 import { AuthThrottle } from './AuthThrottle.js';
 import type {
   EndpointRequest,
@@ -26,6 +27,7 @@ import type {
 import { notReadable, Problem, problemOf, springProblem } from './Problem.js';
 import { DEFAULT_QUOTAS, type ManagementQuotas } from './quotas.js';
 import { MGMT_BASE } from './representations.js';
+import { requireAssignableSet } from './requests.js';
 import { MANAGEMENT_ROUTES } from './routes.js';
 
 export interface ManagementApiOptions {
@@ -55,6 +57,8 @@ export interface ManagementApiOptions {
    * so that the test suite proves the OpenAPI document complete. For tests; off in production.
    */
   strictDocs?: boolean;
+  /** The backend's rollout engine; one that evaluates only when asked when unset (tests). */
+  rollouts?: RolloutEngine;
 }
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -77,6 +81,13 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
     pollingTimeMs: options.pollingTimeMs ?? 5 * 60_000,
     maxArtifactBytes: options.maxArtifactBytes ?? 1024 * 1024 * 1024,
     logger: options.logger ?? silentLogger,
+    rollouts:
+      options.rollouts ??
+      new RolloutEngine({
+        service: options.service,
+        logger: options.logger ?? silentLogger,
+        assignable: (set) => requireAssignableSet(options.service, set),
+      }),
   };
   api.quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
   // Digests of equal length, so the comparison takes the same time whatever was sent.

@@ -178,7 +178,15 @@ export async function requireAssignable(
   api: ManagementContext,
   set: DistributionSet,
 ): Promise<void> {
-  if (!isComplete(set, await api.service.modulesOf(set))) {
+  await requireAssignableSet(api.service, set);
+}
+
+/** As `requireAssignable`, for what holds a service but no API (the rollout engine). */
+export async function requireAssignableSet(
+  service: UpdateService,
+  set: DistributionSet,
+): Promise<void> {
+  if (!isComplete(set, await service.modulesOf(set))) {
     throw hawkbitProblem(
       400,
       'incomplete',

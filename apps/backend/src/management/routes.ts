@@ -3,6 +3,7 @@ import { artifactRoutes } from './artifacts.js';
 import { distributionSetRoutes } from './distributionSets.js';
 import type { Route } from './ManagementContext.js';
 import { metadataRouteList } from './metadata.js';
+import { rolloutRoutes } from './rollouts.js';
 import { softwareModuleRoutes } from './softwareModules.js';
 import { tagRoutes } from './tags.js';
 import { targetRoutes } from './targets.js';
@@ -20,4 +21,5 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...distributionSetRoutes,
   ...metadataRouteList,
   ...tagRoutes,
+  ...rolloutRoutes,
 ];

@@ -23,19 +23,22 @@ import { createSoftwareModules } from '../../src/management/softwareModules.js';
 import { createTargets, getTarget, listTargets } from '../../src/management/targets.js';
 import { listSoftwareModuleTypes } from '../../src/management/types.js';
 import { getUserinfo } from '../../src/management/userinfo.js';
+import { RolloutEngine } from '../../src/rollouts/RolloutEngine.js';
 
 const BASE = 'http://mgmt.test';
 let api: ManagementContext;
 
 beforeAll(async () => {
+  const service = new UpdateService({ store: new MemoryUpdateStore() });
   api = {
-    service: new UpdateService({ store: new MemoryUpdateStore() }),
+    service,
     artifacts: await ArtifactStore.open(),
     user: 'admin',
     tenant: 'DEFAULT',
     pollingTimeMs: 300_000,
     maxArtifactBytes: 1024,
     logger: silentLogger,
+    rollouts: new RolloutEngine({ service, logger: silentLogger }),
   };
 });
 afterAll(async () => {

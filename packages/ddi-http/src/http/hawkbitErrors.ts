@@ -8,6 +8,10 @@ const REPO = 'org.eclipse.hawkbit.repository.exception';
  * every failure the DDI server and the Management API report.
  */
 export const HAWKBIT_ERRORS = {
+  rolloutIllegalState: {
+    errorCode: 'hawkbit.server.error.rollout.illegalState',
+    exceptionClass: `${REPO}.RolloutIllegalStateException`,
+  },
   notFound: {
     errorCode: 'hawkbit.server.error.repo.entityNotFound',
     exceptionClass: `${REPO}.EntityNotFoundException`,

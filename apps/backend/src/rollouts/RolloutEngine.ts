@@ -1,0 +1,595 @@
+import {
+  type ActionView,
+  type AssignTargetInput,
+  amountGroupPercentages,
+  type DistributionSet,
+  type FilterNode,
+  type GroupDefinition,
+  type GroupProgress,
+  KeyedLock,
+  type Logger,
+  MAX_ROLLOUT_GROUPS,
+  MAX_TARGETS_PER_ROLLOUT_GROUP,
+  OtaflowError,
+  planRolloutRound,
+  ROLLOUT_GROUPS,
+  ROLLOUTS,
+  type RolloutEvent,
+  RolloutGroupConditions,
+  type RolloutGroupEvent,
+  type RolloutGroupRecord,
+  type RolloutRecord,
+  type RolloutStatus,
+  rolloutGroupStatusAfter,
+  rolloutScope,
+  rolloutStatusAfter,
+  splitTargets,
+  type UpdateService,
+} from '@otaflow/core';
+import { BackendError } from '../BackendError.js';
+import { targetListNames } from '../management/fields.js';
+import { storeFilter } from '../query.js';
+import { actionsOf, groupCounts } from './groupCounts.js';
+import { RolloutLease } from './RolloutLease.js';
+import type { RolloutCreate } from './rolloutInput.js';
+
+/** Targets read, actions written and started per unit: one database round trip each. */
+const BATCH = 500;
+/** Statuses the engine has work in. */
+const ACTIVE: readonly RolloutStatus[] = ['ready', 'starting', 'running', 'stopping', 'deleting'];
+
+export interface RolloutEngineOptions {
+  service: UpdateService;
+  logger: Logger;
+  /** Evaluation interval (hawkBit's scheduler: 2 s). */
+  intervalMs?: number;
+  /** The tenant's `rollout.approval.enabled`. */
+  approvalEnabled?: () => boolean;
+  /** Whether a set may be rolled out (complete and valid); the Management API's rule. */
+  assignable?: (set: DistributionSet) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * Rollouts over an `UpdateService`: creation splits the filter's targets into groups, start
+ * writes every group's actions as SCHEDULED, and an evaluation round (on a timer, and soon after
+ * an action of a rollout ends) starts groups, trips thresholds and finishes, stops and deletes,
+ * on one backend at a time (a lease in the store). All state is in the store: a backend that
+ * dies mid-round leaves work another one picks up, and every step is safe to repeat.
+ */
+export class RolloutEngine {
+  readonly #service: UpdateService;
+  readonly #log: Logger;
+  readonly #intervalMs: number;
+  readonly #approvalEnabled: () => boolean;
+  readonly #assignable: (set: DistributionSet) => Promise<void>;
+  readonly #now: () => number;
+  readonly #lease: RolloutLease;
+  readonly #lock = new KeyedLock();
+  #timer: NodeJS.Timeout | undefined;
+  #soon: NodeJS.Timeout | undefined;
+  #round: Promise<void> | undefined;
+  #closed = false;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: RolloutEngineOptions) {
+    this.#service = options.service;
+    this.#log = options.logger;
+    this.#intervalMs = options.intervalMs ?? 2000;
+    this.#approvalEnabled = options.approvalEnabled ?? (() => false);
+    this.#assignable = options.assignable ?? (async () => {});
+    this.#now = options.now ?? Date.now;
+    this.#lease = new RolloutLease(this.#service, {
+      ttlMs: Math.max(10_000, this.#intervalMs * 5),
+      now: this.#now,
+    });
+  }
+
+  /** Runs rounds on the interval, and soon after an action ends. */
+  start(): void {
+    this.#timer = setInterval(() => this.kick(0), this.#intervalMs);
+    this.#timer.unref();
+    this.#unsubscribe = this.#service.onEvent((event) => {
+      if (event.type === 'ACTION_UPDATED' && !event.actionActive) this.kick(100);
+    });
+  }
+
+  /** A round within `delayMs`, unless one is already due. */
+  kick(delayMs = 0): void {
+    if (this.#closed || this.#soon) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      void this.round().catch((err) => this.#log.error({ err }, 'rollout round failed'));
+    }, delayMs);
+    this.#soon.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#soon);
+    this.#unsubscribe?.();
+    await this.#round?.catch(() => {});
+    await this.#lease.release().catch(() => {});
+  }
+
+  // ------------------------------------------------------------------ management operations
+
+  /** `POST /rollouts`: the groups are filled now, in batches; the rollout is ready (or waits for approval). */
+  async create(
+    input: RolloutCreate,
+    user: string,
+    targets?: readonly string[],
+  ): Promise<RolloutRecord> {
+    if (input.dynamic) invalid('dynamic rollouts are not supported');
+    if (input.groups && input.amountGroups !== undefined)
+      invalid("If 'group' is set the 'amountGroups' must not be set in the request");
+    const amount = input.amountGroups ?? 1;
+    const groupCount = input.groups?.length ?? amount;
+    if (groupCount > MAX_ROLLOUT_GROUPS)
+      throw new OtaflowError(
+        'QUOTA_EXCEEDED',
+        `Quota exceeded: Cannot assign more than ${MAX_ROLLOUT_GROUPS} rollout groups to a rollout.`,
+      );
+    if (groupCount < 1) invalid('the amount of groups must be greater than zero');
+    const set = await this.#service.requireDistributionSet(input.distributionSetId);
+    await this.#assignable(set);
+    const filter = targets ? undefined : storeFilter(input.targetFilterQuery, targetListNames);
+    const all = targets ? [...targets] : await this.#matching(filter);
+    if (all.length === 0) invalid('Rollout does not match any existing targets');
+    const defaults = RolloutGroupConditions.parse({
+      ...(input.successCondition ? { successCondition: input.successCondition } : {}),
+      ...(input.successAction ? { successAction: input.successAction } : {}),
+      ...(input.errorCondition ? { errorCondition: input.errorCondition } : {}),
+      ...(input.errorAction ? { errorAction: input.errorAction } : {}),
+    });
+    const definitions: (GroupDefinition<string> & {
+      create?: (typeof input.groups & {})[number];
+    })[] = [];
+    if (input.groups) {
+      for (const group of input.groups) {
+        const own = group.targetFilterQuery
+          ? new Set(
+              await this.#matching({
+                kind: 'and',
+                nodes: [
+                  ...(filter ? [filter] : []),
+                  storeFilter(group.targetFilterQuery, targetListNames),
+                ],
+              }),
+            )
+          : undefined;
+        definitions.push({
+          targetPercentage: group.targetPercentage,
+          ...(own ? { matches: (id: string) => own.has(id) } : {}),
+          create: group,
+        });
+      }
+    } else {
+      for (const p of amountGroupPercentages(amount)) definitions.push({ targetPercentage: p });
+    }
+    const split = splitTargets(all, definitions);
+    if (split.left.length > 0)
+      invalid("Rollout groups don't match all targets targeted by the rollout");
+    for (const members of split.groups)
+      if (members.length > MAX_TARGETS_PER_ROLLOUT_GROUP)
+        throw new OtaflowError(
+          'QUOTA_EXCEEDED',
+          `Quota exceeded: Cannot assign more than ${MAX_TARGETS_PER_ROLLOUT_GROUP} targets to a rollout group.`,
+        );
+
+    const now = this.#now();
+    const audit = { createdAt: now, createdBy: user, lastModifiedAt: now, lastModifiedBy: user };
+    const rollouts = this.#service.collection(ROLLOUTS);
+    const rollout: RolloutRecord = {
+      id: await rollouts.nextId(),
+      revision: 0,
+      name: input.name,
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      distributionSetId: set.id,
+      targetFilterQuery: input.targetFilterQuery,
+      status: 'creating',
+      type: input.type ?? 'forced',
+      ...(input.forcetime !== undefined ? { forcetime: input.forcetime } : {}),
+      ...(input.weight !== undefined ? { weight: input.weight } : {}),
+      confirmationRequired: input.confirmationRequired ?? false,
+      ...(input.startAt !== undefined ? { startAt: input.startAt } : {}),
+      conditions: defaults,
+      totalTargets: all.length,
+      deleted: false,
+      ...audit,
+    };
+    await rollouts.put(rollout, -1);
+    const groups = this.#service.collection(ROLLOUT_GROUPS);
+    for (const [position, members] of split.groups.entries()) {
+      const create = definitions[position]?.create;
+      await groups.put(
+        {
+          id: await groups.nextId(),
+          revision: 0,
+          scope: rolloutScope(rollout.id),
+          rolloutId: rollout.id,
+          position,
+          name: create?.name ?? `group-${position + 1}`,
+          ...(create?.description !== undefined ? { description: create.description } : {}),
+          status: 'ready',
+          ...(create?.targetFilterQuery ? { targetFilterQuery: create.targetFilterQuery } : {}),
+          targetPercentage: definitions[position]?.targetPercentage ?? 100,
+          conditions: RolloutGroupConditions.parse({
+            successCondition: create?.successCondition ?? defaults.successCondition,
+            successAction: create?.successAction ?? defaults.successAction,
+            errorCondition: create?.errorCondition ?? defaults.errorCondition,
+            errorAction: create?.errorAction ?? defaults.errorAction,
+          }),
+          confirmationRequired: create?.confirmationRequired ?? rollout.confirmationRequired,
+          totalTargets: members.length,
+          successActionDone: false,
+          targets: members,
+          ...audit,
+        },
+        -1,
+      );
+    }
+    const created = await this.transition(
+      rollout.id,
+      { type: 'rollout.created', approvalNeeded: this.#approvalEnabled() },
+      user,
+    );
+    if (created.startAt !== undefined) this.kick(Math.max(0, created.startAt - now));
+    return created;
+  }
+
+  /**
+   * One step of a rollout's machine by a user or the engine; an event the state does not take
+   * is hawkBit's illegal state, and nothing changes.
+   */
+  async transition(
+    id: number,
+    event: RolloutEvent,
+    user: string,
+    patch: Partial<Pick<RolloutRecord, 'approvalRemark' | 'approveDecidedBy'>> = {},
+  ): Promise<RolloutRecord> {
+    const next = await this.#lock.run(String(id), async () => {
+      const rollout = await this.#require(id);
+      const status = rolloutStatusAfter(rollout.status, event);
+      if (!status)
+        throw new BackendError(
+          'ROLLOUT_ILLEGAL_STATE',
+          `Rollout ${id} is ${rollout.status}: ${event.type.slice('rollout.'.length)} is not allowed`,
+        );
+      return this.#save(rollout, { ...patch, status }, user);
+    });
+    if (next.status !== 'ready' || next.startAt !== undefined) this.kick(0);
+    return next;
+  }
+
+  /** `PUT /rollouts/{id}`: name and description. */
+  async update(
+    id: number,
+    patch: Partial<Pick<RolloutRecord, 'name' | 'description'>>,
+    user: string,
+  ): Promise<RolloutRecord> {
+    return this.#lock.run(String(id), async () => this.#save(await this.#require(id), patch, user));
+  }
+
+  /** `triggerNextGroup`: the next scheduled group starts now, whatever the conditions say. */
+  async triggerNextGroup(id: number, user: string): Promise<void> {
+    await this.#lock.run(String(id), async () => {
+      const rollout = await this.#require(id);
+      const next = (await this.#groups(id)).find((g) => g.status === 'scheduled');
+      if (rollout.status !== 'running' || !next)
+        throw new BackendError(
+          'ROLLOUT_ILLEGAL_STATE',
+          `Rollout ${id} is ${rollout.status} with no scheduled group left`,
+        );
+      await this.#startGroup(next, user);
+    });
+  }
+
+  /** `retry`: a new rollout `<name>_retry` of one group over the targets that failed. */
+  async retry(id: number, user: string): Promise<RolloutRecord> {
+    const rollout = await this.#require(id);
+    if (rollout.status !== 'finished')
+      throw new BackendError(
+        'ROLLOUT_ILLEGAL_STATE',
+        `Rollout ${id} is ${rollout.status}, not finished`,
+      );
+    const failed = await this.#controllerIds({
+      kind: 'and',
+      nodes: [
+        actionsOf('rolloutId', id),
+        { kind: 'cmp', field: 'status', op: '==', values: ['ERROR'] },
+      ],
+    });
+    return this.create(
+      {
+        name: `${rollout.name}_retry`,
+        distributionSetId: rollout.distributionSetId,
+        targetFilterQuery: `failedrollout==${id}`,
+        type: rollout.type,
+        ...(rollout.forcetime !== undefined ? { forcetime: rollout.forcetime } : {}),
+        ...(rollout.weight !== undefined ? { weight: rollout.weight } : {}),
+        ...(rollout.startAt !== undefined ? { startAt: rollout.startAt } : {}),
+        confirmationRequired: rollout.confirmationRequired,
+      },
+      user,
+      failed,
+    );
+  }
+
+  // ------------------------------------------------------------------ evaluation
+
+  /** One evaluation round over every rollout with work left; concurrent calls share one round. */
+  round(): Promise<void> {
+    if (!this.#round) {
+      this.#round = this.#evaluate().finally(() => {
+        this.#round = undefined;
+      });
+    }
+    return this.#round;
+  }
+
+  async #evaluate(): Promise<void> {
+    if (this.#closed || !(await this.#lease.acquire())) return;
+    const rollouts = this.#service.collection(ROLLOUTS);
+    const filter: FilterNode = { kind: 'cmp', field: 'status', op: '=in=', values: [...ACTIVE] };
+    // Ids first: a step changes statuses, which would shift an offset read between steps.
+    const ids: number[] = [];
+    for (let offset = 0; ; offset += BATCH) {
+      const page = await rollouts.list({ filter, offset, limit: BATCH });
+      for (const rollout of page.items) ids.push(rollout.id);
+      if (page.items.length < BATCH) break;
+    }
+    for (const id of ids) {
+      if (this.#closed) return;
+      try {
+        await this.#lock.run(String(id), () => this.#step(id));
+      } catch (err) {
+        this.#log.warn({ err, rolloutId: id }, 'rollout step failed; retried next round');
+      }
+    }
+  }
+
+  async #step(id: number): Promise<void> {
+    let rollout = await this.#require(id);
+    const engine = 'system';
+    if (rollout.status === 'ready') {
+      if (rollout.startAt === undefined || rollout.startAt > this.#now()) return;
+      rollout = await this.#save(rollout, { status: 'starting' }, engine);
+    }
+    if (rollout.status === 'starting') rollout = await this.#schedule(rollout);
+    if (rollout.status === 'running') await this.#run(rollout);
+    else if (rollout.status === 'stopping') await this.#stop(rollout);
+    else if (rollout.status === 'deleting') await this.#delete(rollout);
+  }
+
+  /** Writes every group's actions as SCHEDULED (only those not written yet), then runs. */
+  async #schedule(rollout: RolloutRecord): Promise<RolloutRecord> {
+    const set = await this.#service.requireDistributionSet(rollout.distributionSetId);
+    for (const group of await this.#groups(rollout.id)) {
+      if (group.status !== 'ready') continue;
+      const written = new Set(await this.#controllerIds(actionsOf('rolloutGroupId', group.id)));
+      const missing = group.targets.filter((id) => !written.has(id));
+      for (let i = 0; i < missing.length; i += BATCH) {
+        const batch = missing.slice(i, i + BATCH);
+        // A target deleted since the rollout was created is left out, not an error.
+        const present = await Promise.all(batch.map((id) => this.#service.getTarget(id)));
+        const inputs: AssignTargetInput[] = batch
+          .filter((_, k) => present[k] !== undefined)
+          .map((controllerId) => ({
+            controllerId,
+            scheduled: true,
+            rolloutId: rollout.id,
+            rolloutGroupId: group.id,
+            type: rollout.type,
+            confirmationRequired: group.confirmationRequired,
+            ...(rollout.weight !== undefined ? { weight: rollout.weight } : {}),
+            ...(rollout.forcetime !== undefined ? { forcedTime: rollout.forcetime } : {}),
+          }));
+        for (let j = 0; j < inputs.length; j += 200)
+          await this.#service.assignBatch(set, inputs.slice(j, j + 200));
+      }
+      await this.#saveGroup(group, { type: 'group.schedule' }, 'system');
+    }
+    return this.#save(rollout, { status: 'running' }, 'system');
+  }
+
+  async #run(rollout: RolloutRecord): Promise<void> {
+    const groups = await this.#groups(rollout.id);
+    const downloadOnly = rollout.type === 'downloadonly';
+    const progress: GroupProgress[] = [];
+    for (const g of groups) {
+      progress.push({
+        id: g.id,
+        status: g.status,
+        conditions: g.conditions,
+        successActionDone: g.successActionDone,
+        counts:
+          g.status === 'running'
+            ? await groupCounts(this.#service, g.id, downloadOnly)
+            : { total: g.totalTargets, finished: 0, downloaded: 0, error: 0, open: g.totalTargets },
+      });
+    }
+    const round = planRolloutRound(progress, downloadOnly);
+    const byId = new Map(groups.map((g) => [g.id, g]));
+    for (const groupId of round.successActionsDone) {
+      const g = byId.get(groupId);
+      if (g) byId.set(groupId, await this.#saveGroupFields(g, { successActionDone: true }));
+    }
+    for (const { id, event } of round.groups) {
+      const g = byId.get(id);
+      if (!g) continue;
+      if (event === 'group.start') await this.#startGroup(g, 'system');
+      else byId.set(id, await this.#saveGroup(g, { type: event }, 'system'));
+    }
+    if (round.rollout) {
+      const status = rolloutStatusAfter(rollout.status, { type: round.rollout });
+      if (status) await this.#save(rollout, { status }, 'system');
+      this.#log.info({ rolloutId: rollout.id, status }, 'rollout moved');
+    }
+  }
+
+  /** A group's scheduled actions become live, a batch at a time. */
+  async #startGroup(group: RolloutGroupRecord, user: string): Promise<void> {
+    const scheduled: FilterNode = {
+      kind: 'and',
+      nodes: [
+        actionsOf('rolloutGroupId', group.id),
+        { kind: 'cmp', field: 'status', op: '==', values: ['SCHEDULED'] },
+      ],
+    };
+    for (;;) {
+      const page = await this.#service.pageActions({ filter: scheduled, limit: BATCH });
+      if (page.items.length === 0) break;
+      const started = await this.#service.startScheduled(page.items.map((a: ActionView) => a.id));
+      if (started.length === 0) break;
+    }
+    await this.#saveGroup(group, { type: 'group.start' }, user);
+  }
+
+  /** hawkBit's stop: scheduled actions are dropped, running ones canceled, open groups finished. */
+  async #stop(rollout: RolloutRecord): Promise<void> {
+    await this.#cancelActions(rollout.id);
+    for (const g of await this.#groups(rollout.id))
+      if (rolloutGroupStatusAfter(g.status, { type: 'group.stop' }))
+        await this.#saveGroup(g, { type: 'group.stop' }, 'system');
+    await this.#save(rollout, { status: 'stopped' }, 'system');
+  }
+
+  /** Soft when actions remain to show what happened, else the rollout and its groups go. */
+  async #delete(rollout: RolloutRecord): Promise<void> {
+    await this.#cancelActions(rollout.id);
+    const any = await this.#service.pageActions({
+      filter: actionsOf('rolloutId', rollout.id),
+      limit: 0,
+    });
+    if (any.total > 0) {
+      await this.#save(rollout, { status: 'deleted', deleted: true }, 'system');
+      return;
+    }
+    await this.#service.collection(ROLLOUT_GROUPS).deleteScope(rolloutScope(rollout.id));
+    await this.#service.collection(ROLLOUTS).delete(rollout.id);
+  }
+
+  async #cancelActions(rolloutId: number): Promise<void> {
+    const open: FilterNode = {
+      kind: 'and',
+      nodes: [
+        actionsOf('rolloutId', rolloutId),
+        {
+          kind: 'or',
+          nodes: [
+            { kind: 'cmp', field: 'active', op: '==', values: ['true'] },
+            { kind: 'cmp', field: 'status', op: '==', values: ['SCHEDULED'] },
+          ],
+        },
+      ],
+    };
+    let offset = 0;
+    for (;;) {
+      const page = await this.#service.pageActions({ filter: open, offset, limit: BATCH });
+      if (page.items.length === 0) break;
+      let moved = 0;
+      for (const action of page.items) {
+        if (action.status === 'CANCELING') continue;
+        const result = await this.#service.apply(action.id, {
+          type: 'cancel.requested',
+          at: this.#now(),
+          messages: [`rollout ${rolloutId} stopped`],
+        });
+        if (result.ok) moved++;
+      }
+      // CANCELING actions stay open: step past them instead of reading them again.
+      if (moved === 0) offset += page.items.length;
+    }
+  }
+
+  // ------------------------------------------------------------------ records
+
+  async #require(id: number): Promise<RolloutRecord> {
+    const rollout = await this.#service.collection(ROLLOUTS).get(id);
+    if (!rollout)
+      throw new BackendError(
+        'ROLLOUT_NOT_FOUND',
+        `Rollout with given identifier {${id}} does not exist.`,
+      );
+    return rollout;
+  }
+
+  async #groups(rolloutId: number): Promise<RolloutGroupRecord[]> {
+    const page = await this.#service
+      .collection(ROLLOUT_GROUPS)
+      .list({ sort: [{ field: 'position', direction: 'ASC' }] }, rolloutScope(rolloutId));
+    return page.items;
+  }
+
+  async #save(
+    rollout: RolloutRecord,
+    patch: Partial<RolloutRecord>,
+    user: string,
+  ): Promise<RolloutRecord> {
+    const next: RolloutRecord = {
+      ...rollout,
+      ...patch,
+      revision: rollout.revision + 1,
+      lastModifiedAt: this.#now(),
+      lastModifiedBy: user,
+    };
+    await this.#service.collection(ROLLOUTS).put(next, rollout.revision);
+    return next;
+  }
+
+  async #saveGroup(
+    group: RolloutGroupRecord,
+    event: RolloutGroupEvent,
+    user: string,
+  ): Promise<RolloutGroupRecord> {
+    const status = rolloutGroupStatusAfter(group.status, event);
+    if (!status) return group;
+    return this.#saveGroupFields(group, { status }, user);
+  }
+
+  async #saveGroupFields(
+    group: RolloutGroupRecord,
+    patch: Partial<RolloutGroupRecord>,
+    user = 'system',
+  ): Promise<RolloutGroupRecord> {
+    const next: RolloutGroupRecord = {
+      ...group,
+      ...patch,
+      revision: group.revision + 1,
+      lastModifiedAt: this.#now(),
+      lastModifiedBy: user,
+    };
+    await this.#service.collection(ROLLOUT_GROUPS).put(next, group.revision);
+    return next;
+  }
+
+  /** Controller ids of the targets a filter matches, read a page at a time. */
+  async #matching(filter: FilterNode | undefined): Promise<string[]> {
+    const out: string[] = [];
+    for (let offset = 0; ; offset += BATCH) {
+      const page = await this.#service.listTargets({
+        ...(filter ? { filter } : {}),
+        offset,
+        limit: BATCH,
+      });
+      for (const t of page.items) out.push(t.controllerId);
+      if (page.items.length < BATCH) return out;
+    }
+  }
+
+  /** Controller ids of the actions a filter matches. */
+  async #controllerIds(filter: FilterNode): Promise<string[]> {
+    const out: string[] = [];
+    for (let offset = 0; ; offset += BATCH) {
+      const page = await this.#service.pageActions({ filter, offset, limit: BATCH });
+      for (const a of page.items) out.push(a.controllerId);
+      if (page.items.length < BATCH) return out;
+    }
+  }
+}
+
+function invalid(message: string): never {
+  throw new OtaflowError('INVALID_INPUT', message);
+}

@@ -1,0 +1,376 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@otaflow/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { openBackendStore } from '../../src/openBackendStore.js';
+import type { Backend } from '../../src/server.js';
+import { startBackend } from '../../src/server.js';
+import { call, seed, startTestBackend } from '../helpers.js';
+
+let backend: Backend;
+let setId: number;
+const FLEET = Array.from({ length: 10 }, (_, i) => `ro-${String(i).padStart(2, '0')}`);
+
+beforeAll(async () => {
+  backend = await startTestBackend({ store: 'memory', rolloutInterval: 50 });
+  ({ setId } = await seed(backend, FLEET, 'rolled'));
+});
+afterAll(async () => {
+  await backend?.close();
+});
+
+/** Calls until `ok` holds for the answer (the engine works in rounds), or fails after 10 s. */
+// biome-ignore lint/suspicious/noExplicitAny: answers are inspected field by field
+async function until(path: string, ok: (json: any) => boolean, on: Backend = backend) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const answer = await call(on, 'GET', path);
+    if (ok(answer.json)) return answer.json;
+    if (Date.now() > deadline) throw new Error(`never: ${path} ${answer.text}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A device's DDI view: its current action id, and feedback on it. */
+async function ddi(device: string, path = '', body?: unknown, on: Backend = backend) {
+  const res = await fetch(`${on.url}/DEFAULT/controller/v1/${device}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { Accept: 'application/hal+json', 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return text ? JSON.parse(text) : undefined;
+}
+async function actionOf(device: string, on: Backend = backend): Promise<number | undefined> {
+  const href: string | undefined = (await ddi(device, '', undefined, on))?._links?.deploymentBase
+    ?.href;
+  return href ? Number(/deploymentBase\/(\d+)/.exec(href)?.[1]) : undefined;
+}
+async function finish(device: string, result: 'success' | 'failure', on: Backend = backend) {
+  const id = await actionOf(device, on);
+  expect(id, `${device} sees an action`).toBeDefined();
+  await ddi(
+    device,
+    `/deploymentBase/${id}/feedback`,
+    { status: { execution: 'closed', result: { finished: result } } },
+    on,
+  );
+}
+
+describe('rollouts', () => {
+  it('creates groups, starts the first, moves on at the threshold, and finishes', async () => {
+    const created = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'waves',
+      distributionSetId: setId,
+      targetFilterQuery: 'controllerId==ro-0*',
+      amountGroups: 2,
+      successCondition: { condition: 'THRESHOLD', expression: '100' },
+      errorCondition: { condition: 'THRESHOLD', expression: '50' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      name: 'waves',
+      status: 'ready',
+      totalTargets: 10,
+      totalGroups: 2,
+      type: 'forced',
+      totalTargetsPerStatus: { notstarted: 10, running: 0, scheduled: 0 },
+    });
+    const id = created.json.id;
+    expect(created.json._links.start.href).toContain(`/rest/v1/rollouts/${id}/start`);
+    const groups = await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups`);
+    expect(groups.json.total).toBe(2);
+    expect(groups.json.content.map((g: { totalTargets: number }) => g.totalTargets)).toEqual([
+      5, 5,
+    ]);
+    const [first, second] = groups.json.content;
+    const members = await call(
+      backend,
+      'GET',
+      `/rest/v1/rollouts/${id}/deploygroups/${first.id}/targets`,
+    );
+    const firstIds: string[] = members.json.content.map(
+      (t: { controllerId: string }) => t.controllerId,
+    );
+    expect(firstIds).toHaveLength(5);
+    const secondIds = FLEET.filter((d) => !firstIds.includes(d));
+
+    // Nothing is visible to devices before the start.
+    expect(await actionOf(firstIds[0]!)).toBeUndefined();
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/pause`)).status).toBe(400);
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/start`)).status).toBe(204);
+    await until(
+      `/rest/v1/rollouts/${id}`,
+      (r) => r.status === 'running' && r.totalTargetsPerStatus.running === 5,
+    );
+    const started = await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups/${first.id}`);
+    expect(started.json).toMatchObject({
+      status: 'running',
+      totalTargetsPerStatus: { running: 5 },
+    });
+    expect(
+      (await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups/${second.id}`)).json,
+    ).toMatchObject({ status: 'scheduled', totalTargetsPerStatus: { scheduled: 5 } });
+    expect(await actionOf(secondIds[0]!)).toBeUndefined();
+    // A second start is an illegal state, in hawkBit's words, and changes nothing.
+    const again = await call(backend, 'POST', `/rest/v1/rollouts/${id}/start`);
+    expect(again.status).toBe(400);
+    expect(again.json.errorCode).toBe('hawkbit.server.error.rollout.illegalState');
+
+    for (const device of firstIds) await finish(device, 'success');
+    await until(`/rest/v1/rollouts/${id}/deploygroups/${second.id}`, (g) => g.status === 'running');
+    for (const device of secondIds) await finish(device, 'success');
+    const done = await until(`/rest/v1/rollouts/${id}`, (r) => r.status === 'finished');
+    expect(done.totalTargetsPerStatus).toMatchObject({ finished: 10, running: 0, error: 0 });
+    const target = await call(backend, 'GET', `/rest/v1/targets/${secondIds[0]}`);
+    expect(target.json.updateStatus).toBe('in_sync');
+  });
+
+  it('pauses when a group trips its error threshold, resumes, and retries the failed targets', async () => {
+    const { setId: next } = await seed(backend, [], 'canary');
+    const created = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'canary-first',
+      distributionSetId: next,
+      targetFilterQuery: 'controllerId==ro-0*',
+      groups: [
+        { name: 'canary', targetFilterQuery: 'controllerId==ro-00', targetPercentage: 100 },
+        { name: 'rest', targetPercentage: 100 },
+      ],
+      successCondition: { condition: 'THRESHOLD', expression: '100' },
+      errorCondition: { condition: 'THRESHOLD', expression: '0' },
+    });
+    expect(created.status).toBe(201);
+    const id = created.json.id;
+    const groups = (await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups`)).json
+      .content;
+    expect(
+      groups.map((g: { name: string; totalTargets: number }) => [g.name, g.totalTargets]),
+    ).toEqual([
+      ['canary', 1],
+      ['rest', 9],
+    ]);
+    await call(backend, 'POST', `/rest/v1/rollouts/${id}/start`);
+    await until(
+      `/rest/v1/rollouts/${id}/deploygroups/${groups[0].id}`,
+      (g) => g.status === 'running',
+    );
+    await finish('ro-00', 'failure');
+    const paused = await until(`/rest/v1/rollouts/${id}`, (r) => r.status === 'paused');
+    expect(paused.totalTargetsPerStatus).toMatchObject({ error: 1, scheduled: 9 });
+    expect(
+      (await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups/${groups[0].id}`)).json
+        .status,
+    ).toBe('error');
+    expect(await actionOf('ro-05')).toBeUndefined();
+
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/resume`)).status).toBe(204);
+    await until(
+      `/rest/v1/rollouts/${id}/deploygroups/${groups[1].id}`,
+      (g) => g.status === 'running',
+    );
+    for (const device of FLEET.slice(1)) await finish(device, 'success');
+    await until(`/rest/v1/rollouts/${id}`, (r) => r.status === 'finished');
+
+    const retried = await call(backend, 'POST', `/rest/v1/rollouts/${id}/retry`);
+    expect(retried.status).toBe(201);
+    expect(retried.json).toMatchObject({
+      name: 'canary-first_retry',
+      targetFilterQuery: `failedrollout==${id}`,
+      totalTargets: 1,
+      status: 'ready',
+    });
+  });
+
+  it('stops a running rollout: scheduled actions are dropped, running ones canceled', async () => {
+    const { setId: next } = await seed(backend, [], 'stopped');
+    const created = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'to-stop',
+      distributionSetId: next,
+      targetFilterQuery: 'controllerId==ro-0*',
+      amountGroups: 5,
+    });
+    const id = created.json.id;
+    await call(backend, 'POST', `/rest/v1/rollouts/${id}/start`);
+    await until(
+      `/rest/v1/rollouts/${id}`,
+      (r) => r.status === 'running' && r.totalTargetsPerStatus.running === 2,
+    );
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/stop`)).status).toBe(204);
+    const stopped = await until(`/rest/v1/rollouts/${id}`, (r) => r.status === 'stopped');
+    expect(stopped.totalTargetsPerStatus.scheduled).toBe(0);
+    const groups = (await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups`)).json
+      .content;
+    expect(groups.every((g: { status: string }) => g.status === 'finished')).toBe(true);
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/resume`)).status).toBe(400);
+    // Deleting a rollout that has actions keeps it, soft.
+    expect((await call(backend, 'DELETE', `/rest/v1/rollouts/${id}`)).status).toBe(204);
+    const deleted = await until(`/rest/v1/rollouts/${id}`, (r) => r.status === 'deleted');
+    expect(deleted.deleted).toBe(true);
+  });
+
+  it('refuses what hawkBit refuses, changing nothing', async () => {
+    const before = (await call(backend, 'GET', '/rest/v1/rollouts')).json.total;
+    const bad = [
+      { name: 'x', distributionSetId: setId, targetFilterQuery: 'controllerId==nobody' },
+      {
+        name: 'x',
+        distributionSetId: setId,
+        targetFilterQuery: 'controllerId==ro-*',
+        amountGroups: 2,
+        groups: [{ name: 'g' }],
+      },
+      {
+        name: 'x',
+        distributionSetId: setId,
+        targetFilterQuery: 'controllerId==ro-*',
+        groups: [{ name: 'g', targetPercentage: 50 }],
+      },
+      { name: 'x', distributionSetId: setId, targetFilterQuery: 'nosuchfield==1' },
+      { distributionSetId: setId, targetFilterQuery: 'controllerId==ro-*' },
+    ];
+    for (const body of bad)
+      expect((await call(backend, 'POST', '/rest/v1/rollouts', body)).status).toBe(400);
+    const quota = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'x',
+      distributionSetId: setId,
+      targetFilterQuery: 'controllerId==ro-*',
+      amountGroups: 501,
+    });
+    expect(quota.status).toBe(429);
+    const missingSet = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'x',
+      distributionSetId: 999_999,
+      targetFilterQuery: 'controllerId==ro-*',
+    });
+    expect(missingSet.status).toBe(404);
+    expect((await call(backend, 'GET', '/rest/v1/rollouts')).json.total).toBe(before);
+    expect((await call(backend, 'GET', '/rest/v1/rollouts/999999')).status).toBe(404);
+    expect((await call(backend, 'POST', '/rest/v1/rollouts/999999/start')).status).toBe(404);
+  });
+
+  it('lists with RSQL and paging, renames, and approves when approval is on', async () => {
+    const list = await call(backend, 'GET', '/rest/v1/rollouts?q=name==waves&limit=1');
+    expect(list.json).toMatchObject({ total: 1, size: 1, content: [{ name: 'waves' }] });
+    const id = list.json.content[0].id;
+    const renamed = await call(backend, 'PUT', `/rest/v1/rollouts/${id}`, {
+      name: 'waves-1',
+      description: 'done',
+    });
+    expect(renamed.json).toMatchObject({
+      name: 'waves-1',
+      description: 'done',
+      status: 'finished',
+    });
+    const approving = await startTestBackend({
+      store: 'memory',
+      rolloutInterval: 50,
+      rolloutApproval: true,
+    });
+    try {
+      const { setId: s } = await seed(approving, ['ap-1', 'ap-2'], 'approved');
+      const created = await call(approving, 'POST', '/rest/v1/rollouts', {
+        name: 'needs-approval',
+        distributionSetId: s,
+        targetFilterQuery: 'controllerId==ap-*',
+      });
+      expect(created.json.status).toBe('waiting_for_approval');
+      const rid = created.json.id;
+      expect((await call(approving, 'POST', `/rest/v1/rollouts/${rid}/start`)).status).toBe(400);
+      expect(
+        (await call(approving, 'POST', `/rest/v1/rollouts/${rid}/approve?remark=ok`)).status,
+      ).toBe(204);
+      const approved = await call(approving, 'GET', `/rest/v1/rollouts/${rid}`);
+      expect(approved.json).toMatchObject({
+        status: 'ready',
+        approvalRemark: 'ok',
+        approveDecidedBy: 'admin',
+      });
+      const denied = await call(approving, 'POST', '/rest/v1/rollouts', {
+        name: 'denied',
+        distributionSetId: s,
+        targetFilterQuery: 'controllerId==ap-*',
+      });
+      await call(approving, 'POST', `/rest/v1/rollouts/${denied.json.id}/deny`);
+      expect(
+        (await call(approving, 'GET', `/rest/v1/rollouts/${denied.json.id}`)).json.status,
+      ).toBe('approval_denied');
+    } finally {
+      await approving.close();
+    }
+  });
+
+  it('starts by itself at startAt', async () => {
+    const { setId: next } = await seed(backend, ['at-1'], 'timed');
+    const created = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'timed',
+      distributionSetId: next,
+      targetFilterQuery: 'controllerId==at-1',
+      startAt: Date.now() + 200,
+    });
+    expect(created.json.status).toBe('ready');
+    await until(`/rest/v1/rollouts/${created.json.id}`, (r) => r.status === 'running');
+    expect(await actionOf('at-1')).toBeDefined();
+  });
+});
+
+describe('rollouts on PGlite', () => {
+  it('go on where they were after a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'otaflow-rollouts-'));
+    const config = parseConfig({ port: 0, logLevel: 'silent', dataDir, rolloutInterval: 50 });
+    const open = async () => {
+      const state = await openBackendStore(config, { logger: silentLogger });
+      const started = await startBackend(config, {
+        logger: createLogger({ level: 'silent' }),
+        store: state.store,
+        strictApiDocs: true,
+        ...(state.artifactsDir ? { artifactsDir: state.artifactsDir } : {}),
+      });
+      // The backend does not own a store it was given: closing it closes the store too here.
+      const close = started.close.bind(started);
+      return Object.assign(started, {
+        close: async () => {
+          await close();
+          await state.close();
+        },
+      });
+    };
+    let b = await open();
+    try {
+      const devices = ['pg-1', 'pg-2', 'pg-3', 'pg-4'];
+      const { setId: s } = await seed(b, devices, 'durable');
+      const created = await call(b, 'POST', '/rest/v1/rollouts', {
+        name: 'durable',
+        distributionSetId: s,
+        targetFilterQuery: 'controllerId==pg-*',
+        amountGroups: 2,
+        successCondition: { condition: 'THRESHOLD', expression: '100' },
+      });
+      const id = created.json.id;
+      await call(b, 'POST', `/rest/v1/rollouts/${id}/start`);
+      const running = (r: { totalTargetsPerStatus: { running: number } }) =>
+        r.totalTargetsPerStatus.running === 2;
+      await until(`/rest/v1/rollouts/${id}`, running, b);
+      const live: string[] = [];
+      for (const d of devices) if (await actionOf(d, b)) live.push(d);
+      expect(live).toHaveLength(2);
+      for (const d of live) await finish(d, 'success', b);
+      await until(
+        `/rest/v1/rollouts/${id}`,
+        (r) => r.totalTargetsPerStatus.finished === 2 && running(r),
+        b,
+      );
+      await b.close();
+      b = await open();
+      const rest = devices.filter((d) => !live.includes(d));
+      for (const d of rest) await finish(d, 'success', b);
+      const done = await until(`/rest/v1/rollouts/${id}`, (r) => r.status === 'finished', b);
+      expect(done.totalTargetsPerStatus).toMatchObject({ finished: 4, scheduled: 0 });
+    } finally {
+      await b.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
