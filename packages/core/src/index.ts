@@ -165,6 +165,8 @@ export {
   RolloutGroupRecord,
   RolloutRecord,
   rolloutScope,
+  TARGET_FILTERS,
+  TargetFilterRecord,
 } from './rolloutRecords.js';
 export {
   type AssignmentPlan,

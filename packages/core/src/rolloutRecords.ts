@@ -89,3 +89,33 @@ export const rolloutScope = (rolloutId: number) => `rollout:${rolloutId}`;
 
 /** hawkBit's quota: targets in one group. */
 export const MAX_TARGETS_PER_ROLLOUT_GROUP = 20_000;
+
+/** A stored target filter (hawkBit's `TargetFilterQuery`), with its auto-assignment if any. */
+export const TargetFilterRecord = z.object({
+  id: z.number().int().positive(),
+  revision: z.number().int().nonnegative(),
+  name: z.string().min(1).max(128),
+  query: z.string().min(1).max(1024),
+  /** Every target that matches, now or later, gets this set once. */
+  autoAssign: z
+    .object({
+      distributionSetId: z.number().int().positive(),
+      actionType: ActionType,
+      weight: Weight.optional(),
+      confirmationRequired: z.boolean(),
+    })
+    .optional(),
+  ...audit,
+});
+export type TargetFilterRecord = z.infer<typeof TargetFilterRecord>;
+
+export const TARGET_FILTERS: Collection<TargetFilterRecord> = defineCollection<TargetFilterRecord>(
+  'targetFilter',
+  {
+    name: { type: 'string' },
+    query: { type: 'string' },
+    autoAssignDistributionSetId: { type: 'number', path: ['autoAssign', 'distributionSetId'] },
+    createdAt: { type: 'timestamp' },
+    lastModifiedAt: { type: 'timestamp' },
+  },
+);

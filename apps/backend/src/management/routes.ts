@@ -6,6 +6,7 @@ import { metadataRouteList } from './metadata.js';
 import { rolloutRoutes } from './rollouts.js';
 import { softwareModuleRoutes } from './softwareModules.js';
 import { tagRoutes } from './tags.js';
+import { targetFilterRoutes } from './targetFilters.js';
 import { targetRoutes } from './targets.js';
 import { typeRoutes } from './types.js';
 import { userinfoRoutes } from './userinfo.js';
@@ -22,4 +23,5 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...metadataRouteList,
   ...tagRoutes,
   ...rolloutRoutes,
+  ...targetFilterRoutes,
 ];

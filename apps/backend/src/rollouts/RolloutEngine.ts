@@ -29,6 +29,7 @@ import {
 import { BackendError } from '../BackendError.js';
 import { targetListNames } from '../management/fields.js';
 import { storeFilter } from '../query.js';
+import { runAutoAssignments } from './autoAssign.js';
 import { actionsOf, groupCounts } from './groupCounts.js';
 import { RolloutLease } from './RolloutLease.js';
 import type { RolloutCreate } from './rolloutInput.js';
@@ -71,6 +72,9 @@ export class RolloutEngine {
   #round: Promise<void> | undefined;
   #closed = false;
   #unsubscribe: (() => void) | undefined;
+  /** Auto-assignments run every few rounds, and soon after a target appears or changes. */
+  #autoAssignDue = true;
+  #lastAutoAssign = 0;
 
   constructor(options: RolloutEngineOptions) {
     this.#service = options.service;
@@ -91,6 +95,10 @@ export class RolloutEngine {
     this.#timer.unref();
     this.#unsubscribe = this.#service.onEvent((event) => {
       if (event.type === 'ACTION_UPDATED' && !event.actionActive) this.kick(100);
+      else if (event.type === 'TARGET_CREATED' || event.type === 'TARGET_UPDATED') {
+        this.#autoAssignDue = true;
+        this.kick(200);
+      }
     });
   }
 
@@ -348,6 +356,19 @@ export class RolloutEngine {
         this.#log.warn({ err, rolloutId: id }, 'rollout step failed; retried next round');
       }
     }
+    const now = this.#now();
+    if (this.#autoAssignDue || now - this.#lastAutoAssign >= this.#intervalMs * 5) {
+      this.#autoAssignDue = false;
+      this.#lastAutoAssign = now;
+      const assigned = await runAutoAssignments(this.#service, this.#log);
+      if (assigned > 0) this.#log.info({ assigned }, 'auto-assigned');
+    }
+  }
+
+  /** Auto-assignments soon (a filter or its set changed). */
+  autoAssignSoon(): void {
+    this.#autoAssignDue = true;
+    this.kick(0);
   }
 
   async #step(id: number): Promise<void> {

@@ -374,3 +374,91 @@ describe('rollouts on PGlite', () => {
     }
   });
 });
+
+describe('target filters', () => {
+  it('are created, listed, read, renamed and deleted with hawkBit shapes', async () => {
+    const created = await call(backend, 'POST', '/rest/v1/targetfilters', {
+      name: 'even',
+      query: 'controllerId==ro-0*',
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      name: 'even',
+      query: 'controllerId==ro-0*',
+      createdBy: 'admin',
+    });
+    const id = created.json.id;
+    expect(created.json._links.autoAssignDS.href).toContain(
+      `/rest/v1/targetfilters/${id}/autoAssignDS`,
+    );
+    expect(
+      (await call(backend, 'POST', '/rest/v1/targetfilters', { name: 'even', query: 'name==x' }))
+        .status,
+    ).toBe(409);
+    expect(
+      (await call(backend, 'POST', '/rest/v1/targetfilters', { name: 'bad', query: 'nosuch==x' }))
+        .status,
+    ).toBe(400);
+    const list = await call(backend, 'GET', '/rest/v1/targetfilters?q=name==ev*');
+    expect(list.json).toMatchObject({ total: 1, content: [{ id }] });
+    const renamed = await call(backend, 'PUT', `/rest/v1/targetfilters/${id}`, { name: 'zero' });
+    expect(renamed.json).toMatchObject({ name: 'zero', query: 'controllerId==ro-0*' });
+    expect((await call(backend, 'GET', `/rest/v1/targetfilters/${id}/autoAssignDS`)).status).toBe(
+      204,
+    );
+    expect((await call(backend, 'DELETE', `/rest/v1/targetfilters/${id}`)).status).toBe(204);
+    expect((await call(backend, 'GET', `/rest/v1/targetfilters/${id}`)).status).toBe(404);
+  });
+
+  it('auto-assign their set to every matching target, including one that registers later', async () => {
+    const { setId: auto } = await seed(backend, ['aa-1', 'aa-2', 'other-1'], 'auto');
+    const filter = await call(backend, 'POST', '/rest/v1/targetfilters', {
+      name: 'aa',
+      query: 'controllerId==aa-*',
+    });
+    const id = filter.json.id;
+    const set = await call(backend, 'POST', `/rest/v1/targetfilters/${id}/autoAssignDS`, {
+      id: auto,
+      type: 'soft',
+      weight: 300,
+    });
+    expect(set.status).toBe(200);
+    expect(set.json).toMatchObject({
+      autoAssignDistributionSet: auto,
+      autoAssignActionType: 'soft',
+      autoAssignWeight: 300,
+    });
+    expect((await call(backend, 'GET', `/rest/v1/targetfilters/${id}/autoAssignDS`)).json.id).toBe(
+      auto,
+    );
+    for (const device of ['aa-1', 'aa-2'])
+      await until(`/rest/v1/targets/${device}`, (t) => t.updateStatus === 'pending');
+    // A device that registers itself later (DDI plug and play) gets it too.
+    await ddi('aa-3');
+    await until('/rest/v1/targets/aa-3/assignedDS', (s) => s?.id === auto);
+    const actions = await call(backend, 'GET', '/rest/v1/targets/aa-3/actions');
+    expect(actions.json.content[0]).toMatchObject({
+      type: 'update',
+      forceType: 'soft',
+      weight: 300,
+    });
+    expect((await call(backend, 'GET', '/rest/v1/targets/other-1')).json.updateStatus).not.toBe(
+      'pending',
+    );
+    // Once per target: a failed update is not assigned again behind the operator's back.
+    await finish('aa-1', 'failure');
+    await call(backend, 'PUT', `/rest/v1/targetfilters/${id}`, { query: 'controllerId==aa-*' });
+    const again = await call(backend, 'GET', '/rest/v1/targets/aa-1/actions');
+    expect(again.json.total).toBe(1);
+    expect(
+      (await call(backend, 'DELETE', `/rest/v1/targetfilters/${id}/autoAssignDS`)).status,
+    ).toBe(204);
+    expect(
+      (await call(backend, 'GET', `/rest/v1/targetfilters/${id}`)).json.autoAssignDistributionSet,
+    ).toBeUndefined();
+    expect(
+      (await call(backend, 'POST', `/rest/v1/targetfilters/${id}/autoAssignDS`, { id: 999_999 }))
+        .status,
+    ).toBe(404);
+  });
+});
