@@ -13,7 +13,7 @@ import {
   startHuaweiPlatform,
 } from './fleet.js';
 import { ManagementClient } from './managementClient.js';
-import { type Channel, planFleet } from './plan.js';
+import { planFleet, rolloutOf } from './plan.js';
 import { type ChannelProgress, ProgressView } from './progress.js';
 import { type DeviceResult, formatSummary, summarise } from './summary.js';
 
@@ -281,22 +281,34 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
     say(
       `uploaded demo-firmware-2.0.0.bin (${uploaded.size} bytes, sha256 ${uploaded.hashes.sha256?.slice(0, 12)}...) to module ${moduleId}, in distribution set ${setId}`,
     );
-    const assigned = await mgmt.assign(
-      setId,
-      plan.map((d) => ({
-        id: d.controllerId,
-        // The canceled device gets a soft update it defers, so the cancel reaches a running action.
-        type: d.role === 'cancel' ? 'soft' : 'forced',
-        confirmationRequired: d.role === 'confirm',
-      })),
-    );
-    say(`assigned to ${assigned.assigned} targets; running the update...`);
+    const direct = plan.filter((d) => d.delivery === 'direct');
+    if (direct.length > 0) {
+      const assigned = await mgmt.assign(
+        setId,
+        direct.map((d) => ({
+          id: d.controllerId,
+          // The canceled device gets a soft update it defers, so the cancel reaches a running action.
+          type: d.role === 'cancel' ? 'soft' : 'forced',
+          confirmationRequired: d.role === 'confirm',
+        })),
+      );
+      say(`assigned directly to ${assigned.assigned} DDI targets (a cancel and a consent)`);
+    }
+    const rolloutId = await mgmt.createRollout(rolloutOf(plan, setId));
+    await mgmt.rolloutOperation(rolloutId, 'start');
+    const groupNames = [
+      ...new Set(plan.filter((d) => d.delivery !== 'direct').map((d) => d.delivery)),
+    ];
+    say(`rollout ${rolloutId} started: groups ${groupNames.join(', ')}; running the update...`);
 
     // ------------------------------------------------------------ watch it run
     const view = new ProgressView(err);
     const results = new Map<string, { id: number; status: string; active: boolean }>();
     const canceled = new Set<string>();
     let timedOut = false;
+    let resumed = false;
+    let rollout = await mgmt.getRollout(rolloutId);
+    let groups = await mgmt.rolloutGroups(rolloutId);
     while (!signal.aborted) {
       for (const candidate of cancelCandidates.splice(0)) {
         if (canceled.has(candidate.controllerId)) continue;
@@ -312,25 +324,43 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
           if (action) results.set(d.controllerId, action);
         }),
       );
-      const progress: ChannelProgress[] = (['ddi', 'mqtt', 'huawei'] as const)
-        .filter((c) => flags[c] > 0)
-        .map((channel: Channel) => {
-          const mine = plan.filter((d) => d.channel === channel);
-          const statuses = mine.map((d) => results.get(d.controllerId));
-          const byStatus = new Map<string, number>();
-          for (const s of statuses) {
-            const key = s ? s.status : 'none';
-            byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
-          }
+      rollout = await mgmt.getRollout(rolloutId);
+      groups = await mgmt.rolloutGroups(rolloutId);
+      if (rollout.status === 'paused' && !resumed) {
+        const tripped = groups.find((g) => g.status === 'error');
+        say(
+          `group ${tripped?.name ?? '?'} tripped its error threshold (${tripped?.totalTargetsPerStatus.error ?? 0} failed): rollout paused; resuming it through the Management API`,
+        );
+        await mgmt.rolloutOperation(rolloutId, 'resume');
+        resumed = true;
+      }
+      const directResults = direct.map((d) => results.get(d.controllerId));
+      const progress: ChannelProgress[] = [
+        ...groups.map((g) => {
+          const c = g.totalTargetsPerStatus;
           return {
-            channel,
-            total: mine.length,
-            done: statuses.filter((s) => s && !s.active).length,
-            detail: [...byStatus].map(([k, n]) => `${n} ${k}`).join(', '),
+            channel: g.name,
+            total: g.totalTargets,
+            done: c.finished + c.error + c.cancelled,
+            detail: `${g.status}: ${c.finished} finished, ${c.error} error, ${c.running} running, ${c.scheduled} scheduled`,
           };
-        });
+        }),
+        ...(direct.length > 0
+          ? [
+              {
+                channel: 'direct',
+                total: direct.length,
+                done: directResults.filter((s) => s && !s.active).length,
+                detail: directResults.map((s) => s?.status ?? 'none').join(', '),
+              },
+            ]
+          : []),
+      ];
       view.render(progress, Date.now() - started);
-      if (progress.every((p) => p.done === p.total)) break;
+      const settled =
+        [...results.values()].length === plan.length &&
+        [...results.values()].every((s) => !s.active && s.status !== 'scheduled');
+      if (settled && (rollout.status === 'finished' || rollout.status === 'stopped')) break;
       if (Date.now() > deadline) {
         timedOut = true;
         break;
@@ -372,6 +402,19 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
         tenant: ready.tenant,
       },
       fleet: { ddi: flags.ddi, mqtt: flags.mqtt, huawei: flags.huawei },
+      rollout: {
+        id: rollout.id,
+        name: rollout.name,
+        status: rollout.status,
+        resumed,
+        groups: groups.map((g) => ({
+          name: g.name,
+          status: g.status,
+          total: g.totalTargets,
+          finished: g.totalTargetsPerStatus.finished,
+          error: g.totalTargetsPerStatus.error,
+        })),
+      },
       sie: {
         enabled: consumer !== undefined,
         ...(consumer

@@ -77,6 +77,27 @@ export class ManagementClient {
     return page.content[0];
   }
 
+  async createRollout(body: Record<string, unknown>): Promise<number> {
+    const created = await this.#call<{ id: number }>('POST', '/rollouts', body);
+    return created.id;
+  }
+
+  rolloutOperation(id: number, operation: 'start' | 'resume') {
+    return this.#call<void>('POST', `/rollouts/${id}/${operation}`);
+  }
+
+  getRollout(id: number) {
+    return this.#call<RolloutJson>('GET', `/rollouts/${id}`);
+  }
+
+  async rolloutGroups(id: number): Promise<RolloutGroupJson[]> {
+    const page = await this.#call<{ content: RolloutGroupJson[] }>(
+      'GET',
+      `/rollouts/${id}/deploygroups?representation=full&limit=500`,
+    );
+    return page.content;
+  }
+
   cancelAction(controllerId: string, actionId: number) {
     return this.#call<void>(
       'DELETE',
@@ -89,6 +110,32 @@ export interface TargetJson {
   controllerId: string;
   updateStatus: string;
   channel?: string;
+}
+
+/** hawkBit's per-status counts of a rollout or a group. */
+export interface TargetsPerStatus {
+  scheduled: number;
+  running: number;
+  error: number;
+  finished: number;
+  cancelled: number;
+  notstarted: number;
+}
+
+export interface RolloutJson {
+  id: number;
+  name: string;
+  status: string;
+  totalTargets: number;
+  totalTargetsPerStatus: TargetsPerStatus;
+}
+
+export interface RolloutGroupJson {
+  id: number;
+  name: string;
+  status: string;
+  totalTargets: number;
+  totalTargetsPerStatus: TargetsPerStatus;
 }
 
 export interface ActionJson {

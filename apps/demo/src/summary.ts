@@ -18,6 +18,15 @@ export interface DemoSummary {
   timedOut: boolean;
   backend: { url: string; mqttUrl: string; embeddedBroker: boolean; tenant: string };
   fleet: Record<Channel, number>;
+  /** The rollout the update ran as, and how each of its groups ended. */
+  rollout: {
+    id: number;
+    name: string;
+    status: string;
+    /** Whether the demo resumed it after a group tripped its error threshold. */
+    resumed: boolean;
+    groups: { name: string; status: string; total: number; finished: number; error: number }[];
+  };
   targets: Record<string, number>;
   actions: Record<string, number>;
   devices: DeviceResult[];
@@ -70,6 +79,18 @@ export function formatSummary(s: DemoSummary): string {
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([status, n]) => [status, ...perChannel(key, status), String(n)]);
   const out = [
+    '',
+    `Rollout ${s.rollout.name} (${s.rollout.id}): ${s.rollout.status}${s.rollout.resumed ? ', resumed once after its error threshold tripped' : ''}`,
+    table(
+      ['group', 'status', 'targets', 'finished', 'error'],
+      s.rollout.groups.map((g) => [
+        g.name,
+        g.status,
+        String(g.total),
+        String(g.finished),
+        String(g.error),
+      ]),
+    ),
     '',
     `Targets per update status`,
     table(['status', ...channels, 'total'], rowsOf('target', s.targets)),

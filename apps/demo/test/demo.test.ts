@@ -76,6 +76,13 @@ describe('otaflow demo', () => {
     expect(run.err).toContain('SIE: off (no AMQP_URL given)');
     expect(summary.actions).toEqual({ CANCELED: 1, FINISHED: 3, ERROR: 3 });
     expect(summary.targets).toEqual({ IN_SYNC: 4, ERROR: 3 });
+    // The update ran as a rollout: the canary first, the failing wave paused it, the demo resumed.
+    expect(summary.rollout).toMatchObject({ status: 'finished', resumed: true });
+    expect(summary.rollout.groups).toEqual([
+      { name: 'canary', status: 'finished', total: 2, finished: 2, error: 0 },
+      { name: 'wave-1', status: 'error', total: 3, finished: 0, error: 3 },
+    ]);
+    expect(run.err).toContain('group wave-1 tripped its error threshold');
   }, 60_000);
 
   describe.skipIf(brokerProblem !== undefined && !CI)('over Mosquitto and RabbitMQ', () => {
@@ -177,12 +184,13 @@ describe('otaflow demo', () => {
           controllerId: d.controllerId,
         });
       }
-      const assignment = seen.find((e) => e.topic === 'UPDATE_ASSIGNMENT')?.body as {
-        targets: { controllerId: string; actionId: number }[];
-      };
-      expect(assignment.targets.map((t) => t.controllerId).sort()).toEqual(
-        actions.map((d) => d.controllerId).sort(),
-      );
+      // One UPDATE_ASSIGNMENT for the direct assignment and one per rollout group as it starts:
+      // every device is in exactly one.
+      const assigned = seen
+        .filter((e) => e.topic === 'UPDATE_ASSIGNMENT')
+        .flatMap((e) => (e.body as { targets: { controllerId: string }[] }).targets)
+        .map((t) => t.controllerId);
+      expect(assigned.sort()).toEqual(actions.map((d) => d.controllerId).sort());
     }, 90_000);
   });
 });
