@@ -1,7 +1,15 @@
 import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
 import { withContact } from './MemoryUpdateStore.js';
 import type { ActionRecord, TargetRecord } from './records.js';
-import type { Page, PageQuery, Sequence, TargetContact, UpdateStore } from './UpdateStore.js';
+import {
+  nextIdsOf,
+  type Page,
+  type PageQuery,
+  putNewActionsOf,
+  type Sequence,
+  type TargetContact,
+  type UpdateStore,
+} from './UpdateStore.js';
 
 export interface CachingUpdateStoreOptions {
   /** Targets whose poll reads are kept; the least recently read go first (default 50,000). */
@@ -182,6 +190,15 @@ export class CachingUpdateStore implements UpdateStore {
     return this.#writing(record.controllerId, () => this.#inner.putAction(record, expectedVersion));
   }
 
+  async putNewActions(records: readonly ActionRecord[]): Promise<void> {
+    await putNewActionsOf(this.#inner, records);
+    for (const r of records) this.invalidate(r.controllerId);
+  }
+
+  nextIds(sequence: Sequence, count: number): Promise<number[]> {
+    return nextIdsOf(this.#inner, sequence, count);
+  }
+
   async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
     const touched = new Set<string>();
     try {
@@ -276,6 +293,13 @@ class UnitView implements UpdateStore {
     const before = expectedVersion === undefined ? await this.tx.getAction(record.id) : undefined;
     if (before && before.controllerId !== record.controllerId) this.#touch(before.controllerId);
     return this.tx.putAction(record, expectedVersion);
+  }
+  async putNewActions(records: readonly ActionRecord[]) {
+    for (const r of records) this.#touch(r.controllerId);
+    return putNewActionsOf(this.tx, records);
+  }
+  nextIds(sequence: Sequence, count: number) {
+    return nextIdsOf(this.tx, sequence, count);
   }
   transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
     return work(this);

@@ -29,7 +29,13 @@ import {
 } from './rules.js';
 import { type TargetEvent, targetStatusOfState } from './targetMachine.js';
 import { createTargetSnapshot, stepPersistedTarget } from './targets.js';
-import type { Page, PageQuery, UpdateStore } from './UpdateStore.js';
+import {
+  nextIdsOf,
+  type Page,
+  type PageQuery,
+  putNewActionsOf,
+  type UpdateStore,
+} from './UpdateStore.js';
 import {
   actionHistoryOfRecord,
   actionViewOfRecord,
@@ -1018,6 +1024,74 @@ export class UpdateService {
     return started;
   }
 
+  #actionInput(
+    set: DistributionSet,
+    input: AssignTargetInput,
+    id: number,
+    now: number,
+  ): ActionInput {
+    const actionInput: ActionInput = {
+      id,
+      controllerId: input.controllerId,
+      distributionSetId: set.id,
+      distributionSetName: set.name,
+      distributionSetVersion: set.version,
+      type: input.type ?? 'forced',
+      weight: input.weight ?? DEFAULT_WEIGHT,
+      confirmationRequired: input.confirmationRequired ?? false,
+      createdAt: now,
+      maxHistory: this.#maxHistory,
+    };
+    if (input.forcedTime !== undefined) actionInput.forcedTime = input.forcedTime;
+    if (input.maintenanceWindow !== undefined)
+      actionInput.maintenanceWindow = input.maintenanceWindow;
+    if (input.scheduled) actionInput.scheduled = true;
+    if (input.rolloutId !== undefined) actionInput.rolloutId = input.rolloutId;
+    if (input.rolloutGroupId !== undefined) actionInput.rolloutGroupId = input.rolloutGroupId;
+    if (input.weight === undefined) actionInput.weightDefaulted = true;
+    return actionInput;
+  }
+
+  /**
+   * Writes actions that wait as SCHEDULED (a rollout group's, before it starts) in one unit and
+   * as few round trips as the store allows: one read for which targets exist, one for the ids,
+   * one write for the actions. A scheduled action supersedes nothing and leaves its target as it
+   * is, so nothing else is read or written per target. Targets that no longer exist are left out.
+   */
+  async scheduleBatch(
+    set: DistributionSet,
+    inputs: readonly AssignTargetInput[],
+  ): Promise<ActionView[]> {
+    if (inputs.length === 0) return [];
+    const ids = [...new Set(inputs.map((i) => i.controllerId))];
+    const existing = await this.#store.listTargets({
+      filter: { kind: 'cmp', field: 'controllerId', op: '=in=', values: ids },
+      limit: ids.length,
+    });
+    const present = new Set(existing.items.map((t) => t.controllerId));
+    const todo = inputs.filter((i) => present.has(i.controllerId));
+    const now = this.#clock();
+    const records: ActionRecord[] = [];
+    const actionIds = await nextIdsOf(this.#store, 'action', todo.length);
+    todo.forEach((input, k) => {
+      const actionInput = this.#actionInput(set, { ...input, scheduled: true }, actionIds[k]!, now);
+      records.push({
+        id: actionInput.id,
+        controllerId: input.controllerId,
+        version: 0,
+        state: newPersistedAction(actionInput),
+      });
+    });
+    await this.#unit(this.#store, (tx) => putNewActionsOf(tx, records));
+    const views = records.map((record) => {
+      this.#observe('action', record.id, undefined, record.state);
+      const view = actionViewOfRecord(record);
+      this.#emitAction('ACTION_CREATED', view);
+      return view;
+    });
+    return views;
+  }
+
   /** One UPDATE_ASSIGNMENT per distribution set for actions that devices can now see. */
   async #emitAssignments(actions: readonly ActionView[]): Promise<void> {
     if (!this.#listened() || actions.length === 0) return;
@@ -1095,25 +1169,7 @@ export class UpdateService {
         store,
       );
     }
-    const actionInput: ActionInput = {
-      id: await store.nextId('action'),
-      controllerId: input.controllerId,
-      distributionSetId: set.id,
-      distributionSetName: set.name,
-      distributionSetVersion: set.version,
-      type: input.type ?? 'forced',
-      weight: input.weight ?? DEFAULT_WEIGHT,
-      confirmationRequired: input.confirmationRequired ?? false,
-      createdAt: now,
-      maxHistory: this.#maxHistory,
-    };
-    if (input.forcedTime !== undefined) actionInput.forcedTime = input.forcedTime;
-    if (input.maintenanceWindow !== undefined)
-      actionInput.maintenanceWindow = input.maintenanceWindow;
-    if (input.scheduled) actionInput.scheduled = true;
-    if (input.rolloutId !== undefined) actionInput.rolloutId = input.rolloutId;
-    if (input.rolloutGroupId !== undefined) actionInput.rolloutGroupId = input.rolloutGroupId;
-    if (input.weight === undefined) actionInput.weightDefaulted = true;
+    const actionInput = this.#actionInput(set, input, await store.nextId('action'), now);
     let state = newPersistedAction(actionInput);
     if (state.context.status === 'WAIT_FOR_CONFIRMATION' && target.autoConfirm?.active) {
       const confirmed = stepPersistedAction(state, {

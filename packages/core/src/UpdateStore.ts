@@ -56,6 +56,11 @@ export interface UpdateStore {
    */
   listActions(query?: PageQuery, controllerId?: string): Promise<Page<ActionRecord>>;
   putAction(record: ActionRecord, expectedVersion?: number): Promise<void>;
+  /**
+   * Optional: many actions that must not exist yet, in one write (a rollout's scheduled
+   * actions); CONFLICT when any exists. Without it, `putAction(record, -1)` each.
+   */
+  putNewActions?(records: readonly ActionRecord[]): Promise<void>;
   findActionByRef(key: string, value: string): Promise<ActionRecord | undefined>;
 
   getSoftwareModule(id: number): Promise<SoftwareModule | undefined>;
@@ -87,6 +92,8 @@ export interface UpdateStore {
 
   /** Sequences are not transactional: an id taken in a unit that rolls back is skipped. */
   nextId(sequence: Sequence): Promise<number>;
+  /** Optional: `count` ids of a sequence in one call, ascending. Without it, `nextId` each. */
+  nextIds?(sequence: Sequence, count: number): Promise<number[]>;
 
   /**
    * Runs `work` as one unit: every write through `tx` commits together when it resolves, and none
@@ -95,4 +102,25 @@ export interface UpdateStore {
    * single-connection database it waits for the unit to end, which never comes.
    */
   transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T>;
+}
+
+/** `store.putNewActions`, or one `putAction(record, -1)` each where the store has no batch. */
+export async function putNewActionsOf(
+  store: UpdateStore,
+  records: readonly ActionRecord[],
+): Promise<void> {
+  if (store.putNewActions) return store.putNewActions(records);
+  for (const record of records) await store.putAction(record, -1);
+}
+
+/** `store.nextIds`, or one `nextId` each where the store has no batch. */
+export async function nextIdsOf(
+  store: UpdateStore,
+  sequence: Sequence,
+  count: number,
+): Promise<number[]> {
+  if (store.nextIds) return store.nextIds(sequence, count);
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) ids.push(await store.nextId(sequence));
+  return ids;
 }

@@ -225,12 +225,14 @@ export {
   UpdateService,
   type UpdateServiceOptions,
 } from './UpdateService.js';
-export type {
-  Page,
-  PageQuery,
-  Sequence,
-  TargetContact,
-  UpdateStore,
+export {
+  nextIdsOf,
+  type Page,
+  type PageQuery,
+  putNewActionsOf,
+  type Sequence,
+  type TargetContact,
+  type UpdateStore,
 } from './UpdateStore.js';
 export {
   actionHistoryOfRecord,

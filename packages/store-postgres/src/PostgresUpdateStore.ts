@@ -292,6 +292,58 @@ export class PostgresUpdateStore implements UpdateStore {
       throw conflict('action', record.id, expectedVersion);
   }
 
+  /**
+   * New actions in one statement (a rollout schedules thousands at once): the rows from arrays
+   * by `unnest`, their history rows beside them; CONFLICT when any id existed already.
+   */
+  async putNewActions(records: readonly ActionRecord[]) {
+    if (records.length === 0) return;
+    // One JSON parameter of rows: the same on every driver (arrays of booleans are not).
+    const input = records.map((record) => {
+      const { history = [], ...context } = record.state.context as Record<string, unknown> & {
+        history?: unknown[];
+      };
+      const status = String(context.status);
+      return {
+        id: record.id,
+        controller_id: record.controllerId,
+        status,
+        active: !CLOSED.has(status),
+        set_id: Number(context.distributionSetId ?? 0),
+        created_at: iso(context.createdAt),
+        refs: record.refs ?? null,
+        state: { ...record.state, context },
+        start: typeof context.historyDropped === 'number' ? context.historyDropped : 0,
+        history,
+      };
+    });
+    const { rows } = await this.#sql.query<{ n: number }>(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($2::text::jsonb)
+                AS t(id bigint, controller_id text, status text, active boolean, set_id bigint,
+                     created_at timestamptz, refs jsonb, state jsonb, start bigint, history jsonb)),
+            ins AS (
+         INSERT INTO actions (tenant, id, controller_id, version, status, active, distribution_set_id,
+                              created_at, refs, applied, state, history_start, history_end)
+         SELECT $1, id, controller_id, 0, status, active, set_id, created_at,
+                CASE WHEN jsonb_typeof(refs) = 'object' THEN refs END, NULL,
+                state, start, start + jsonb_array_length(history)
+           FROM input
+         ON CONFLICT DO NOTHING RETURNING id),
+            rows AS (
+         INSERT INTO action_status (tenant, action_id, seq, entry)
+         SELECT $1, i.id, i.start + x.o, x.e
+           FROM input i JOIN ins USING (id),
+                jsonb_array_elements(i.history) WITH ORDINALITY AS x(e, o))
+       SELECT count(*)::int AS n FROM ins`,
+      [this.#tenant, JSON.stringify(input)],
+    );
+    // Inside a unit (as the service writes them) the CONFLICT rolls the whole batch back.
+    if ((rows[0]?.n ?? 0) !== records.length) {
+      throw conflict('action', records[0]!.id, -1);
+    }
+  }
+
   async findActionByRef(key: string, value: string) {
     // Should two actions carry the same reference, the newest answers.
     const { rows } = await this.#sql.query<ActionRow>(
@@ -439,6 +491,18 @@ export class PostgresUpdateStore implements UpdateStore {
   }
 
   // ---------------------------------------------------------------- sequences
+
+  async nextIds(sequence: Sequence, count: number) {
+    if (count <= 0) return [];
+    const { rows } = await this.#sql.query<{ value: string }>(
+      `INSERT INTO sequences (tenant, name, value) VALUES ($1, $2, $3)
+       ON CONFLICT (tenant, name) DO UPDATE SET value = sequences.value + $3
+       RETURNING value`,
+      [this.#tenant, sequence, count],
+    );
+    const last = Number(rows[0]!.value);
+    return Array.from({ length: count }, (_, i) => last - count + 1 + i);
+  }
 
   async nextId(sequence: Sequence) {
     const { rows } = await this.#sql.query<{ value: string }>(

@@ -3,8 +3,10 @@ import {
   createTargetSnapshot,
   type DistributionSet,
   MemoryUpdateStore,
+  nextIdsOf,
   OtaflowError,
   persistTarget,
+  putNewActionsOf,
   type SoftwareModule,
   type TargetRecord,
   UpdateService,
@@ -169,6 +171,26 @@ export function describeUpdateStore(name: string, factory: StoreFactory) {
       expect(await store.deleteTarget('r')).toBe(true);
       expect(await store.getAction(3)).toBeUndefined();
       expect(await store.deleteTarget('r')).toBe(false);
+    });
+
+    it('writes many new actions at once, all or nothing inside a unit, and hands out ids in blocks', async () => {
+      const store = await factory();
+      await store.putTarget(targetRecord('b1'), -1);
+      await store.putTarget(targetRecord('b2'), -1);
+      const ids = await nextIdsOf(store, 'action', 3);
+      expect(ids).toHaveLength(3);
+      expect(ids[1]).toBe(ids[0]! + 1);
+      expect((await nextIdsOf(store, 'action', 2))[0]).toBe(ids[2]! + 1);
+      const [a, b] = [await actionRecord('b1', ids[0]!), await actionRecord('b2', ids[1]!)];
+      await putNewActionsOf(store, [a!, b!]);
+      expect(await store.getAction(ids[0]!)).toEqual(a);
+      expect((await store.listActionsOfTarget('b2')).map((x) => x.id)).toEqual([ids[1]]);
+      const c = await actionRecord('b1', ids[2]!);
+      await expect(
+        store.transaction((tx) => putNewActionsOf(tx, [c, { ...a!, version: 0 }])),
+      ).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(await store.getAction(ids[2]!)).toBeUndefined();
+      expect(await store.getAction(ids[0]!)).toEqual(a);
     });
 
     it('finds the oldest distribution set by name and version', async () => {

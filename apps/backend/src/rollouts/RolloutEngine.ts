@@ -1,6 +1,5 @@
 import {
   type ActionView,
-  type AssignTargetInput,
   amountGroupPercentages,
   type DistributionSet,
   type FilterNode,
@@ -392,23 +391,20 @@ export class RolloutEngine {
       const written = new Set(await this.#controllerIds(actionsOf('rolloutGroupId', group.id)));
       const missing = group.targets.filter((id) => !written.has(id));
       for (let i = 0; i < missing.length; i += BATCH) {
-        const batch = missing.slice(i, i + BATCH);
-        // A target deleted since the rollout was created is left out, not an error.
-        const present = await Promise.all(batch.map((id) => this.#service.getTarget(id)));
-        const inputs: AssignTargetInput[] = batch
-          .filter((_, k) => present[k] !== undefined)
-          .map((controllerId) => ({
+        // One read, one id reservation and one write per batch; targets deleted since the
+        // rollout was created are left out.
+        await this.#service.scheduleBatch(
+          set,
+          missing.slice(i, i + BATCH).map((controllerId) => ({
             controllerId,
-            scheduled: true,
             rolloutId: rollout.id,
             rolloutGroupId: group.id,
             type: rollout.type,
             confirmationRequired: group.confirmationRequired,
             ...(rollout.weight !== undefined ? { weight: rollout.weight } : {}),
             ...(rollout.forcetime !== undefined ? { forcedTime: rollout.forcetime } : {}),
-          }));
-        for (let j = 0; j < inputs.length; j += 200)
-          await this.#service.assignBatch(set, inputs.slice(j, j + 200));
+          })),
+        );
       }
       await this.#saveGroup(group, { type: 'group.schedule' }, 'system');
     }
