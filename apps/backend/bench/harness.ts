@@ -20,6 +20,8 @@ export interface Figure {
   baseline: number;
   ratio: number;
   goal: number | null;
+  /** The goal is a ceiling for the ratio (a time against the baseline's). */
+  ratioBelow?: boolean;
 }
 
 export interface Sample {

@@ -19,9 +19,10 @@
  *   whose state did not change must cost no database round trip (the poll cache, kept right by
  *   the database's change notifications).
  *
- * Env: BENCH_ONLY=polls,feedback,db-polls picks phases; BENCH_ROUNDS=n measures n rounds (5); BENCH_SERVER_PROF=<dir> runs the server processes
+ * Env: BENCH_ONLY=polls,feedback,db-polls,rollout picks phases; BENCH_ROUNDS=n measures n rounds (5); BENCH_SERVER_PROF=<dir> runs the server processes
  * with --cpu-prof into <dir>.
  */
+
 import {
   CONCURRENCY,
   compare,
@@ -36,9 +37,10 @@ import {
   startServer,
   writeResult,
 } from './harness.js';
+import { benchRollout } from './rollout.js';
 import { CONTROLLERS, cid, FEEDBACK, TENANT } from './shared.js';
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'polls,feedback,db-polls').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'polls,feedback,db-polls,rollout').split(','));
 const HEADERS = { accept: 'application/hal+json' };
 const poll = (i: number): Req => ({
   path: `/${TENANT}/controller/v1/${cid(i)}`,
@@ -47,6 +49,12 @@ const poll = (i: number): Req => ({
 });
 
 const started = Date.now();
+// In process and before the servers start, so that it has the cores to itself.
+const rolloutFigures = ONLY.has('rollout') ? await benchRollout() : [];
+if (![...ONLY].some((phase) => phase !== 'rollout')) {
+  await writeResult(new URL('./result.json', import.meta.url), '@otaflow/backend', rolloutFigures);
+  process.exit(0);
+}
 const backend = await startServer('backend');
 const bare = await startServer('bare');
 try {
@@ -55,7 +63,7 @@ try {
   await load(backend, CONTROLLERS, poll, 200);
   for (const i of [0, 1, CONTROLLERS - 1]) await expectSameAnswer(backend, bare, poll(i));
 
-  const figures: Figure[] = [];
+  const figures: Figure[] = [...rolloutFigures];
   if (ONLY.has('polls')) {
     const m = await compare(
       'root polls',

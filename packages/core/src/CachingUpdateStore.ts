@@ -2,6 +2,7 @@ import type { Collection, CollectionRecord, CollectionStore } from './collection
 import { withContact } from './MemoryUpdateStore.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 import {
+  getTargetsOf,
   nextIdsOf,
   type Page,
   type PageQuery,
@@ -190,6 +191,10 @@ export class CachingUpdateStore implements UpdateStore {
     return this.#writing(record.controllerId, () => this.#inner.putAction(record, expectedVersion));
   }
 
+  getTargets(controllerIds: readonly string[]): Promise<TargetRecord[]> {
+    return getTargetsOf(this.#inner, controllerIds);
+  }
+
   async putNewActions(records: readonly ActionRecord[]): Promise<void> {
     await putNewActionsOf(this.#inner, records);
     for (const r of records) this.invalidate(r.controllerId);
@@ -293,6 +298,9 @@ class UnitView implements UpdateStore {
     const before = expectedVersion === undefined ? await this.tx.getAction(record.id) : undefined;
     if (before && before.controllerId !== record.controllerId) this.#touch(before.controllerId);
     return this.tx.putAction(record, expectedVersion);
+  }
+  getTargets(controllerIds: readonly string[]) {
+    return getTargetsOf(this.tx, controllerIds);
   }
   async putNewActions(records: readonly ActionRecord[]) {
     for (const r of records) this.#touch(r.controllerId);

@@ -30,6 +30,7 @@ import {
 import { type TargetEvent, targetStatusOfState } from './targetMachine.js';
 import { createTargetSnapshot, stepPersistedTarget } from './targets.js';
 import {
+  getTargetsOf,
   nextIdsOf,
   type Page,
   type PageQuery,
@@ -197,6 +198,8 @@ const NO_REFS: Readonly<Record<string, string>> = Object.freeze({});
 /** Runs `work` again from the start when its write lost to another (CONFLICT), a few times. */
 /** Targets whose assignment commits as one unit (see `assignBatch`). */
 const ASSIGN_BATCH = 200;
+/** Batches of a rollout group started at once: disjoint targets, separate units. */
+const START_CONCURRENCY = 4;
 
 async function retryOnConflict<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -968,60 +971,83 @@ export class UpdateService {
   /**
    * Starts scheduled actions (a rollout group's): per action, the target's other active actions
    * are superseded as an assignment supersedes them, then it runs (or waits for confirmation) and
-   * devices see it. A batch commits as one unit under its targets' locks; an action that is no
-   * longer SCHEDULED is left as it is, so a repeated start changes nothing. Emits one
-   * UPDATE_ASSIGNMENT per distribution set for what started.
+   * devices see it. A batch commits as one unit under its targets' locks, a few batches at once
+   * (disjoint targets, so they never wait on each other); an action that is no longer SCHEDULED
+   * is left as it is, so a repeated start changes nothing. Emits one UPDATE_ASSIGNMENT per
+   * distribution set for what started.
    */
   async startScheduled(actionIds: readonly number[]): Promise<ActionView[]> {
+    const batches: number[][] = [];
+    for (let i = 0; i < actionIds.length; i += ASSIGN_BATCH)
+      batches.push(actionIds.slice(i, i + ASSIGN_BATCH));
     const started: ActionView[] = [];
-    for (let i = 0; i < actionIds.length; i += ASSIGN_BATCH) {
-      const records = (
-        await Promise.all(
-          actionIds.slice(i, i + ASSIGN_BATCH).map((id) => this.#store.getAction(id)),
-        )
-      ).filter((r): r is ActionRecord => r !== undefined);
-      const startOne = async (record: ActionRecord, tx: UpdateStore) => {
-        const current = await tx.getAction(record.id);
-        if (current?.state.context.status !== 'SCHEDULED') return undefined;
-        const now = this.#clock();
-        const others = (await tx.listActionsOfTarget(record.controllerId))
-          .map(actionViewOfRecord)
-          .filter((a) => a.id !== record.id);
-        for (const id of planAssignment(others, -1).cancel) {
-          await this.#applyLocked(
-            id,
-            {
-              type: 'cancel.requested',
-              at: now,
-              messages: [`superseded by rollout action ${record.id}`],
-            },
-            undefined,
-            undefined,
-            tx,
-          );
-        }
-        const result = await this.#applyLocked(
-          record.id,
-          { type: 'action.start', at: now },
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(START_CONCURRENCY, batches.length) }, async () => {
+        for (let b = next++; b < batches.length; b = next++)
+          started.push(...(await this.#startBatch(batches[b] ?? [])));
+      }),
+    );
+    started.sort((a, b) => a.id - b.id);
+    await this.#emitAssignments(started);
+    return started;
+  }
+
+  async #startBatch(ids: readonly number[]): Promise<ActionView[]> {
+    const records = (await Promise.all(ids.map((id) => this.#store.getAction(id)))).filter(
+      (r): r is ActionRecord => r?.state.context.status === 'SCHEDULED',
+    );
+    const startOne = async (record: ActionRecord, tx: UpdateStore) => {
+      // The target's actions, this one among them, read once under the lock.
+      const mine = await tx.listActionsOfTarget(record.controllerId);
+      const current = mine.find((a) => a.id === record.id);
+      if (current?.state.context.status !== 'SCHEDULED') return undefined;
+      const now = this.#clock();
+      const others = mine.filter((a) => a.id !== record.id).map(actionViewOfRecord);
+      for (const id of planAssignment(others, -1).cancel) {
+        await this.#applyLocked(
+          id,
+          {
+            type: 'cancel.requested',
+            at: now,
+            messages: [`superseded by rollout action ${record.id}`],
+          },
           undefined,
-          current,
+          undefined,
           tx,
         );
-        return result.ok ? result.action : undefined;
-      };
-      const views = await this.#withTargets(
-        records.map((r) => r.controllerId),
+      }
+      const result = await this.#applyLocked(
+        record.id,
+        { type: 'action.start', at: now },
+        undefined,
+        current,
+        tx,
+      );
+      return result.ok ? result.action : undefined;
+    };
+    const startAll = (batch: readonly ActionRecord[]) =>
+      this.#withTargets(
+        batch.map((r) => r.controllerId),
         () =>
           this.#unit(this.#store, async (tx) => {
-            const out: (ActionView | undefined)[] = [];
-            for (const record of records) out.push(await startOne(record, tx));
+            const out: ActionView[] = [];
+            for (const record of batch) {
+              const view = await startOne(record, tx);
+              if (view) out.push(view);
+            }
             return out;
           }),
       );
-      for (const view of views) if (view) started.push(view);
+    try {
+      return await startAll(records);
+    } catch (error) {
+      if (!(error instanceof OtaflowError && error.code === 'CONFLICT')) throw error;
+      // A device report got in the way: one unit per action, each retried as a report's are.
+      const out: ActionView[] = [];
+      for (const record of records) out.push(...(await startAll([record])));
+      return out;
     }
-    await this.#emitAssignments(started);
-    return started;
   }
 
   #actionInput(
@@ -1064,11 +1090,7 @@ export class UpdateService {
   ): Promise<ActionView[]> {
     if (inputs.length === 0) return [];
     const ids = [...new Set(inputs.map((i) => i.controllerId))];
-    const existing = await this.#store.listTargets({
-      filter: { kind: 'cmp', field: 'controllerId', op: '=in=', values: ids },
-      limit: ids.length,
-    });
-    const present = new Set(existing.items.map((t) => t.controllerId));
+    const present = new Set((await getTargetsOf(this.#store, ids)).map((t) => t.controllerId));
     const todo = inputs.filter((i) => present.has(i.controllerId));
     const now = this.#clock();
     const records: ActionRecord[] = [];

@@ -35,6 +35,8 @@ export type PageQuery = ListRequest;
  */
 export interface UpdateStore {
   getTarget(controllerId: string): Promise<TargetRecord | undefined>;
+  /** Optional: the targets of these ids that exist, in one read. Without it, `getTarget` each. */
+  getTargets?(controllerIds: readonly string[]): Promise<TargetRecord[]>;
   /** Filtered by `TARGET_LIST_FIELDS`; ties (and no sort) in insertion order. */
   listTargets(query?: PageQuery): Promise<Page<TargetRecord>>;
   putTarget(record: TargetRecord, expectedVersion?: number): Promise<void>;
@@ -123,4 +125,14 @@ export async function nextIdsOf(
   const ids: number[] = [];
   for (let i = 0; i < count; i++) ids.push(await store.nextId(sequence));
   return ids;
+}
+
+/** `store.getTargets`, or one `getTarget` each where the store has no batch. */
+export async function getTargetsOf(
+  store: UpdateStore,
+  controllerIds: readonly string[],
+): Promise<TargetRecord[]> {
+  if (store.getTargets) return store.getTargets(controllerIds);
+  const found = await Promise.all(controllerIds.map((id) => store.getTarget(id)));
+  return found.filter((t): t is TargetRecord => t !== undefined);
 }

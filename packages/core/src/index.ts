@@ -226,6 +226,7 @@ export {
   type UpdateServiceOptions,
 } from './UpdateService.js';
 export {
+  getTargetsOf,
   nextIdsOf,
   type Page,
   type PageQuery,

@@ -116,6 +116,16 @@ export class PostgresUpdateStore implements UpdateStore {
     return rows[0]?.record;
   }
 
+  async getTargets(controllerIds: readonly string[]) {
+    if (controllerIds.length === 0) return [];
+    const { rows } = await this.#sql.query<{ record: TargetRecord }>(
+      `SELECT record FROM targets
+        WHERE tenant = $1 AND controller_id IN (SELECT jsonb_array_elements_text($2::text::jsonb))`,
+      [this.#tenant, JSON.stringify(controllerIds)],
+    );
+    return rows.map((r) => r.record);
+  }
+
   async listTargets(query?: PageQuery): Promise<Page<TargetRecord>> {
     const page = await this.#list<{ record: TargetRecord }>(
       'targets',

@@ -177,6 +177,9 @@ export function describeUpdateStore(name: string, factory: StoreFactory) {
       const store = await factory();
       await store.putTarget(targetRecord('b1'), -1);
       await store.putTarget(targetRecord('b2'), -1);
+      expect(
+        (await getTargetsOf(store, ['b2', 'nobody', 'b1'])).map((t) => t.controllerId).sort(),
+      ).toEqual(['b1', 'b2']);
       const ids = await nextIdsOf(store, 'action', 3);
       expect(ids).toHaveLength(3);
       expect(ids[1]).toBe(ids[0]! + 1);

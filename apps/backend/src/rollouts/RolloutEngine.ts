@@ -33,8 +33,12 @@ import { actionsOf, groupCounts } from './groupCounts.js';
 import { RolloutLease } from './RolloutLease.js';
 import type { RolloutCreate } from './rolloutInput.js';
 
-/** Targets read, actions written and started per unit: one database round trip each. */
+/** Actions written or started per unit: one database round trip each. */
 const BATCH = 500;
+/** Ids read per page while a rollout is created or scheduled (each page also counts). */
+const READ_PAGE = 10_000;
+/** Scheduled actions written per statement. */
+const SCHEDULE_BATCH = 2_000;
 /** Statuses the engine has work in. */
 const ACTIVE: readonly RolloutStatus[] = ['ready', 'starting', 'running', 'stopping', 'deleting'];
 
@@ -385,17 +389,18 @@ export class RolloutEngine {
 
   /** Writes every group's actions as SCHEDULED (only those not written yet), then runs. */
   async #schedule(rollout: RolloutRecord): Promise<RolloutRecord> {
+    const began = performance.now();
     const set = await this.#service.requireDistributionSet(rollout.distributionSetId);
     for (const group of await this.#groups(rollout.id)) {
       if (group.status !== 'ready') continue;
       const written = new Set(await this.#controllerIds(actionsOf('rolloutGroupId', group.id)));
       const missing = group.targets.filter((id) => !written.has(id));
-      for (let i = 0; i < missing.length; i += BATCH) {
+      for (let i = 0; i < missing.length; i += SCHEDULE_BATCH) {
         // One read, one id reservation and one write per batch; targets deleted since the
         // rollout was created are left out.
         await this.#service.scheduleBatch(
           set,
-          missing.slice(i, i + BATCH).map((controllerId) => ({
+          missing.slice(i, i + SCHEDULE_BATCH).map((controllerId) => ({
             controllerId,
             rolloutId: rollout.id,
             rolloutGroupId: group.id,
@@ -408,6 +413,10 @@ export class RolloutEngine {
       }
       await this.#saveGroup(group, { type: 'group.schedule' }, 'system');
     }
+    this.#log.info(
+      { rolloutId: rollout.id, ms: Math.round(performance.now() - began) },
+      'rollout actions scheduled',
+    );
     return this.#save(rollout, { status: 'running' }, 'system');
   }
 
@@ -448,6 +457,7 @@ export class RolloutEngine {
 
   /** A group's scheduled actions become live, a batch at a time. */
   async #startGroup(group: RolloutGroupRecord, user: string): Promise<void> {
+    const began = performance.now();
     const scheduled: FilterNode = {
       kind: 'and',
       nodes: [
@@ -462,6 +472,10 @@ export class RolloutEngine {
       if (started.length === 0) break;
     }
     await this.#saveGroup(group, { type: 'group.start' }, user);
+    this.#log.info(
+      { rolloutId: group.rolloutId, group: group.name, ms: Math.round(performance.now() - began) },
+      'rollout group started',
+    );
   }
 
   /** hawkBit's stop: scheduled actions are dropped, running ones canceled, open groups finished. */
@@ -585,24 +599,24 @@ export class RolloutEngine {
   /** Controller ids of the targets a filter matches, read a page at a time. */
   async #matching(filter: FilterNode | undefined): Promise<string[]> {
     const out: string[] = [];
-    for (let offset = 0; ; offset += BATCH) {
+    for (let offset = 0; ; offset += READ_PAGE) {
       const page = await this.#service.listTargets({
         ...(filter ? { filter } : {}),
         offset,
-        limit: BATCH,
+        limit: READ_PAGE,
       });
       for (const t of page.items) out.push(t.controllerId);
-      if (page.items.length < BATCH) return out;
+      if (page.items.length < READ_PAGE) return out;
     }
   }
 
   /** Controller ids of the actions a filter matches. */
   async #controllerIds(filter: FilterNode): Promise<string[]> {
     const out: string[] = [];
-    for (let offset = 0; ; offset += BATCH) {
-      const page = await this.#service.pageActions({ filter, offset, limit: BATCH });
+    for (let offset = 0; ; offset += READ_PAGE) {
+      const page = await this.#service.pageActions({ filter, offset, limit: READ_PAGE });
       for (const a of page.items) out.push(a.controllerId);
-      if (page.items.length < BATCH) return out;
+      if (page.items.length < READ_PAGE) return out;
     }
   }
 }
