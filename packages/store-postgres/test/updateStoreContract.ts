@@ -2,6 +2,7 @@ import {
   type ActionRecord,
   createTargetSnapshot,
   type DistributionSet,
+  getTargetsOf,
   MemoryUpdateStore,
   nextIdsOf,
   OtaflowError,
