@@ -67,3 +67,33 @@ export async function seed(backend: Backend, controllerIds: string[], name = 'fw
   ]);
   return { moduleId, setId: ds.json[0].id as number };
 }
+
+/** A device's DDI call (anonymous DDI, the test backend's default): GET, or POST with a body. */
+export async function ddi(backend: Backend, device: string, path = '', body?: unknown) {
+  const res = await fetch(`${backend.url}/DEFAULT/controller/v1/${device}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { Accept: 'application/hal+json', 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** The action a device sees at its poll (its deploymentBase), if any. */
+export async function deviceAction(backend: Backend, device: string): Promise<number | undefined> {
+  const href: string | undefined = (await ddi(backend, device))?._links?.deploymentBase?.href;
+  return href ? Number(/deploymentBase\/(\d+)/.exec(href)?.[1]) : undefined;
+}
+
+/** The device closes its current action with `result`; throws when it sees none. */
+export async function finishAction(
+  backend: Backend,
+  device: string,
+  result: 'success' | 'failure',
+): Promise<void> {
+  const id = await deviceAction(backend, device);
+  if (id === undefined) throw new Error(`${device} sees no action`);
+  await ddi(backend, device, `/deploymentBase/${id}/feedback`, {
+    status: { execution: 'closed', result: { finished: result } },
+  });
+}

@@ -195,6 +195,12 @@ export class CachingUpdateStore implements UpdateStore {
     return getTargetsOf(this.#inner, controllerIds);
   }
 
+  async deleteAction(id: number): Promise<boolean> {
+    const action = await this.#inner.getAction(id);
+    if (!action) return false;
+    return this.#writing(action.controllerId, () => this.#inner.deleteAction(id));
+  }
+
   async putNewActions(records: readonly ActionRecord[]): Promise<void> {
     await putNewActionsOf(this.#inner, records);
     for (const r of records) this.invalidate(r.controllerId);
@@ -301,6 +307,11 @@ class UnitView implements UpdateStore {
   }
   getTargets(controllerIds: readonly string[]) {
     return getTargetsOf(this.tx, controllerIds);
+  }
+  async deleteAction(id: number) {
+    const action = await this.tx.getAction(id);
+    if (action) this.#touch(action.controllerId);
+    return this.tx.deleteAction(id);
   }
   async putNewActions(records: readonly ActionRecord[]) {
     for (const r of records) this.#touch(r.controllerId);

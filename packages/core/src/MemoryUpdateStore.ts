@@ -66,6 +66,7 @@ type StagedWrite =
   | { kind: 'target'; record: TargetRecord; expected: number | undefined }
   | { kind: 'deleteTarget'; controllerId: string }
   | { kind: 'action'; record: ActionRecord; expected: number | undefined }
+  | { kind: 'deleteAction'; id: number }
   | { kind: 'module'; module: SoftwareModule; expected: number | undefined }
   | { kind: 'deleteModule'; id: number }
   | { kind: 'set'; set: DistributionSet; expected: number | undefined }
@@ -81,6 +82,8 @@ function keyOf(write: StagedWrite): string {
       return `t\u0000${write.controllerId}`;
     case 'action':
       return `a\u0000${write.record.id}`;
+    case 'deleteAction':
+      return `a\u0000${write.id}`;
     case 'module':
       return `m\u0000${write.module.id}`;
     case 'deleteModule':
@@ -199,6 +202,12 @@ class MemoryTransaction implements UpdateStore {
     checkVersion('action', record.id, current?.version, expectedVersion);
     this.#actions.set(record.id, record);
     this.writes.push({ kind: 'action', record, expected: expectedVersion });
+  }
+  async deleteAction(id: number) {
+    const existed = (await this.getAction(id)) !== undefined;
+    this.#actions.set(id, null);
+    this.writes.push({ kind: 'deleteAction', id });
+    return existed;
   }
   async findActionByRef(key: string, value: string) {
     for (const record of this.#actions.values()) if (record?.refs?.[key] === value) return record;
@@ -323,6 +332,16 @@ export class MemoryUpdateStore implements UpdateStore {
       const record = this.#targets.get(controllerId);
       if (record) this.#targets.set(controllerId, withContact(record, at));
     }
+  }
+  async deleteAction(id: number) {
+    return this.#deleteAction(id);
+  }
+  #deleteAction(id: number) {
+    const action = this.#actions.get(id);
+    if (!action) return false;
+    for (const [k, v] of Object.entries(action.refs ?? {})) this.#dropRef(k, v, id);
+    this.#actionsByTarget.get(action.controllerId)?.delete(id);
+    return this.#actions.delete(id);
   }
   #deleteTarget(controllerId: string) {
     const ids = this.#actionsByTarget.get(controllerId);
@@ -528,6 +547,7 @@ export class MemoryUpdateStore implements UpdateStore {
       if (write.kind === 'target') this.#targets.set(write.record.controllerId, write.record);
       else if (write.kind === 'deleteTarget') this.#deleteTarget(write.controllerId);
       else if (write.kind === 'action') this.#putAction(write.record);
+      else if (write.kind === 'deleteAction') this.#deleteAction(write.id);
       else if (write.kind === 'module') this.#modules.set(write.module.id, write.module);
       else if (write.kind === 'deleteModule') this.#modules.delete(write.id);
       else if (write.kind === 'set') this.#putDistributionSet(write.set);

@@ -9,6 +9,7 @@ export type CoreErrorCode =
   | 'INVALID_SNAPSHOT'
   /** One of hawkBit's quotas (rules.ts) would be passed; nothing was written. */
   | 'QUOTA_EXCEEDED'
+  | 'ACTION_NOT_DELETABLE'
   | 'CONFLICT';
 
 export class OtaflowError extends Error {

@@ -198,6 +198,8 @@ const NO_REFS: Readonly<Record<string, string>> = Object.freeze({});
 /** Runs `work` again from the start when its write lost to another (CONFLICT), a few times. */
 /** Targets whose assignment commits as one unit (see `assignBatch`). */
 const ASSIGN_BATCH = 200;
+/** hawkBit's tenant default of `action.delete.allowed.statuses`. */
+export const DELETABLE_STATUSES: readonly string[] = ['CANCELED', 'ERROR', 'FINISHED'];
 /** Batches of a rollout group started at once: disjoint targets, separate units. */
 const START_CONCURRENCY = 4;
 
@@ -579,6 +581,69 @@ export class UpdateService {
    * Turns auto-confirm on or off. Turning it on also confirms every action that waits for
    * confirmation, as hawkBit does.
    */
+  /**
+   * Deletes actions and their status history, all or none: every one must exist and have ended
+   * in one of `deletable` (hawkBit's tenant default: CANCELED, ERROR, FINISHED), so that nothing
+   * a device still works on vanishes under it.
+   */
+  async deleteActions(
+    actionIds: readonly number[],
+    deletable: readonly string[] = DELETABLE_STATUSES,
+  ): Promise<number> {
+    const records: ActionRecord[] = [];
+    for (const id of new Set(actionIds)) {
+      const record = await this.#store.getAction(id);
+      if (!record) throw new OtaflowError('ACTION_NOT_FOUND', `action ${id} not found`);
+      records.push(record);
+    }
+    return this.#withTargets(
+      records.map((r) => r.controllerId),
+      () =>
+        this.#unit(this.#store, async (tx) => {
+          for (const r of records) {
+            const current = await tx.getAction(r.id);
+            const status = String(current?.state.context.status);
+            if (!current || !deletable.includes(status))
+              throw new OtaflowError(
+                'ACTION_NOT_DELETABLE',
+                `Status of action with id ${r.id} is not in allowed values for deletion: [${deletable.join(', ')}]`,
+              );
+          }
+          for (const r of records) await tx.deleteAction(r.id);
+          return records.length;
+        }),
+    );
+  }
+
+  /**
+   * hawkBit's switch to forced: a soft or download-only action becomes forced (the device sees
+   * it at its next poll); a forced or time-forced one stays as it is.
+   */
+  async forceAction(actionId: number): Promise<ActionView> {
+    const found = await this.#store.getAction(actionId);
+    if (!found) throw new OtaflowError('ACTION_NOT_FOUND', `action ${actionId} not found`);
+    return this.#withTarget(found.controllerId, async () => {
+      const record = await this.#store.getAction(actionId);
+      if (!record) throw new OtaflowError('ACTION_NOT_FOUND', `action ${actionId} not found`);
+      const context = record.state.context;
+      if (context.type === 'forced' || context.type === 'timeforced')
+        return actionViewOfRecord(record);
+      const next: ActionRecord = {
+        ...record,
+        version: record.version + 1,
+        state: {
+          ...record.state,
+          context: { ...context, type: 'forced', lastModifiedAt: this.#clock() },
+        },
+      };
+      await this.#store.putAction(next, record.version);
+      const view = actionViewOfRecord(next);
+      this.#observe('action', actionId, undefined, next.state);
+      this.#emitAction('ACTION_UPDATED', view);
+      return view;
+    });
+  }
+
   async setAutoConfirm(
     controllerId: string,
     options: { active: boolean; initiator?: string; remark?: string },

@@ -63,6 +63,8 @@ export interface UpdateStore {
    * actions); CONFLICT when any exists. Without it, `putAction(record, -1)` each.
    */
   putNewActions?(records: readonly ActionRecord[]): Promise<void>;
+  /** Removes an action and its status history; false when there was none. */
+  deleteAction(id: number): Promise<boolean>;
   findActionByRef(key: string, value: string): Promise<ActionRecord | undefined>;
 
   getSoftwareModule(id: number): Promise<SoftwareModule | undefined>;

@@ -219,6 +219,7 @@ export {
   type CreateDistributionSetInput,
   type CreateSoftwareModuleInput,
   type CreateTargetInput,
+  DELETABLE_STATUSES,
   type DomainEventListener,
   type MachineTransition,
   type TargetPatch,

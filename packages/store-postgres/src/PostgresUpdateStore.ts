@@ -354,6 +354,15 @@ export class PostgresUpdateStore implements UpdateStore {
     }
   }
 
+  async deleteAction(id: number) {
+    // Its status rows go with it (ON DELETE CASCADE).
+    const { rows } = await this.#sql.query<{ id: string }>(
+      'DELETE FROM actions WHERE tenant = $1 AND id = $2 RETURNING id',
+      [this.#tenant, id],
+    );
+    return rows.length > 0;
+  }
+
   async findActionByRef(key: string, value: string) {
     // Should two actions carry the same reference, the newest answers.
     const { rows } = await this.#sql.query<ActionRow>(

@@ -93,6 +93,8 @@ export function problemOf(error: unknown): Problem | undefined {
       return hawkbitProblem(409, 'concurrent', details);
     case 'INVALID_INPUT':
       return hawkbitProblem(400, 'constraint', details);
+    case 'ACTION_NOT_DELETABLE':
+      return hawkbitProblem(405, 'notDeletable', details);
     case 'QUOTA_EXCEEDED':
       return hawkbitProblem(429, 'quota', details);
     default:

@@ -33,6 +33,7 @@ export const QUERY_PARAMETERS = {
   representation: { schema: z.enum(['compact', 'full']), description: 'Detail of each item' },
   force: { schema: z.boolean(), description: 'Force-quit instead of cancel' },
   remark: { schema: z.string(), description: 'Why the rollout was approved or denied' },
+  keepLast: { schema: z.number().int().min(0), description: 'Newest actions to keep' },
   filename: { schema: z.string(), description: "The artifact's file name (else the part's)" },
   md5sum: { schema: z.string(), description: 'Expected MD5, checked after the upload' },
   sha1sum: { schema: z.string(), description: 'Expected SHA-1, checked after the upload' },

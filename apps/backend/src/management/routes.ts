@@ -1,3 +1,4 @@
+import { actionOperationRoutes } from './actionOperations.js';
 import { actionRoutes } from './actions.js';
 import { artifactRoutes } from './artifacts.js';
 import { distributionSetRoutes } from './distributionSets.js';
@@ -16,6 +17,7 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...userinfoRoutes,
   ...targetRoutes,
   ...actionRoutes,
+  ...actionOperationRoutes,
   ...typeRoutes,
   ...softwareModuleRoutes,
   ...artifactRoutes,

@@ -8,9 +8,21 @@ import { createLogger } from '../../src/logger.js';
 import { openBackendStore } from '../../src/openBackendStore.js';
 import type { Backend } from '../../src/server.js';
 import { startBackend } from '../../src/server.js';
-import { call, seed, startTestBackend } from '../helpers.js';
+import {
+  call,
+  ddi as ddiOf,
+  deviceAction,
+  finishAction,
+  seed,
+  startTestBackend,
+} from '../helpers.js';
 
 let backend: Backend;
+const ddi = (device: string, path = '', body?: unknown, on: Backend = backend) =>
+  ddiOf(on, device, path, body);
+const actionOf = (device: string, on: Backend = backend) => deviceAction(on, device);
+const finish = (device: string, result: 'success' | 'failure', on: Backend = backend) =>
+  finishAction(on, device, result);
 let setId: number;
 const FLEET = Array.from({ length: 10 }, (_, i) => `ro-${String(i).padStart(2, '0')}`);
 
@@ -32,32 +44,6 @@ async function until(path: string, ok: (json: any) => boolean, on: Backend = bac
     if (Date.now() > deadline) throw new Error(`never: ${path} ${answer.text}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** A device's DDI view: its current action id, and feedback on it. */
-async function ddi(device: string, path = '', body?: unknown, on: Backend = backend) {
-  const res = await fetch(`${on.url}/DEFAULT/controller/v1/${device}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { Accept: 'application/hal+json', 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return text ? JSON.parse(text) : undefined;
-}
-async function actionOf(device: string, on: Backend = backend): Promise<number | undefined> {
-  const href: string | undefined = (await ddi(device, '', undefined, on))?._links?.deploymentBase
-    ?.href;
-  return href ? Number(/deploymentBase\/(\d+)/.exec(href)?.[1]) : undefined;
-}
-async function finish(device: string, result: 'success' | 'failure', on: Backend = backend) {
-  const id = await actionOf(device, on);
-  expect(id, `${device} sees an action`).toBeDefined();
-  await ddi(
-    device,
-    `/deploymentBase/${id}/feedback`,
-    { status: { execution: 'closed', result: { finished: result } } },
-    on,
-  );
 }
 
 describe('rollouts', () => {

@@ -40,6 +40,10 @@ export const HAWKBIT_ERRORS = {
     errorCode: 'hawkbit.server.error.action.notCancelable',
     exceptionClass: `${REPO}.CancelActionNotAllowedException`,
   },
+  notDeletable: {
+    errorCode: 'hawkbit.server.error.action.notDeletable',
+    exceptionClass: `${REPO}.DeleteActionNotAllowedException`,
+  },
   notForceQuitable: {
     errorCode: 'hawkbit.server.error.action.notForceQuitable',
     exceptionClass: `${REPO}.ForceQuitActionNotAllowedException`,
