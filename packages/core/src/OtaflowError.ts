@@ -10,6 +10,9 @@ export type CoreErrorCode =
   /** One of hawkBit's quotas (rules.ts) would be passed; nothing was written. */
   | 'QUOTA_EXCEEDED'
   | 'ACTION_NOT_DELETABLE'
+  | 'LOCKED'
+  | 'DELETED'
+  | 'INVALID_DISTRIBUTION_SET'
   | 'CONFLICT';
 
 export class OtaflowError extends Error {

@@ -794,6 +794,107 @@ export class UpdateService {
     });
   }
 
+  /** As `#changeModule`, for a distribution set. */
+  #changeSet(
+    id: number,
+    change: (set: DistributionSet) => DistributionSet | Promise<DistributionSet>,
+  ): Promise<DistributionSet> {
+    return this.#withCatalogue(`set\u0000${id}`, async () => {
+      const set = await this.requireDistributionSet(id);
+      const next = { ...(await change(set)), revision: set.revision + 1 };
+      if (next.lastModifiedAt === set.lastModifiedAt) next.lastModifiedAt = this.#clock();
+      await this.#store.putDistributionSet(next, set.revision);
+      return next;
+    });
+  }
+
+  /**
+   * A set's modules, replaced: refused while it is locked (`LOCKED`) or deleted (`DELETED`), and
+   * for a module that is gone or deleted. Type rules are the caller's (they live with the types).
+   */
+  setModulesOfDistributionSet(id: number, moduleIds: readonly number[]): Promise<DistributionSet> {
+    return this.#changeSet(id, async (set) => {
+      if (set.deleted) throw new OtaflowError('DELETED', `distribution set ${id} is deleted`);
+      if (set.locked)
+        throw new OtaflowError(
+          'LOCKED',
+          `distribution set ${id} is locked: its modules cannot change`,
+        );
+      for (const moduleId of moduleIds) {
+        const module = await this.requireSoftwareModule(moduleId);
+        if (module.deleted)
+          throw new OtaflowError('DELETED', `software module ${moduleId} is deleted`);
+      }
+      return { ...set, modules: [...new Set(moduleIds)] };
+    });
+  }
+
+  /**
+   * Locks a set (its modules and theirs artifacts stop changing) or unlocks it; hawkBit locks a
+   * set when it is first assigned. Locking locks its modules too.
+   */
+  async lockDistributionSet(id: number, locked: boolean): Promise<DistributionSet> {
+    const next = await this.#changeSet(id, (set) => {
+      if (set.deleted) throw new OtaflowError('DELETED', `distribution set ${id} is deleted`);
+      return { ...set, locked };
+    });
+    if (locked)
+      for (const moduleId of next.modules)
+        await this.#changeModule(moduleId, (module) => ({
+          next: module.locked ? undefined : { ...module, locked: true },
+          result: undefined,
+        }));
+    return next;
+  }
+
+  /** hawkBit's invalidation: the set is never assigned again; what used it is the caller's. */
+  invalidateDistributionSet(id: number): Promise<DistributionSet> {
+    return this.#changeSet(id, (set) => {
+      if (set.deleted) throw new OtaflowError('DELETED', `distribution set ${id} is deleted`);
+      return { ...set, valid: false };
+    });
+  }
+
+  /**
+   * Deletes a set: softly (kept, marked deleted, never assigned again) while anything refers to
+   * it (`soft`: the caller's answer for rollouts and filters, or-ed with its actions here), else
+   * for good.
+   */
+  async deleteDistributionSet(
+    id: number,
+    options: { soft?: boolean } = {},
+  ): Promise<'soft' | 'hard'> {
+    await this.requireDistributionSet(id);
+    const used = await this.#store.listActions({
+      filter: { kind: 'cmp', field: 'distributionSetId', op: '==', values: [String(id)] },
+      limit: 0,
+    });
+    if (options.soft || used.total > 0) {
+      await this.#changeSet(id, (set) => ({ ...set, deleted: true }));
+      return 'soft';
+    }
+    await this.#withCatalogue(`set\u0000${id}`, () => this.#store.deleteDistributionSet(id));
+    return 'hard';
+  }
+
+  /**
+   * Deletes a module: softly while a set uses it (hawkBit), else for good; answers which, so
+   * that the caller removes the artifacts' bytes of a hard delete.
+   */
+  async deleteSoftwareModule(id: number): Promise<'soft' | 'hard'> {
+    await this.requireSoftwareModule(id);
+    const sets = await this.#store.listDistributionSets();
+    if (sets.items.some((s) => s.modules.includes(id))) {
+      await this.#changeModule(id, (module) => ({
+        next: { ...module, deleted: true },
+        result: undefined,
+      }));
+      return 'soft';
+    }
+    await this.#withCatalogue(`module\u0000${id}`, () => this.#store.deleteSoftwareModule(id));
+    return 'hard';
+  }
+
   async #withCatalogue<T>(key: string, work: () => Promise<T>): Promise<T> {
     return this.#catalogueLock.run(key, () => retryOnConflict(work));
   }
@@ -953,7 +1054,7 @@ export class UpdateService {
     distributionSetId: number,
     targets: readonly AssignTargetInput[],
   ): Promise<AssignmentResult> {
-    const set = await this.requireDistributionSet(distributionSetId);
+    const set = assignableSet(await this.requireDistributionSet(distributionSetId));
     const modules = await this.modulesOf(set);
     const created: ActionView[] = [];
     const assignedTargets: AssignedTarget[] = [];
@@ -982,6 +1083,8 @@ export class UpdateService {
         confirmation: confirmationStateOf(outcome.action),
       });
     }
+    // hawkBit locks a set when it is first assigned: what devices got no longer changes.
+    if (created.length > 0 && !set.locked) await this.lockDistributionSet(set.id, true);
     if (assignedTargets.length > 0) {
       this.#emit({
         type: 'UPDATE_ASSIGNMENT',
@@ -1154,6 +1257,7 @@ export class UpdateService {
     inputs: readonly AssignTargetInput[],
   ): Promise<ActionView[]> {
     if (inputs.length === 0) return [];
+    assignableSet(set);
     const ids = [...new Set(inputs.map((i) => i.controllerId))];
     const present = new Set((await getTargetsOf(this.#store, ids)).map((t) => t.controllerId));
     const todo = inputs.filter((i) => present.has(i.controllerId));
@@ -1170,6 +1274,7 @@ export class UpdateService {
       });
     });
     await this.#unit(this.#store, (tx) => putNewActionsOf(tx, records));
+    if (records.length > 0 && !set.locked) await this.lockDistributionSet(set.id, true);
     const views = records.map((record) => {
       this.#observe('action', record.id, undefined, record.state);
       const view = actionViewOfRecord(record);
@@ -1640,4 +1745,15 @@ function toAssignedModule(module: SoftwareModule): AssignedModule {
     })),
     metadata: module.metadata,
   };
+}
+
+/** A set that may be assigned: not invalidated, not deleted (hawkBit's refusals). */
+function assignableSet(set: DistributionSet): DistributionSet {
+  if (set.deleted) throw new OtaflowError('DELETED', `distribution set ${set.id} is deleted`);
+  if (set.valid === false)
+    throw new OtaflowError(
+      'INVALID_DISTRIBUTION_SET',
+      `Distribution set ${set.name}:${set.version} is invalid and cannot be assigned`,
+    );
+  return set;
 }

@@ -33,6 +33,10 @@ export const SoftwareModule = z.object({
   vendor: z.string().max(256).optional(),
   description: z.string().max(512).optional(),
   encrypted: z.boolean().default(false),
+  /** Part of a locked set: its artifacts no longer change (hawkBit's lock). Absent: false. */
+  locked: z.boolean().optional(),
+  /** Deleted while a set still used it: kept for what refers to it, used by nothing new. */
+  deleted: z.boolean().optional(),
   metadata: z.array(MetadataEntry).default([]),
   artifacts: z.array(Artifact).default([]),
   createdAt: Timestamp,
@@ -54,6 +58,12 @@ export const DistributionSet = z.object({
   description: z.string().max(512).optional(),
   requiredMigrationStep: z.boolean().default(false),
   modules: z.array(z.number().int().positive()),
+  /** Assigned once (or locked by hand): its modules no longer change. Absent: false. */
+  locked: z.boolean().optional(),
+  /** Invalidated: never assigned again, for good. Absent: valid. */
+  valid: z.boolean().optional(),
+  /** Deleted while actions or rollouts still refer to it. Absent: false. */
+  deleted: z.boolean().optional(),
   createdAt: Timestamp,
   lastModifiedAt: Timestamp,
   /**

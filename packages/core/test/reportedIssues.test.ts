@@ -90,7 +90,8 @@ describe('findDistributionSet', () => {
       version: '2.0',
       modules: [module.id],
     });
-    expect(await service.findDistributionSet('fw', '1.0')).toEqual(set);
+    // Assigned in setup, so locked since: the same set, one revision on.
+    expect(await service.findDistributionSet('fw', '1.0')).toMatchObject({ id: set.id, locked: true });
     expect(await store.findDistributionSet('fw', '2.0')).toEqual(other);
     expect(await service.findDistributionSet('fw', '3.0')).toBeUndefined();
     expect(await service.findDistributionSet('fw\u00001.0', '')).toBeUndefined();

@@ -93,6 +93,12 @@ export function problemOf(error: unknown): Problem | undefined {
       return hawkbitProblem(409, 'concurrent', details);
     case 'INVALID_INPUT':
       return hawkbitProblem(400, 'constraint', details);
+    case 'LOCKED':
+      return hawkbitProblem(423, 'locked', details);
+    case 'DELETED':
+      return hawkbitProblem(404, 'deleted', details);
+    case 'INVALID_DISTRIBUTION_SET':
+      return hawkbitProblem(400, 'dsInvalid', details);
     case 'ACTION_NOT_DELETABLE':
       return hawkbitProblem(405, 'notDeletable', details);
     case 'QUOTA_EXCEEDED':

@@ -37,11 +37,32 @@ const invalidFilename = () => hawkbitProblem(400, 'constraint', 'Invalid charact
  */
 const commitLockOf = (store: ArtifactStore) => lockOf(store);
 
+/** A module whose artifacts may change: not deleted (404) and not locked by a set (423). */
+function requireChangeable(module: SoftwareModule, headers?: Record<string, string>) {
+  if (module.deleted)
+    throw hawkbitProblem(
+      404,
+      'deleted',
+      `SoftwareModule ${module.id} is soft deleted`,
+      undefined,
+      headers,
+    );
+  if (module.locked)
+    throw hawkbitProblem(
+      423,
+      'locked',
+      `Software module ${module.id} is locked: it is part of a locked distribution set`,
+      undefined,
+      headers,
+    );
+}
+
 function requireArtifactRoom(
   api: ManagementContext,
   module: SoftwareModule,
   headers?: Record<string, string>,
 ) {
+  requireChangeable(module, headers);
   const limit = quotasOf(api).artifactsPerSoftwareModule;
   if (module.artifacts.length >= limit)
     throw quotaProblem('artifacts', `software module ${module.id}`, limit, headers);
@@ -218,6 +239,7 @@ export async function deleteArtifact(
   request: EndpointRequest,
 ): Promise<Reply> {
   const { module, artifact } = await requireArtifact(api, request);
+  requireChangeable(module);
   await api.service.deleteArtifact(module.id, artifact.id);
   await api.artifacts.delete(module.id, artifact.filename);
   return { status: 204 };

@@ -129,7 +129,13 @@ export async function updateDistributionSet(
     const other = await api.service.findDistributionSet(name, version);
     if (other && other.id !== set.id) throw alreadyExists();
   }
-  const updated = await api.service.updateDistributionSet(set.id, stripUndefined(patch));
+  const { locked, ...fields } = patch;
+  let updated = await api.service.updateDistributionSet(set.id, stripUndefined(fields));
+  // hawkBit 0.10+: `locked` locks (its modules too) or unlocks the set by hand.
+  if (locked !== undefined && locked !== (updated.locked === true)) {
+    if (locked) await requireAssignable(api, updated);
+    updated = await api.service.lockDistributionSet(set.id, locked);
+  }
   return { status: 200, body: await setJson(api, request.base, updated, true) };
 }
 

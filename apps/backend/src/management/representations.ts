@@ -97,7 +97,12 @@ export function moduleJson(
   body.type = m.type;
   body.typeName = type?.name ?? m.type;
   if (m.vendor !== undefined) body.vendor = m.vendor;
-  Object.assign(body, { encrypted: m.encrypted, locked: false, deleted: false, complete: true });
+  Object.assign(body, {
+    encrypted: m.encrypted,
+    locked: m.locked === true,
+    deleted: m.deleted === true,
+    complete: true,
+  });
   body._links = full
     ? {
         self: { href: self },
@@ -135,9 +140,9 @@ export async function setJson(
     version: set.version,
     type: set.type,
     typeName: type?.name ?? set.type,
-    locked: false,
-    deleted: false,
-    valid: true,
+    locked: set.locked === true,
+    deleted: set.deleted === true,
+    valid: set.valid !== false,
     requiredMigrationStep: set.requiredMigrationStep,
     complete: isComplete(set, modules),
     modules: modules.map((m) => moduleJson(api, base, m, false)),

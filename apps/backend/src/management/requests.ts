@@ -93,7 +93,9 @@ export const DistributionSetUpdate = DistributionSetCreate.pick({
   version: true,
   description: true,
   requiredMigrationStep: true,
-}).partial();
+})
+  .extend({ locked: z.boolean().optional() })
+  .partial();
 
 // ---------------------------------------------------------------- bodies and parameters
 
@@ -186,6 +188,13 @@ export async function requireAssignableSet(
   service: UpdateService,
   set: DistributionSet,
 ): Promise<void> {
+  if (set.deleted) throw notFoundDeleted('DistributionSet', set.id);
+  if (set.valid === false)
+    throw hawkbitProblem(
+      400,
+      'dsInvalid',
+      `Distribution set ${set.name}:${set.version} is invalid and cannot be assigned`,
+    );
   if (!isComplete(set, await service.modulesOf(set))) {
     throw hawkbitProblem(
       400,
@@ -227,3 +236,8 @@ export const multiAssignmentProblem = () =>
     'multiAssignment',
     'The requested operation requires multi assignments to be enabled.',
   );
+
+/** hawkBit's answer for a soft-deleted entity that is asked to do something: 404 `deleted`. */
+export function notFoundDeleted(type: string, id: number | string) {
+  return hawkbitProblem(404, 'deleted', `${type} ${id} is soft deleted`);
+}

@@ -1,6 +1,7 @@
 import { actionOperationRoutes } from './actionOperations.js';
 import { actionRoutes } from './actions.js';
 import { artifactRoutes } from './artifacts.js';
+import { distributionSetOperationRoutes } from './distributionSetOperations.js';
 import { distributionSetRoutes } from './distributionSets.js';
 import type { Route } from './ManagementContext.js';
 import { metadataRouteList } from './metadata.js';
@@ -22,6 +23,7 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...softwareModuleRoutes,
   ...artifactRoutes,
   ...distributionSetRoutes,
+  ...distributionSetOperationRoutes,
   ...metadataRouteList,
   ...tagRoutes,
   ...rolloutRoutes,

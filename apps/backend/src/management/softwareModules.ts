@@ -1,4 +1,4 @@
-import type { SoftwareModule } from '@otaflow/core';
+import { METADATA, metadataScope, type SoftwareModule } from '@otaflow/core';
 import { storeListQuery } from '../query.js';
 import { SOFTWARE_MODULE_TYPES } from './defaultTypes.js';
 import { moduleListNames } from './fields.js';
@@ -72,7 +72,24 @@ export async function updateSoftwareModule(
   return { status: 200, body: moduleJson(api, request.base, updated, true) };
 }
 
+/**
+ * `DELETE /softwaremodules/{id}`: soft while a set uses it (kept, marked deleted, in no new set),
+ * else for good with its artifacts' bytes and its metadata.
+ */
+export async function deleteSoftwareModule(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const module = await requireModule(api, request.params.id);
+  if ((await api.service.deleteSoftwareModule(module.id)) === 'hard') {
+    for (const a of module.artifacts) await api.artifacts.delete(module.id, a.filename);
+    await api.service.collection(METADATA).deleteScope(metadataScope.softwareModule(module.id));
+  }
+  return { status: 204 };
+}
+
 export const softwareModuleRoutes: Route[] = [
+  { method: 'DELETE', path: '/softwaremodules/:id', endpoint: deleteSoftwareModule },
   {
     method: 'PUT',
     path: '/softwaremodules/:id',

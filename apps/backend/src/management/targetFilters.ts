@@ -11,7 +11,7 @@ import { check, intParam, objectBody, requireAssignable, requireSet } from './re
 
 type Json = Record<string, unknown>;
 
-const NAMES: StoreFieldNames = {
+export const targetFilterListNames: StoreFieldNames = {
   fields: {
     id: 'id',
     name: 'name',
@@ -37,7 +37,7 @@ const AutoAssignBody = z.object({
   confirmationRequired: z.boolean().optional(),
 });
 
-function filterJson(base: string, f: TargetFilterRecord): Json {
+export function filterJson(base: string, f: TargetFilterRecord): Json {
   const self = `${base}${MGMT_BASE}/targetfilters/${f.id}`;
   return {
     createdBy: f.createdBy,
@@ -91,7 +91,7 @@ export async function listTargetFilters(
   api: ManagementContext,
   request: EndpointRequest,
 ): Promise<Reply> {
-  const query = storeListQuery(request.query, NAMES, 'id:ASC');
+  const query = storeListQuery(request.query, targetFilterListNames, 'id:ASC');
   const page = await api.service.collection(TARGET_FILTERS).list(query);
   return {
     status: 200,

@@ -8,6 +8,30 @@ const REPO = 'org.eclipse.hawkbit.repository.exception';
  * every failure the DDI server and the Management API report.
  */
 export const HAWKBIT_ERRORS = {
+  locked: {
+    errorCode: 'hawkbit.server.error.locked',
+    exceptionClass: `${REPO}.LockedException`,
+  },
+  deleted: {
+    errorCode: 'hawkbit.server.error.deleted',
+    exceptionClass: `${REPO}.DeletedException`,
+  },
+  dsInvalid: {
+    errorCode: 'hawkbit.server.error.distributionset.invalid',
+    exceptionClass: `${REPO}.InvalidDistributionSetException`,
+  },
+  targetTypeInUse: {
+    errorCode: 'hawkbit.server.error.target.type.used',
+    exceptionClass: `${REPO}.TargetTypeInUseException`,
+  },
+  targetTypeIncompatible: {
+    errorCode: 'hawkbit.server.error.target.type.incompatible',
+    exceptionClass: `${REPO}.IncompatibleTargetTypeException`,
+  },
+  entityReadOnly: {
+    errorCode: 'hawkbit.server.error.entityReadOnly',
+    exceptionClass: `${REPO}.EntityReadOnlyException`,
+  },
   rolloutIllegalState: {
     errorCode: 'hawkbit.server.error.rollout.illegalState',
     exceptionClass: `${REPO}.RolloutIllegalStateException`,
