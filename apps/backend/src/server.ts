@@ -32,6 +32,7 @@ import { createManagementApi } from './management/createManagementApi.js';
 import { MGMT_BASE } from './management/representations.js';
 import { requireAssignableSet } from './management/requests.js';
 import { MANAGEMENT_ROUTES } from './management/routes.js';
+import { compatibleTargets } from './management/typeCatalogue.js';
 import { RolloutEngine } from './rollouts/RolloutEngine.js';
 
 export { DEFAULT_RECEIVER_PATH as HUAWEI_RECEIVER_PATH };
@@ -142,6 +143,7 @@ export async function startBackend(
       intervalMs: config.rolloutInterval,
       approvalEnabled: () => config.rolloutApproval,
       assignable: (set) => requireAssignableSet(service, set),
+      compatible: (set) => compatibleTargets(service, set),
     });
     rollouts.start();
     closers.push({ name: 'rollouts', close: () => rollouts.close() });

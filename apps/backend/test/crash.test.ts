@@ -263,8 +263,12 @@ async function crashAndRecover(kind: 'pglite' | 'postgres') {
     expect(before.actions['crash-running']?.[0].history.length).toBeGreaterThanOrEqual(3);
     expect(before.actions['crash-idle']?.[0]).toMatchObject({ active: true });
 
-    // An upload is half in, then the backend dies without a chance to clean anything up.
-    const half = await startHalfUpload(url, module.id);
+    // An upload is half in, then the backend dies without a chance to clean anything up. (To a
+    // module of its own: the assigned set locked its modules, whose artifacts no longer change.)
+    const [spare] = await mgmt(url, 'POST', '/softwaremodules', [
+      { type: 'os', name: 'crash-spare', version: '1' },
+    ]);
+    const half = await startHalfUpload(url, spare.id);
     await waitUntil(async () => (await filesUnder(join(dataDir, 'artifacts', 'tmp'))).length > 0);
     running.app.child.kill('SIGKILL');
     const exit = await running.app.done;

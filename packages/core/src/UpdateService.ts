@@ -96,6 +96,8 @@ export interface CreateTargetInput {
   address?: string;
   channel?: TargetChannel;
   attributes?: Record<string, string>;
+  targetType?: number;
+  group?: string;
 }
 
 export type TargetPatch = Partial<
@@ -103,7 +105,12 @@ export type TargetPatch = Partial<
     TargetRecord,
     'name' | 'description' | 'securityToken' | 'address' | 'channel' | 'requestAttributes'
   >
->;
+> & {
+  /** `null` removes it. */
+  targetType?: number | null;
+  /** `null` removes it. */
+  group?: string | null;
+};
 
 export type AttributeUpdateMode = 'merge' | 'replace' | 'remove';
 
@@ -430,6 +437,8 @@ export class UpdateService {
     if (input.description !== undefined) record.description = input.description;
     if (input.address !== undefined) record.address = input.address;
     if (input.channel !== undefined) record.channel = input.channel;
+    if (input.targetType !== undefined) record.targetType = input.targetType;
+    if (input.group !== undefined) record.group = input.group;
     return record;
   }
 
@@ -474,6 +483,11 @@ export class UpdateService {
       for (const [key, value] of Object.entries(patch)) {
         if (value === undefined) continue;
         const fields = next as unknown as Record<string, unknown>;
+        if (value === null) {
+          if (key in fields) changed = true;
+          delete fields[key];
+          continue;
+        }
         if (fields[key] !== value) changed = true;
         fields[key] = value;
       }

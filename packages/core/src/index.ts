@@ -27,6 +27,16 @@ export {
   SoftwareModule,
 } from './catalogue.js';
 export {
+  DEFAULT_DISTRIBUTION_SET_TYPES,
+  DEFAULT_SOFTWARE_MODULE_TYPES,
+  DISTRIBUTION_SET_TYPES,
+  DistributionSetTypeRecord,
+  SOFTWARE_MODULE_TYPES,
+  SoftwareModuleTypeRecord,
+  TARGET_TYPES,
+  TargetTypeRecord,
+} from './catalogueTypes.js';
+export {
   type Collection,
   type CollectionField,
   type CollectionRecord,

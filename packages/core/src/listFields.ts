@@ -68,6 +68,8 @@ export const TARGET_LIST_FIELDS: ListFields<TargetRecord> = {
   address: { type: 'string', read: (t) => t.address },
   ipAddress: { type: 'string', read: (t) => ipAddressOf(t.address) },
   channel: { type: 'enum', read: (t) => t.channel },
+  targetType: { type: 'number', read: (t) => t.targetType },
+  group: { type: 'string', read: (t) => t.group },
   assignedDistributionSetId: {
     type: 'number',
     read: (t) => num(ctx(t).assignedDistributionSetId),

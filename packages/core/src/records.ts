@@ -27,6 +27,10 @@ export const TargetRecord = z.object({
   /** hawkBit asks the device for its configData again when this is set. */
   requestAttributes: z.boolean(),
   autoConfirm: AutoConfirm.optional(),
+  /** hawkBit's target type (its id): which distribution-set types the target accepts. */
+  targetType: z.number().int().positive().optional(),
+  /** hawkBit 0.10's target group: a path such as `eu/berlin/line-2`. */
+  group: z.string().min(1).max(256).optional(),
   /** Optimistic concurrency: every write must name the version it read. */
   version: z.number().int().nonnegative(),
   state: PersistedSnapshot,

@@ -120,6 +120,8 @@ export interface TargetView {
   attributes: Record<string, string>;
   requestAttributes: boolean;
   autoConfirm?: TargetRecord['autoConfirm'];
+  targetType?: number | undefined;
+  group?: string | undefined;
   updateStatus: TargetUpdateStatus;
   createdAt: number;
   lastModifiedAt: number;
@@ -145,6 +147,8 @@ export function targetViewOfRecord(record: TargetRecord): TargetView {
   if (record.address !== undefined) view.address = record.address;
   if (record.channel !== undefined) view.channel = record.channel;
   if (record.autoConfirm !== undefined) view.autoConfirm = record.autoConfirm;
+  if (record.targetType !== undefined) view.targetType = record.targetType;
+  if (record.group !== undefined) view.group = record.group;
   if (ctx.lastContactAt !== undefined) view.lastContactAt = ctx.lastContactAt;
   if (ctx.assignedDistributionSetId !== undefined)
     view.assignedDistributionSetId = ctx.assignedDistributionSetId;

@@ -91,7 +91,10 @@ describe('findDistributionSet', () => {
       modules: [module.id],
     });
     // Assigned in setup, so locked since: the same set, one revision on.
-    expect(await service.findDistributionSet('fw', '1.0')).toMatchObject({ id: set.id, locked: true });
+    expect(await service.findDistributionSet('fw', '1.0')).toMatchObject({
+      id: set.id,
+      locked: true,
+    });
     expect(await store.findDistributionSet('fw', '2.0')).toEqual(other);
     expect(await service.findDistributionSet('fw', '3.0')).toBeUndefined();
     expect(await service.findDistributionSet('fw\u00001.0', '')).toBeUndefined();

@@ -52,6 +52,8 @@ const TARGET_SQL: ColumnMap = {
   address: jsonText('record', 'address'),
   ipAddress: 'ip_address',
   channel: jsonText('record', 'channel'),
+  targetType: jsonNumber(`record->'targetType'`),
+  group: jsonText('record', 'group'),
   assignedDistributionSetId: jsonNumber(`${CONTEXT}->'assignedDistributionSetId'`),
   installedDistributionSetId: jsonNumber(`${CONTEXT}->'installedDistributionSetId'`),
   attribute: `record->'attributes'->>`,

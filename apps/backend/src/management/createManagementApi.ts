@@ -29,6 +29,7 @@ import { DEFAULT_QUOTAS, type ManagementQuotas } from './quotas.js';
 import { MGMT_BASE } from './representations.js';
 import { requireAssignableSet } from './requests.js';
 import { MANAGEMENT_ROUTES } from './routes.js';
+import { compatibleTargets } from './typeCatalogue.js';
 
 export interface ManagementApiOptions {
   service: UpdateService;
@@ -87,6 +88,7 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
         service: options.service,
         logger: options.logger ?? silentLogger,
         assignable: (set) => requireAssignableSet(options.service, set),
+        compatible: (set) => compatibleTargets(options.service, set),
       }),
   };
   api.quotas = { ...DEFAULT_QUOTAS, ...options.quotas };

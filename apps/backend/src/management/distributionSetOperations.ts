@@ -11,16 +11,16 @@ import {
 } from '@otaflow/core';
 import { z } from 'zod';
 import { queryList, storeListQuery } from '../query.js';
-import { DISTRIBUTION_SET_TYPES, SOFTWARE_MODULE_TYPES } from './defaultTypes.js';
 import { moduleFields, targetListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { LIST_QUERY } from './openApiDocument.js';
-import { hawkbitProblem, notFound } from './Problem.js';
+import { notFound } from './Problem.js';
 import { quotaProblem, quotasOf } from './quotas.js';
 import { moduleJson, paged, targetJson } from './representations.js';
 import { check, objectBody, requireAssignable, requireSet } from './requests.js';
 import { DISTRIBUTION_SET_TAG_KIND, untagEverywhere } from './tags.js';
 import { filterJson, targetFilterListNames } from './targetFilters.js';
+import { checkModulesFit, typeCatalogue } from './typeCatalogue.js';
 
 /** `POST /distributionsets/{id}/assignedSM`: `[{ "id": 1 }, ...]`. */
 const ModuleAssignment = z.array(z.object({ id: z.number().int() }));
@@ -125,12 +125,15 @@ export async function listAssignedModules(
   request: EndpointRequest,
 ): Promise<Reply> {
   const set = await requireSet(api, request.params.id);
-  const modules = await api.service.modulesOf(set);
+  const [modules, types] = await Promise.all([
+    api.service.modulesOf(set),
+    typeCatalogue(api.service, api.user),
+  ]);
   const page = queryList(modules, request.query, moduleFields, 'id:ASC');
   return {
     status: 200,
     body: paged(
-      page.items.map((m) => moduleJson(api, request.base, m, false)),
+      page.items.map((m) => moduleJson(api, request.base, m, false, types)),
       page.total,
     ),
   };
@@ -146,7 +149,6 @@ export async function assignModules(
 ): Promise<Reply> {
   const set = await requireSet(api, request.params.id);
   const ids = check(ModuleAssignment, await request.json()).map((m) => m.id);
-  const type = DISTRIBUTION_SET_TYPES[set.type];
   const all = [...new Set([...set.modules, ...ids])];
   const limit = quotasOf(api).softwareModulesPerDistributionSet;
   if (all.length > limit)
@@ -155,23 +157,10 @@ export async function assignModules(
   for (const id of all) {
     const module = await api.service.getSoftwareModule(id);
     if (!module) throw notFound('SoftwareModule', id);
-    if (type && ![...type.mandatory, ...type.optional].includes(module.type))
-      throw hawkbitProblem(
-        400,
-        'unsupportedModule',
-        `Software module type ${module.type} is not supported by distribution set type ${set.type}`,
-      );
     modules.push(module);
   }
-  for (const [typeKey, smType] of Object.entries(SOFTWARE_MODULE_TYPES)) {
-    const count = modules.filter((m) => m.type === typeKey).length;
-    if (count > smType.maxAssignments)
-      throw hawkbitProblem(
-        400,
-        'constraint',
-        `Distribution set ${set.id} may hold at most ${smType.maxAssignments} module(s) of type ${typeKey}`,
-      );
-  }
+  const types = await typeCatalogue(api.service, api.user);
+  checkModulesFit(types, set.type, modules);
   await api.service.setModulesOfDistributionSet(set.id, all);
   return { status: 204 };
 }

@@ -1,10 +1,9 @@
 import type { DistributionSet } from '@otaflow/core';
 import { storeListQuery } from '../query.js';
-import { DISTRIBUTION_SET_TYPES } from './defaultTypes.js';
 import { setListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { LIST_QUERY } from './openApiDocument.js';
-import { alreadyExists, hawkbitProblem, notFound } from './Problem.js';
+import { alreadyExists, notFound } from './Problem.js';
 import { quotaProblem, quotasOf } from './quotas.js';
 import { assignmentJson, paged, setJson } from './representations.js';
 import {
@@ -15,11 +14,13 @@ import {
   multiAssignmentProblem,
   objectBody,
   requireAssignable,
+  requireCompatible,
   requireSet,
   stripUndefined,
   TargetAssignment,
   toAssignInput,
 } from './requests.js';
+import { checkModulesFit, typeCatalogue } from './typeCatalogue.js';
 
 /** `POST /distributionsets`: all or nothing; modules must fit the set's type. */
 export async function createDistributionSets(
@@ -28,24 +29,19 @@ export async function createDistributionSets(
 ): Promise<Reply> {
   const list = (await arrayBody(request)).map((item) => check(DistributionSetCreate, item));
   const seen = new Set<string>();
+  const types = await typeCatalogue(api.service, api.user);
   for (const s of list) {
     const typeKey = s.type ?? 'os_app';
-    const type = DISTRIBUTION_SET_TYPES[typeKey];
-    if (!type) throw notFound('DistributionSetType', typeKey);
     const maxModules = quotasOf(api).softwareModulesPerDistributionSet;
     if ((s.modules?.length ?? 0) > maxModules)
       throw quotaProblem('software modules', `distribution set ${s.name}:${s.version}`, maxModules);
+    const modules = [];
     for (const { id } of s.modules ?? []) {
       const module = await api.service.getSoftwareModule(id);
       if (!module) throw notFound('SoftwareModule', id);
-      if (![...type.mandatory, ...type.optional].includes(module.type)) {
-        throw hawkbitProblem(
-          400,
-          'unsupportedModule',
-          `Software module type ${module.type} is not supported by distribution set type ${typeKey}`,
-        );
-      }
+      modules.push(module);
     }
+    checkModulesFit(types, typeKey, modules);
     // hawkBit's unique key is name + version (per tenant): one indexed lookup, not a listing.
     const key = `${s.name}\u0000${s.version}`;
     if (seen.has(key) || (await api.service.findDistributionSet(s.name, s.version))) {
@@ -107,7 +103,14 @@ export async function assignTargetsToSet(
     ids.add(a.id);
   }
   const inputs = [];
-  for (const a of list) if (await api.service.getTarget(a.id)) inputs.push(toAssignInput(a.id, a));
+  const known = [];
+  for (const a of list) {
+    const target = await api.service.getTarget(a.id);
+    if (!target) continue;
+    known.push(target);
+    inputs.push(toAssignInput(a.id, a));
+  }
+  await requireCompatible(api, set, known);
   const result = await api.service.assign(set.id, inputs);
   return { status: 200, body: assignmentJson(request.base, result) };
 }

@@ -1,14 +1,15 @@
-import type {
-  ActionView,
-  Artifact,
-  DistributionSet,
-  SoftwareModule,
-  StatusEntry,
-  TargetView,
-  UpdateService,
+import {
+  type ActionView,
+  type Artifact,
+  type DistributionSet,
+  type SoftwareModule,
+  type StatusEntry,
+  TARGET_TYPES,
+  type TargetView,
+  type UpdateService,
 } from '@otaflow/core';
-import { DISTRIBUTION_SET_TYPES, SOFTWARE_MODULE_TYPES } from './defaultTypes.js';
 import type { ManagementContext } from './ManagementContext.js';
+import { isComplete, type TypeCatalogue, typeCatalogue } from './typeCatalogue.js';
 
 // hawkBit's HAL JSON: field order, `_links` and lower-case enums as hawkBit writes them. `full`
 // is the single-entity representation; lists carry only `self`.
@@ -47,6 +48,8 @@ export function targetJson(
   base: string,
   t: TargetView,
   full: boolean,
+  /** Target type names by id, where the caller has them (hawkBit's `targetTypeName`). */
+  targetTypeNames?: ReadonlyMap<number, string>,
 ): Json {
   const self = targetHref(base, t.controllerId);
   const body: Json = { ...audit(api, t.createdAt, t.lastModifiedAt), name: t.name };
@@ -69,6 +72,12 @@ export function targetJson(
   }
   body.securityToken = t.securityToken;
   body.requestAttributes = t.requestAttributes;
+  if (t.targetType !== undefined) {
+    body.targetType = t.targetType;
+    const typeName = targetTypeNames?.get(t.targetType);
+    if (typeName !== undefined) body.targetTypeName = typeName;
+  }
+  if (t.group !== undefined) body.group = t.group;
   if (t.channel !== undefined) body.channel = t.channel;
   body._links = full
     ? {
@@ -78,9 +87,18 @@ export function targetJson(
         attributes: { href: `${self}/attributes` },
         actions: { href: `${self}/actions?offset=0&limit=50&sort=id%3ADESC` },
         metadata: { href: `${self}/metadata?offset=0&limit=50` },
+        ...(t.targetType !== undefined
+          ? { targetType: { href: `${base}${MGMT_BASE}/targettypes/${t.targetType}` } }
+          : {}),
       }
     : { self: { href: self } };
   return body;
+}
+
+/** Target type names by id, for `targetTypeName` in target JSON. */
+export async function targetTypeNames(api: ManagementContext): Promise<Map<number, string>> {
+  const page = await api.service.collection(TARGET_TYPES).list();
+  return new Map(page.items.map((t) => [t.id, t.name]));
 }
 
 export function moduleJson(
@@ -88,9 +106,10 @@ export function moduleJson(
   base: string,
   m: SoftwareModule,
   full: boolean,
+  types: TypeCatalogue,
 ): Json {
   const self = `${base}${MGMT_BASE}/softwaremodules/${m.id}`;
-  const type = SOFTWARE_MODULE_TYPES[m.type];
+  const type = types.moduleType(m.type);
   const body: Json = { ...audit(api, m.createdAt, m.lastModifiedAt), id: m.id, name: m.name };
   if (m.description !== undefined) body.description = m.description;
   body.version = m.version;
@@ -114,13 +133,6 @@ export function moduleJson(
   return body;
 }
 
-/** A set is complete when it has a module of every mandatory type of its set type. */
-export function isComplete(set: DistributionSet, modules: SoftwareModule[]): boolean {
-  const type = DISTRIBUTION_SET_TYPES[set.type];
-  if (!type || modules.length === 0) return false;
-  return type.mandatory.every((t) => modules.some((m) => m.type === t));
-}
-
 export async function setJson(
   api: ManagementContext,
   base: string,
@@ -128,8 +140,11 @@ export async function setJson(
   full: boolean,
 ): Promise<Json> {
   const self = `${base}${MGMT_BASE}/distributionsets/${set.id}`;
-  const modules = await api.service.modulesOf(set);
-  const type = DISTRIBUTION_SET_TYPES[set.type];
+  const [modules, types] = await Promise.all([
+    api.service.modulesOf(set),
+    typeCatalogue(api.service, api.user),
+  ]);
+  const type = types.setType(set.type);
   const body: Json = {
     ...audit(api, set.createdAt, set.lastModifiedAt),
     id: set.id,
@@ -144,8 +159,8 @@ export async function setJson(
     deleted: set.deleted === true,
     valid: set.valid !== false,
     requiredMigrationStep: set.requiredMigrationStep,
-    complete: isComplete(set, modules),
-    modules: modules.map((m) => moduleJson(api, base, m, false)),
+    complete: isComplete(types, set, modules),
+    modules: modules.map((m) => moduleJson(api, base, m, false, types)),
   });
   body._links = full
     ? {

@@ -3,6 +3,7 @@ import {
   ControllerId,
   type DistributionSet,
   MaintenanceWindow,
+  TARGET_TYPES,
   TargetChannel,
   type UpdateService,
   Weight,
@@ -17,7 +18,7 @@ import {
   notReadable,
   springProblem,
 } from './Problem.js';
-import { isComplete } from './representations.js';
+import { isComplete, typeCatalogue } from './typeCatalogue.js';
 
 // ---------------------------------------------------------------- request schemas
 
@@ -52,6 +53,8 @@ export const TargetCreate = z.object({
   address: z.string().max(512).optional(),
   securityToken: z.string().min(1).max(128).optional(),
   targetType: z.number().int().optional(),
+  /** hawkBit 0.10's target group, a path such as `eu/berlin`. */
+  group: z.string().min(1).max(256).optional(),
   /** otaflow extension: how the target is reached (see README); hawkBit ignores unknown fields. */
   channel: TargetChannel.optional(),
 });
@@ -63,6 +66,7 @@ export const TargetUpdate = z.object({
   securityToken: z.string().min(1).max(128).optional(),
   requestAttributes: z.boolean().optional(),
   targetType: z.number().int().optional(),
+  group: z.string().min(1).max(256).optional(),
   channel: TargetChannel.optional(),
 });
 
@@ -195,7 +199,8 @@ export async function requireAssignableSet(
       'dsInvalid',
       `Distribution set ${set.name}:${set.version} is invalid and cannot be assigned`,
     );
-  if (!isComplete(set, await service.modulesOf(set))) {
+  const [modules, types] = await Promise.all([service.modulesOf(set), typeCatalogue(service)]);
+  if (!isComplete(types, set, modules)) {
     throw hawkbitProblem(
       400,
       'incomplete',
@@ -240,4 +245,40 @@ export const multiAssignmentProblem = () =>
 /** hawkBit's answer for a soft-deleted entity that is asked to do something: 404 `deleted`. */
 export function notFoundDeleted(type: string, id: number | string) {
   return hawkbitProblem(404, 'deleted', `${type} ${id} is soft deleted`);
+}
+
+/** A target type that exists and is not deleted (404 otherwise). */
+export async function requireTargetType(api: ManagementContext, id: number) {
+  const type = await api.service.collection(TARGET_TYPES).get(id);
+  if (!type || type.deleted) throw notFound('TargetType', id);
+  return type;
+}
+
+/**
+ * hawkBit's compatibility rule: a target of a type accepts only the set types its type lists
+ * (a target without a type accepts any). One incompatible target refuses the whole request.
+ */
+export async function requireCompatible(
+  api: ManagementContext,
+  set: DistributionSet,
+  targets: readonly { controllerId: string; targetType?: number | undefined }[],
+): Promise<void> {
+  const typed = targets.filter((t) => t.targetType !== undefined);
+  if (typed.length === 0) return;
+  const setType = (await typeCatalogue(api.service, api.user)).setType(set.type);
+  const cache = new Map<number, readonly number[]>();
+  for (const t of typed) {
+    const typeId = t.targetType as number;
+    let compatible = cache.get(typeId);
+    if (!compatible) {
+      compatible = (await api.service.collection(TARGET_TYPES).get(typeId))?.compatible ?? [];
+      cache.set(typeId, compatible);
+    }
+    if (!setType || !compatible.includes(setType.id))
+      throw hawkbitProblem(
+        400,
+        'targetTypeIncompatible',
+        `Target ${t.controllerId} of type ${typeId} is not compatible with distribution set type ${set.type}`,
+      );
+  }
 }

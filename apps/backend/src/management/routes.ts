@@ -10,7 +10,7 @@ import { softwareModuleRoutes } from './softwareModules.js';
 import { tagRoutes } from './tags.js';
 import { targetFilterRoutes } from './targetFilters.js';
 import { targetRoutes } from './targets.js';
-import { typeRoutes } from './types.js';
+import { typeRouteList } from './types.js';
 import { userinfoRoutes } from './userinfo.js';
 
 /** Every resource module's routes; a new resource is one more module and one more line here. */
@@ -19,7 +19,7 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...targetRoutes,
   ...actionRoutes,
   ...actionOperationRoutes,
-  ...typeRoutes,
+  ...typeRouteList,
   ...softwareModuleRoutes,
   ...artifactRoutes,
   ...distributionSetRoutes,

@@ -1,6 +1,5 @@
 import { METADATA, metadataScope, type SoftwareModule } from '@otaflow/core';
 import { storeListQuery } from '../query.js';
-import { SOFTWARE_MODULE_TYPES } from './defaultTypes.js';
 import { moduleListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { LIST_QUERY } from './openApiDocument.js';
@@ -15,6 +14,7 @@ import {
   SoftwareModuleUpdate,
   stripUndefined,
 } from './requests.js';
+import { typeCatalogue } from './typeCatalogue.js';
 
 /** `POST /softwaremodules`: all or nothing; (type, name, version) is unique. */
 export async function createSoftwareModules(
@@ -23,8 +23,10 @@ export async function createSoftwareModules(
 ): Promise<Reply> {
   const list = (await arrayBody(request)).map((item) => check(SoftwareModuleCreate, item));
   const seen = new Set<string>();
+  const types = await typeCatalogue(api.service, api.user);
   for (const m of list) {
-    if (!SOFTWARE_MODULE_TYPES[m.type]) throw notFound('SoftwareModuleType', m.type);
+    const type = types.moduleType(m.type);
+    if (!type || type.deleted) throw notFound('SoftwareModuleType', m.type);
     if (m.encrypted)
       throw hawkbitProblem(
         400,
@@ -39,7 +41,10 @@ export async function createSoftwareModules(
   }
   const created: SoftwareModule[] = [];
   for (const m of list) created.push(await api.service.createSoftwareModule(stripUndefined(m)));
-  return { status: 201, body: created.map((m) => moduleJson(api, request.base, m, false)) };
+  return {
+    status: 201,
+    body: created.map((m) => moduleJson(api, request.base, m, false, types)),
+  };
 }
 
 export async function listSoftwareModules(
@@ -47,8 +52,11 @@ export async function listSoftwareModules(
   request: EndpointRequest,
 ): Promise<Reply> {
   const query = storeListQuery(request.query, moduleListNames, 'id:ASC');
-  const page = await api.service.listSoftwareModules(query);
-  const content = page.items.map((m) => moduleJson(api, request.base, m, false));
+  const [page, types] = await Promise.all([
+    api.service.listSoftwareModules(query),
+    typeCatalogue(api.service, api.user),
+  ]);
+  const content = page.items.map((m) => moduleJson(api, request.base, m, false, types));
   return { status: 200, body: paged(content, page.total) };
 }
 
@@ -57,7 +65,8 @@ export async function getSoftwareModule(
   request: EndpointRequest,
 ): Promise<Reply> {
   const module = await requireModule(api, request.params.id);
-  return { status: 200, body: moduleJson(api, request.base, module, true) };
+  const types = await typeCatalogue(api.service, api.user);
+  return { status: 200, body: moduleJson(api, request.base, module, true, types) };
 }
 
 /** `PUT /softwaremodules/{id}`: description and vendor (the body first: 415/400 before 404). */
@@ -69,7 +78,8 @@ export async function updateSoftwareModule(
   const module = await requireModule(api, request.params.id);
   const patch = check(SoftwareModuleUpdate, body);
   const updated = await api.service.updateSoftwareModule(module.id, stripUndefined(patch));
-  return { status: 200, body: moduleJson(api, request.base, updated, true) };
+  const types = await typeCatalogue(api.service, api.user);
+  return { status: 200, body: moduleJson(api, request.base, updated, true, types) };
 }
 
 /**

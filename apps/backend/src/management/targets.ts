@@ -1,4 +1,5 @@
 import { METADATA, metadataScope, type TargetView } from '@otaflow/core';
+import { z } from 'zod';
 import { storeListQuery } from '../query.js';
 import { targetListNames } from './fields.js';
 import type {
@@ -9,8 +10,8 @@ import type {
   Route,
 } from './ManagementContext.js';
 import { LIST_QUERY } from './openApiDocument.js';
-import { alreadyExists, emptyProblem, hawkbitProblem, notFound } from './Problem.js';
-import { assignmentJson, paged, setJson, targetJson } from './representations.js';
+import { alreadyExists, emptyProblem, hawkbitProblem } from './Problem.js';
+import { assignmentJson, paged, setJson, targetJson, targetTypeNames } from './representations.js';
 import {
   arrayBody,
   check,
@@ -18,8 +19,10 @@ import {
   multiAssignmentProblem,
   objectBody,
   requireAssignable,
+  requireCompatible,
   requireSet,
   requireTarget,
+  requireTargetType,
   stripUndefined,
   TargetCreate,
   TargetUpdate,
@@ -35,18 +38,19 @@ export async function createTargets(
   const list = (await arrayBody(request)).map((item) => check(TargetCreate, item));
   const seen = new Set<string>();
   for (const t of list) {
-    if (t.targetType !== undefined) throw notFound('TargetType', t.targetType);
+    if (t.targetType !== undefined) await requireTargetType(api, t.targetType);
     if (seen.has(t.controllerId) || (await api.service.getTarget(t.controllerId))) {
       throw alreadyExists();
     }
     seen.add(t.controllerId);
   }
   const created: TargetView[] = [];
-  for (const t of list) {
-    const { targetType: _ignored, ...input } = t;
-    created.push(await api.service.createTarget(stripUndefined(input)));
-  }
-  return { status: 201, body: created.map((t) => targetJson(api, request.base, t, false)) };
+  for (const t of list) created.push(await api.service.createTarget(stripUndefined(t)));
+  const names = await targetTypeNames(api);
+  return {
+    status: 201,
+    body: created.map((t) => targetJson(api, request.base, t, false, names)),
+  };
 }
 
 /** `GET /targets`: RSQL `q` (with `attribute.<key>`), `sort`, `offset`, `limit`. */
@@ -55,14 +59,17 @@ export async function listTargets(
   request: EndpointRequest,
 ): Promise<Reply> {
   const query = storeListQuery(request.query, targetListNames, 'controllerId:ASC');
-  const page = await api.service.listTargets(query);
-  const content = page.items.map((t) => targetJson(api, request.base, t, false));
+  const [page, names] = await Promise.all([api.service.listTargets(query), targetTypeNames(api)]);
+  const content = page.items.map((t) => targetJson(api, request.base, t, false, names));
   return { status: 200, body: paged(content, page.total) };
 }
 
 export async function getTarget(api: ManagementContext, request: EndpointRequest): Promise<Reply> {
   const target = await requireTarget(api, request.params.id);
-  return { status: 200, body: targetJson(api, request.base, target, true) };
+  return {
+    status: 200,
+    body: targetJson(api, request.base, target, true, await targetTypeNames(api)),
+  };
 }
 
 /** `PUT /targets/{id}`: the body is read first (415/400 before 404, as in hawkBit). */
@@ -74,11 +81,18 @@ export async function updateTarget(
   const target = await requireTarget(api, request.params.id);
   const patch = check(TargetUpdate, body);
   if (patch.requestAttributes === false) throw emptyProblem(400);
+  // hawkBit: -1 leaves the type unassigned.
   if (patch.targetType !== undefined && patch.targetType !== -1)
-    throw notFound('TargetType', patch.targetType);
-  const { targetType: _ignored, ...rest } = patch;
-  const updated = await api.service.updateTarget(target.controllerId, stripUndefined(rest));
-  return { status: 200, body: targetJson(api, request.base, updated, true) };
+    await requireTargetType(api, patch.targetType);
+  const { targetType, ...rest } = patch;
+  const updated = await api.service.updateTarget(target.controllerId, {
+    ...stripUndefined(rest),
+    ...(targetType === undefined ? {} : { targetType: targetType === -1 ? null : targetType }),
+  });
+  return {
+    status: 200,
+    body: targetJson(api, request.base, updated, true, await targetTypeNames(api)),
+  };
 }
 
 export async function deleteTarget(
@@ -129,11 +143,41 @@ export async function assignSetToTarget(
   const [assignment] = list as [DsAssignment];
   const set = await requireSet(api, assignment.id);
   await requireAssignable(api, set);
+  await requireCompatible(api, set, [target]);
   const result = await api.service.assign(set.id, [toAssignInput(target.controllerId, assignment)]);
   return { status: 200, body: assignmentJson(request.base, result) };
 }
 
+/** `POST /targets/{id}/targettype`: `{ "id": 3 }`; 204. */
+export async function assignTargetType(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const target = await requireTarget(api, request.params.id);
+  const { id } = check(z.object({ id: z.number().int() }), await request.json());
+  await requireTargetType(api, id);
+  await api.service.updateTarget(target.controllerId, { targetType: id });
+  return { status: 204 };
+}
+
+/** `DELETE /targets/{id}/targettype`: the target accepts any set type again; 204. */
+export async function unassignTargetType(
+  api: ManagementContext,
+  request: EndpointRequest,
+): Promise<Reply> {
+  const target = await requireTarget(api, request.params.id);
+  await api.service.updateTarget(target.controllerId, { targetType: null });
+  return { status: 204 };
+}
+
 export const targetRoutes: Route[] = [
+  {
+    method: 'POST',
+    path: '/targets/:id/targettype',
+    endpoint: assignTargetType,
+    body: { schema: z.object({ id: z.number().int() }) },
+  },
+  { method: 'DELETE', path: '/targets/:id/targettype', endpoint: unassignTargetType },
   {
     method: 'POST',
     path: '/targets',

@@ -51,6 +51,8 @@ export interface RolloutEngineOptions {
   approvalEnabled?: () => boolean;
   /** Whether a set may be rolled out (complete and valid); the Management API's rule. */
   assignable?: (set: DistributionSet) => Promise<void>;
+  /** The targets a set may go to (their types accept it), ANDed with a rollout's filter. */
+  compatible?: (set: DistributionSet) => Promise<FilterNode | undefined>;
   now?: () => number;
 }
 
@@ -67,6 +69,7 @@ export class RolloutEngine {
   readonly #intervalMs: number;
   readonly #approvalEnabled: () => boolean;
   readonly #assignable: (set: DistributionSet) => Promise<void>;
+  readonly #compatible: (set: DistributionSet) => Promise<FilterNode | undefined>;
   readonly #now: () => number;
   readonly #lease: RolloutLease;
   readonly #lock = new KeyedLock();
@@ -85,6 +88,7 @@ export class RolloutEngine {
     this.#intervalMs = options.intervalMs ?? 2000;
     this.#approvalEnabled = options.approvalEnabled ?? (() => false);
     this.#assignable = options.assignable ?? (async () => {});
+    this.#compatible = options.compatible ?? (async () => undefined);
     this.#now = options.now ?? Date.now;
     this.#lease = new RolloutLease(this.#service, {
       ttlMs: Math.max(10_000, this.#intervalMs * 5),
@@ -145,7 +149,10 @@ export class RolloutEngine {
     if (groupCount < 1) invalid('the amount of groups must be greater than zero');
     const set = await this.#service.requireDistributionSet(input.distributionSetId);
     await this.#assignable(set);
-    const filter = targets ? undefined : storeFilter(input.targetFilterQuery, targetListNames);
+    const compatible = await this.#compatible(set);
+    const query = targets ? undefined : storeFilter(input.targetFilterQuery, targetListNames);
+    const filter: FilterNode | undefined =
+      query && compatible ? { kind: 'and', nodes: [query, compatible] } : (query ?? undefined);
     const all = targets ? [...targets] : await this.#matching(filter);
     if (all.length === 0) invalid('Rollout does not match any existing targets');
     const defaults = RolloutGroupConditions.parse({

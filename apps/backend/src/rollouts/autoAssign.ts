@@ -7,6 +7,7 @@ import {
   type UpdateService,
 } from '@otaflow/core';
 import { targetListNames } from '../management/fields.js';
+import { compatibleTargets } from '../management/typeCatalogue.js';
 import { storeFilter } from '../query.js';
 
 const PAGE = 500;
@@ -45,10 +46,12 @@ async function autoAssign(service: UpdateService, filter: TargetFilterRecord): P
   const set = await service.getDistributionSet(auto.distributionSetId);
   if (!set) return 0;
   const id = String(set.id);
+  const compatible = await compatibleTargets(service, set);
   const candidates: FilterNode = {
     kind: 'and',
     nodes: [
       storeFilter(filter.query, targetListNames),
+      ...(compatible ? [compatible] : []),
       { kind: 'cmp', field: 'assignedDistributionSetId', op: '!=', values: [id] },
       { kind: 'cmp', field: 'installedDistributionSetId', op: '!=', values: [id] },
     ],
