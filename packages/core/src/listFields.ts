@@ -106,6 +106,8 @@ export const SOFTWARE_MODULE_LIST_FIELDS: ListFields<SoftwareModule> = {
   description: { type: 'string', read: (m) => m.description },
   createdAt: { type: 'timestamp', read: (m) => m.createdAt },
   lastModifiedAt: { type: 'timestamp', read: (m) => m.lastModifiedAt },
+  locked: { type: 'boolean', read: (m) => m.locked === true },
+  deleted: { type: 'boolean', read: (m) => m.deleted === true },
 };
 
 export const DISTRIBUTION_SET_LIST_FIELDS: ListFields<DistributionSet> = {
@@ -115,6 +117,9 @@ export const DISTRIBUTION_SET_LIST_FIELDS: ListFields<DistributionSet> = {
   version: { type: 'string', read: (s) => s.version },
   description: { type: 'string', read: (s) => s.description },
   requiredMigrationStep: { type: 'boolean', read: (s) => s.requiredMigrationStep },
+  locked: { type: 'boolean', read: (s) => s.locked === true },
+  valid: { type: 'boolean', read: (s) => s.valid !== false },
+  deleted: { type: 'boolean', read: (s) => s.deleted === true },
   createdAt: { type: 'timestamp', read: (s) => s.createdAt },
   lastModifiedAt: { type: 'timestamp', read: (s) => s.lastModifiedAt },
 };

@@ -84,6 +84,8 @@ const MODULE_SQL: ColumnMap = {
   description: jsonText('record', 'description'),
   createdAt: jsonNumber(`record->'createdAt'`),
   lastModifiedAt: jsonNumber(`record->'lastModifiedAt'`),
+  locked: `COALESCE((CASE WHEN jsonb_typeof(record->'locked') = 'boolean' THEN (record->>'locked')::boolean END), FALSE)`,
+  deleted: `COALESCE((CASE WHEN jsonb_typeof(record->'deleted') = 'boolean' THEN (record->>'deleted')::boolean END), FALSE)`,
 };
 
 const SET_SQL: ColumnMap = {
@@ -93,6 +95,9 @@ const SET_SQL: ColumnMap = {
   version: 'version',
   description: jsonText('record', 'description'),
   requiredMigrationStep: `(CASE WHEN jsonb_typeof(record->'requiredMigrationStep') = 'boolean' THEN (record->>'requiredMigrationStep')::boolean END)`,
+  locked: `COALESCE((CASE WHEN jsonb_typeof(record->'locked') = 'boolean' THEN (record->>'locked')::boolean END), FALSE)`,
+  valid: `COALESCE((CASE WHEN jsonb_typeof(record->'valid') = 'boolean' THEN (record->>'valid')::boolean END), TRUE)`,
+  deleted: `COALESCE((CASE WHEN jsonb_typeof(record->'deleted') = 'boolean' THEN (record->>'deleted')::boolean END), FALSE)`,
   createdAt: jsonNumber(`record->'createdAt'`),
   lastModifiedAt: jsonNumber(`record->'lastModifiedAt'`),
 };

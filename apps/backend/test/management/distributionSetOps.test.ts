@@ -194,6 +194,20 @@ describe('targets of a set, statistics, invalidation and deletion', () => {
     expect((await call(backend, 'DELETE', `/rest/v1/distributionsets/${setId}`)).status).toBe(204);
     const soft = await call(backend, 'GET', `/rest/v1/distributionsets/${setId}`);
     expect(soft.json.deleted).toBe(true);
+    const live = await call(
+      backend,
+      'GET',
+      '/rest/v1/distributionsets?q=name==del-used;deleted==false',
+    );
+    expect(live.json.total).toBe(0);
+    expect(
+      (await call(backend, 'GET', '/rest/v1/distributionsets?q=name==del-used;deleted==true')).json
+        .total,
+    ).toBe(1);
+    expect(
+      (await call(backend, 'GET', '/rest/v1/softwaremodules?q=deleted==true;name==del-used')).json
+        .total,
+    ).toBe(1);
     // The device still sees what it was given; nothing new is assigned from a deleted set.
     expect((await call(backend, 'GET', '/rest/v1/targets/del-1/actions')).json.total).toBe(1);
     await seed(backend, ['del-2'], 'unused-2');
