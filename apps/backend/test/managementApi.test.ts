@@ -284,6 +284,15 @@ describe('software modules and artifact upload', () => {
     const list = await call(backend, 'GET', `/rest/v1/softwaremodules/${id}/artifacts`);
     expect(list.json).toHaveLength(1);
     expect(Object.keys(list.json[0]._links)).toEqual(['self']);
+    const one = await call(
+      backend,
+      'GET',
+      `/rest/v1/softwaremodules/${id}/artifacts/${artifact.id}`,
+    );
+    expect(one.json).toMatchObject({ id: artifact.id, providedFilename: 'origFilename' });
+    expect(
+      (await call(backend, 'GET', `/rest/v1/softwaremodules/${id}/artifacts/424242`)).status,
+    ).toBe(404);
 
     const download = await fetch(artifact._links.download!.href, {
       headers: { Authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` },

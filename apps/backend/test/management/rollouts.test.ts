@@ -288,6 +288,38 @@ describe('rollouts', () => {
     }
   });
 
+  it('starts the next group at once on triggerNextGroup, whatever the conditions say', async () => {
+    const { setId: next } = await seed(backend, ['tn-1', 'tn-2'], 'triggered');
+    const created = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'triggered',
+      distributionSetId: next,
+      targetFilterQuery: 'controllerId==tn-*',
+      amountGroups: 2,
+      successCondition: { condition: 'THRESHOLD', expression: '100' },
+    });
+    const id = created.json.id;
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/triggerNextGroup`)).status).toBe(
+      400,
+    );
+    await call(backend, 'POST', `/rest/v1/rollouts/${id}/start`);
+    await until(
+      `/rest/v1/rollouts/${id}`,
+      (r) => r.status === 'running' && r.totalTargetsPerStatus.running === 1,
+    );
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/triggerNextGroup`)).status).toBe(
+      204,
+    );
+    const both = await until(
+      `/rest/v1/rollouts/${id}`,
+      (r) => r.totalTargetsPerStatus.running === 2,
+    );
+    expect(both.totalTargetsPerStatus.scheduled).toBe(0);
+    // No scheduled group left: illegal.
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/triggerNextGroup`)).status).toBe(
+      400,
+    );
+  });
+
   it('starts by itself at startAt', async () => {
     const { setId: next } = await seed(backend, ['at-1'], 'timed');
     const created = await call(backend, 'POST', '/rest/v1/rollouts', {

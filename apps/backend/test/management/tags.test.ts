@@ -101,5 +101,12 @@ describe('distribution-set tags', () => {
     expect((await call(backend, 'POST', `${base}/424242`)).status).toBe(404);
     expect((await call(backend, 'DELETE', `${base}/${setId}`)).status).toBe(200);
     expect((await call(backend, 'GET', base)).json.total).toBe(0);
+    expect((await call(backend, 'POST', `${base}/${setId}`)).status).toBe(200);
+    expect((await call(backend, 'GET', base)).json.total).toBe(1);
+    const one = `/rest/v1/distributionsettags/${tag.id}`;
+    expect((await call(backend, 'GET', one)).json).toMatchObject({ name: 'stable' });
+    expect((await call(backend, 'PUT', one, { colour: '#123456' })).json.colour).toBe('#123456');
+    expect((await call(backend, 'DELETE', one)).status).toBe(200);
+    expect((await call(backend, 'GET', one)).status).toBe(404);
   });
 });
