@@ -75,6 +75,11 @@ export interface GroupProgress {
   counts: GroupCounts;
   /** Whether its success action was taken already (it is taken once per group). */
   successActionDone: boolean;
+  /**
+   * The open-ended last group of a dynamic rollout: targets that match later keep joining it,
+   * so it never completes by itself, and neither does its rollout (hawkBit: until `stop`).
+   */
+  dynamic?: boolean;
 }
 
 /** What one evaluation round decides for a running rollout; the caller carries it out. */
@@ -114,7 +119,7 @@ export function planRolloutRound(
       round.rollout = 'rollout.pause';
       return round;
     }
-    const complete = group.counts.open === 0;
+    const complete = !group.dynamic && group.counts.open === 0;
     // A pause taken earlier was resumed since (rounds run on running rollouts only): go on.
     if (group.successActionDone && group.conditions.successAction.action === 'PAUSE')
       startNext(groups.indexOf(group));
@@ -131,7 +136,9 @@ export function planRolloutRound(
       round.groups.push({ id: group.id, event: 'group.complete' });
     }
   }
-  const settled = [...status.values()].every((s) => s === 'finished' || s === 'error');
+  const openEnded = groups.some((g) => g.dynamic && status.get(g.id) !== 'error');
+  const settled =
+    !openEnded && [...status.values()].every((s) => s === 'finished' || s === 'error');
   if (settled && round.rollout === undefined) round.rollout = 'rollout.finished';
   return round;
 }

@@ -30,6 +30,11 @@ export const RolloutRecord = z.object({
   conditions: RolloutGroupConditions,
   totalTargets: z.number().int().nonnegative(),
   approvalRemark: z.string().max(512).optional(),
+  /** hawkBit's dynamic rollout: targets that match later join groups of `targetCount`. */
+  dynamic: z.boolean().optional(),
+  dynamicGroupTemplate: z
+    .object({ nameSuffix: z.string().max(64), targetCount: z.number().int().positive() })
+    .optional(),
   approveDecidedBy: z.string().optional(),
   deleted: z.boolean().default(false),
   ...audit,
@@ -54,6 +59,8 @@ export const RolloutGroupRecord = z.object({
   totalTargets: z.number().int().nonnegative(),
   /** Its success action is taken once. */
   successActionDone: z.boolean().default(false),
+  /** Made for targets that matched after the rollout was created (a dynamic rollout's). */
+  dynamic: z.boolean().optional(),
   /** Its members (hawkBit: at most 20,000 a group), fixed when the rollout is created. */
   targets: z.array(z.string()),
   ...audit,

@@ -78,7 +78,7 @@ async function rolloutJson(
     type: r.type,
     ...(r.forcetime !== undefined ? { forcetime: r.forcetime } : {}),
     ...(r.weight !== undefined ? { weight: r.weight } : {}),
-    dynamic: false,
+    dynamic: r.dynamic === true,
     id: r.id,
   };
   const links: Json = { self: { href: self } };

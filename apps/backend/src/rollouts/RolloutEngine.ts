@@ -1,5 +1,6 @@
 import {
   type ActionView,
+  type AssignTargetInput,
   amountGroupPercentages,
   type DistributionSet,
   type FilterNode,
@@ -81,6 +82,10 @@ export class RolloutEngine {
   /** Auto-assignments run every few rounds, and soon after a target appears or changes. */
   #autoAssignDue = true;
   #lastAutoAssign = 0;
+  /** Dynamic rollouts look for newly matching targets likewise. */
+  #dynamicDue = false;
+  #lastDynamicFill = 0;
+  #fillThisRound = false;
 
   constructor(options: RolloutEngineOptions) {
     this.#service = options.service;
@@ -104,6 +109,7 @@ export class RolloutEngine {
       if (event.type === 'ACTION_UPDATED' && !event.actionActive) this.kick(100);
       else if (event.type === 'TARGET_CREATED' || event.type === 'TARGET_UPDATED') {
         this.#autoAssignDue = true;
+        this.#dynamicDue = true;
         this.kick(200);
       }
     });
@@ -136,7 +142,7 @@ export class RolloutEngine {
     user: string,
     targets?: readonly string[],
   ): Promise<RolloutRecord> {
-    if (input.dynamic) invalid('dynamic rollouts are not supported');
+    if (input.dynamic && input.groups) invalid('Dynamic rollouts are not supported with groups');
     if (input.groups && input.amountGroups !== undefined)
       invalid("If 'group' is set the 'amountGroups' must not be set in the request");
     const amount = input.amountGroups ?? 1;
@@ -154,7 +160,8 @@ export class RolloutEngine {
     const filter: FilterNode | undefined =
       query && compatible ? { kind: 'and', nodes: [query, compatible] } : (query ?? undefined);
     const all = targets ? [...targets] : await this.#matching(filter);
-    if (all.length === 0) invalid('Rollout does not match any existing targets');
+    // A dynamic rollout may start empty: its targets may all come later.
+    if (all.length === 0 && !input.dynamic) invalid('Rollout does not match any existing targets');
     const defaults = RolloutGroupConditions.parse({
       ...(input.successCondition ? { successCondition: input.successCondition } : {}),
       ...(input.successAction ? { successAction: input.successAction } : {}),
@@ -215,6 +222,18 @@ export class RolloutEngine {
       conditions: defaults,
       totalTargets: all.length,
       deleted: false,
+      ...(input.dynamic
+        ? {
+            dynamic: true,
+            dynamicGroupTemplate: {
+              nameSuffix: input.dynamicGroupTemplate?.nameSuffix ?? '-dynamic',
+              // hawkBit: the last static group's size, when the template names none.
+              targetCount:
+                input.dynamicGroupTemplate?.targetCount ??
+                Math.max(1, split.groups.at(-1)?.length ?? 1),
+            },
+          }
+        : {}),
       ...audit,
     };
     await rollouts.put(rollout, -1);
@@ -248,6 +267,7 @@ export class RolloutEngine {
         -1,
       );
     }
+    if (rollout.dynamic) await this.#addDynamicGroup(rollout, split.groups.length, 'ready', user);
     const created = await this.transition(
       rollout.id,
       { type: 'rollout.created', approvalNeeded: this.#approvalEnabled() },
@@ -349,6 +369,12 @@ export class RolloutEngine {
 
   async #evaluate(): Promise<void> {
     if (this.#closed || !(await this.#lease.acquire())) return;
+    const now = this.#now();
+    this.#fillThisRound = this.#dynamicDue || now - this.#lastDynamicFill >= this.#intervalMs * 5;
+    if (this.#fillThisRound) {
+      this.#dynamicDue = false;
+      this.#lastDynamicFill = now;
+    }
     const rollouts = this.#service.collection(ROLLOUTS);
     const filter: FilterNode = { kind: 'cmp', field: 'status', op: '=in=', values: [...ACTIVE] };
     // Ids first: a step changes statuses, which would shift an offset read between steps.
@@ -366,7 +392,6 @@ export class RolloutEngine {
         this.#log.warn({ err, rolloutId: id }, 'rollout step failed; retried next round');
       }
     }
-    const now = this.#now();
     if (this.#autoAssignDue || now - this.#lastAutoAssign >= this.#intervalMs * 5) {
       this.#autoAssignDue = false;
       this.#lastAutoAssign = now;
@@ -407,15 +432,9 @@ export class RolloutEngine {
         // rollout was created are left out.
         await this.#service.scheduleBatch(
           set,
-          missing.slice(i, i + SCHEDULE_BATCH).map((controllerId) => ({
-            controllerId,
-            rolloutId: rollout.id,
-            rolloutGroupId: group.id,
-            type: rollout.type,
-            confirmationRequired: group.confirmationRequired,
-            ...(rollout.weight !== undefined ? { weight: rollout.weight } : {}),
-            ...(rollout.forcetime !== undefined ? { forcedTime: rollout.forcetime } : {}),
-          })),
+          missing
+            .slice(i, i + SCHEDULE_BATCH)
+            .map((controllerId) => this.#actionInput(rollout, group, controllerId)),
         );
       }
       await this.#saveGroup(group, { type: 'group.schedule' }, 'system');
@@ -428,7 +447,9 @@ export class RolloutEngine {
   }
 
   async #run(rollout: RolloutRecord): Promise<void> {
+    if (rollout.dynamic && this.#fillThisRound) rollout = await this.#fillDynamic(rollout);
     const groups = await this.#groups(rollout.id);
+    const last = groups.at(-1);
     const downloadOnly = rollout.type === 'downloadonly';
     const progress: GroupProgress[] = [];
     for (const g of groups) {
@@ -437,6 +458,7 @@ export class RolloutEngine {
         status: g.status,
         conditions: g.conditions,
         successActionDone: g.successActionDone,
+        ...(rollout.dynamic && g === last ? { dynamic: true } : {}),
         counts:
           g.status === 'running'
             ? await groupCounts(this.#service, g.id, downloadOnly)
@@ -460,6 +482,105 @@ export class RolloutEngine {
       if (status) await this.#save(rollout, { status }, 'system');
       this.#log.info({ rolloutId: rollout.id, status }, 'rollout moved');
     }
+  }
+
+  /** The action a group's member gets: the rollout's settings, the group's confirmation. */
+  #actionInput(
+    rollout: RolloutRecord,
+    group: RolloutGroupRecord,
+    controllerId: string,
+  ): AssignTargetInput {
+    return {
+      controllerId,
+      rolloutId: rollout.id,
+      rolloutGroupId: group.id,
+      type: rollout.type,
+      confirmationRequired: group.confirmationRequired,
+      ...(rollout.weight !== undefined ? { weight: rollout.weight } : {}),
+      ...(rollout.forcetime !== undefined ? { forcedTime: rollout.forcetime } : {}),
+    };
+  }
+
+  /** A new, empty group for targets that match later; the last group of a dynamic rollout. */
+  async #addDynamicGroup(
+    rollout: RolloutRecord,
+    position: number,
+    status: 'ready' | 'scheduled',
+    user: string,
+  ): Promise<RolloutGroupRecord> {
+    const groups = this.#service.collection(ROLLOUT_GROUPS);
+    const now = this.#now();
+    const record: RolloutGroupRecord = {
+      id: await groups.nextId(),
+      revision: 0,
+      scope: rolloutScope(rollout.id),
+      rolloutId: rollout.id,
+      position,
+      name: `group-${position + 1}${rollout.dynamicGroupTemplate?.nameSuffix ?? ''}`,
+      status,
+      targetPercentage: 100,
+      conditions: rollout.conditions,
+      confirmationRequired: rollout.confirmationRequired,
+      totalTargets: 0,
+      successActionDone: false,
+      dynamic: true,
+      targets: [],
+      createdAt: now,
+      createdBy: user,
+      lastModifiedAt: now,
+      lastModifiedBy: user,
+    };
+    await groups.put(record, -1);
+    return record;
+  }
+
+  /**
+   * Targets that match a running dynamic rollout since it was made join its last group, and new
+   * groups of `targetCount` after it; their actions are written at once, and started when their
+   * group runs already (hawkBit checks at most once a minute; here every few rounds and soon after
+   * a target appears).
+   */
+  async #fillDynamic(rollout: RolloutRecord): Promise<RolloutRecord> {
+    const set = await this.#service.requireDistributionSet(rollout.distributionSetId);
+    const compatible = await this.#compatible(set);
+    const query = storeFilter(rollout.targetFilterQuery, targetListNames);
+    const matching = await this.#matching(
+      compatible ? { kind: 'and', nodes: [query, compatible] } : query,
+    );
+    const groups = await this.#groups(rollout.id);
+    const members = new Set(groups.flatMap((g) => g.targets));
+    const fresh = matching.filter((id) => !members.has(id));
+    if (fresh.length === 0) return rollout;
+    const added = fresh.length;
+    const size = rollout.dynamicGroupTemplate?.targetCount ?? 1;
+    let last = groups.at(-1);
+    while (fresh.length > 0) {
+      if (
+        !last?.dynamic ||
+        last.targets.length >= size ||
+        last.status === 'finished' ||
+        last.status === 'error'
+      )
+        last = await this.#addDynamicGroup(
+          rollout,
+          (last?.position ?? -1) + 1,
+          'scheduled',
+          'system',
+        );
+      const joining = fresh.splice(0, size - last.targets.length);
+      last = await this.#saveGroupFields(last, {
+        targets: [...last.targets, ...joining],
+        totalTargets: last.targets.length + joining.length,
+      });
+      const written = await this.#service.scheduleBatch(
+        set,
+        joining.map((controllerId) =>
+          this.#actionInput(rollout, last as RolloutGroupRecord, controllerId),
+        ),
+      );
+      if (last.status === 'running') await this.#service.startScheduled(written.map((a) => a.id));
+    }
+    return this.#save(rollout, { totalTargets: rollout.totalTargets + added }, 'system');
   }
 
   /** A group's scheduled actions become live, a batch at a time. */

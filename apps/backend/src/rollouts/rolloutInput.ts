@@ -46,6 +46,13 @@ export const RolloutCreate = z.object({
   amountGroups: z.number().int().optional(),
   groups: z.array(RolloutGroupCreate).optional(),
   dynamic: z.boolean().optional(),
+  /** hawkBit's `MgmtDynamicRolloutGroupTemplate`: groups made for targets that match later. */
+  dynamicGroupTemplate: z
+    .object({
+      nameSuffix: z.string().max(64).optional(),
+      targetCount: z.number().int().positive().optional(),
+    })
+    .optional(),
   ...conditionFields,
 });
 export type RolloutCreate = z.infer<typeof RolloutCreate>;

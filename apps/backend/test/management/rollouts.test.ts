@@ -320,6 +320,59 @@ describe('rollouts', () => {
     );
   });
 
+  it('takes targets that match later into dynamic groups, and never finishes by itself', async () => {
+    const { setId: next } = await seed(backend, ['dy-1', 'dy-2'], 'dynamic');
+    const created = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'dynamic',
+      distributionSetId: next,
+      targetFilterQuery: 'controllerId==dy-*',
+      amountGroups: 1,
+      dynamic: true,
+      dynamicGroupTemplate: { nameSuffix: '-late', targetCount: 2 },
+      successCondition: { condition: 'THRESHOLD', expression: '100' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ dynamic: true, totalTargets: 2, totalGroups: 2 });
+    const id = created.json.id;
+    await call(backend, 'POST', `/rest/v1/rollouts/${id}/start`);
+    await until(`/rest/v1/rollouts/${id}`, (r) => r.totalTargetsPerStatus.running === 2);
+    for (const d of ['dy-1', 'dy-2']) await finish(d, 'success');
+    const groups = async () =>
+      (await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups`)).json;
+    await until(`/rest/v1/rollouts/${id}/deploygroups`, (g) => g.content[1]?.status === 'running');
+    // Three devices register later: two fill the dynamic group, the third opens another one.
+    for (const d of ['dy-3', 'dy-4', 'dy-5']) await ddi(d);
+    await until(`/rest/v1/rollouts/${id}`, (r) => r.totalTargets === 5);
+    const after = await groups();
+    expect(
+      after.content.map((g: { name: string; totalTargets: number }) => [g.name, g.totalTargets]),
+    ).toEqual([
+      ['group-1', 2],
+      ['group-2-late', 2],
+      ['group-3-late', 1],
+    ]);
+    // The running dynamic group's newcomers see their update at once.
+    expect(await actionOf('dy-3')).toBeDefined();
+    for (const d of ['dy-3', 'dy-4']) await finish(d, 'success');
+    await until(`/rest/v1/rollouts/${id}/deploygroups`, (g) => g.content[2]?.status === 'running');
+    await finish('dy-5', 'success');
+    const open = await until(
+      `/rest/v1/rollouts/${id}`,
+      (r) => r.totalTargetsPerStatus.finished === 5,
+    );
+    expect(open.status).toBe('running');
+    expect((await call(backend, 'POST', `/rest/v1/rollouts/${id}/stop`)).status).toBe(204);
+    await until(`/rest/v1/rollouts/${id}`, (r) => r.status === 'stopped');
+    const refused = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'x',
+      distributionSetId: next,
+      targetFilterQuery: 'controllerId==dy-*',
+      dynamic: true,
+      groups: [{ name: 'g' }],
+    });
+    expect(refused.status).toBe(400);
+  });
+
   it('starts by itself at startAt', async () => {
     const { setId: next } = await seed(backend, ['at-1'], 'timed');
     const created = await call(backend, 'POST', '/rest/v1/rollouts', {
