@@ -1,7 +1,14 @@
 import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
 import { withContact } from './MemoryUpdateStore.js';
 import type { ActionRecord, TargetRecord } from './records.js';
-import type { Page, PageQuery, Sequence, TargetContact, UpdateStore } from './UpdateStore.js';
+import type {
+  Page,
+  PageQuery,
+  Sequence,
+  TargetContact,
+  TargetSelection,
+  UpdateStore,
+} from './UpdateStore.js';
 
 export interface CachingUpdateStoreOptions {
   /** Targets whose poll reads are kept; the least recently read go first (default 50,000). */
@@ -182,6 +189,16 @@ export class CachingUpdateStore implements UpdateStore {
     return this.#writing(record.controllerId, () => this.#inner.putAction(record, expectedVersion));
   }
 
+  /** Which targets a filter moves is known only to the store: everything is forgotten. */
+  async setTargetGroup(group: string | undefined, selection: TargetSelection): Promise<number> {
+    this.invalidateAll();
+    try {
+      return await this.#inner.setTargetGroup(group, selection);
+    } finally {
+      this.invalidateAll();
+    }
+  }
+
   async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
     const touched = new Set<string>();
     try {
@@ -195,6 +212,9 @@ export class CachingUpdateStore implements UpdateStore {
 
   listTargets(query?: PageQuery): Promise<Page<TargetRecord>> {
     return this.#inner.listTargets(query);
+  }
+  listTargetGroups(): Promise<string[]> {
+    return this.#inner.listTargetGroups();
   }
   getAction(id: number): Promise<ActionRecord | undefined> {
     return this.#inner.getAction(id);
@@ -271,6 +291,9 @@ class UnitView implements UpdateStore {
   touchTargets(contacts: readonly TargetContact[]) {
     return this.cache.touchTargets(contacts);
   }
+  setTargetGroup(group: string | undefined, selection: TargetSelection) {
+    return this.cache.setTargetGroup(group, selection);
+  }
   async putAction(record: ActionRecord, expectedVersion?: number) {
     this.#touch(record.controllerId);
     const before = expectedVersion === undefined ? await this.tx.getAction(record.id) : undefined;
@@ -286,6 +309,9 @@ class UnitView implements UpdateStore {
   }
   listTargets(query?: PageQuery) {
     return this.tx.listTargets(query);
+  }
+  listTargetGroups() {
+    return this.tx.listTargetGroups();
   }
   getAction(id: number) {
     return this.tx.getAction(id);

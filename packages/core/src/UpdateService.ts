@@ -29,7 +29,7 @@ import {
 } from './rules.js';
 import { type TargetEvent, targetStatusOfState } from './targetMachine.js';
 import { createTargetSnapshot, stepPersistedTarget } from './targets.js';
-import type { Page, PageQuery, UpdateStore } from './UpdateStore.js';
+import type { Page, PageQuery, TargetSelection, UpdateStore } from './UpdateStore.js';
 import {
   actionHistoryOfRecord,
   actionViewOfRecord,
@@ -88,13 +88,14 @@ export interface CreateTargetInput {
   securityToken?: string;
   address?: string;
   channel?: TargetChannel;
+  group?: string;
   attributes?: Record<string, string>;
 }
 
 export type TargetPatch = Partial<
   Pick<
     TargetRecord,
-    'name' | 'description' | 'securityToken' | 'address' | 'channel' | 'requestAttributes'
+    'name' | 'description' | 'securityToken' | 'address' | 'channel' | 'requestAttributes' | 'group'
   >
 >;
 
@@ -416,6 +417,7 @@ export class UpdateService {
     if (input.description !== undefined) record.description = input.description;
     if (input.address !== undefined) record.address = input.address;
     if (input.channel !== undefined) record.channel = input.channel;
+    if (input.group !== undefined) record.group = input.group;
     return record;
   }
 
@@ -450,6 +452,15 @@ export class UpdateService {
   async listTargets(query?: PageQuery): Promise<Page<TargetView>> {
     const page = await this.#store.listTargets(query);
     return { total: page.total, items: page.items.map(targetViewOfRecord) };
+  }
+
+  /** hawkBit's group assignment by filter or by controller ids (see `UpdateStore.setTargetGroup`). */
+  setTargetGroup(group: string | undefined, selection: TargetSelection): Promise<number> {
+    return this.#store.setTargetGroup(group, selection);
+  }
+
+  listTargetGroups(): Promise<string[]> {
+    return this.#store.listTargetGroups();
   }
 
   async updateTarget(controllerId: string, patch: TargetPatch): Promise<TargetView> {

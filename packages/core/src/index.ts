@@ -73,6 +73,7 @@ export {
   compareFilterValue,
   compileFilter,
   type FieldAccessor,
+  type FieldValues,
   type FilterValue,
   matchesFilter,
 } from './filterMatch.js';
@@ -101,9 +102,11 @@ export {
   type ListRequest,
   listFieldAccessor,
   listQueryOf,
+  namesRelatedField,
   resolveListField,
   SOFTWARE_MODULE_LIST_FIELDS,
   TARGET_LIST_FIELDS,
+  type TargetRelations,
 } from './listFields.js';
 export { MemoryUpdateStore } from './MemoryUpdateStore.js';
 export type { EventTemplate, MappingResult, ReportFields } from './mappingResult.js';
@@ -126,6 +129,7 @@ export {
   AutoConfirm,
   MAX_APPLIED_KEYS,
   TargetChannel,
+  TargetGroup,
   TargetRecord,
 } from './records.js';
 export {
@@ -168,6 +172,7 @@ export {
   type TargetSnapshot,
   targetMachine,
 } from './targetMachine.js';
+export { loadTargetRelations } from './targetRelations.js';
 export { applyTargetEvent, createTargetSnapshot, targetStatusOf } from './targets.js';
 export {
   type ActionRefMatch,
@@ -185,12 +190,14 @@ export {
   UpdateService,
   type UpdateServiceOptions,
 } from './UpdateService.js';
-export type {
-  Page,
-  PageQuery,
-  Sequence,
-  TargetContact,
-  UpdateStore,
+export {
+  type Page,
+  type PageQuery,
+  type Sequence,
+  TARGET_GROUP_BATCH,
+  type TargetContact,
+  type TargetSelection,
+  type UpdateStore,
 } from './UpdateStore.js';
 export {
   actionHistoryOfRecord,

@@ -117,6 +117,7 @@ export interface TargetView {
   securityToken: string;
   address?: string | undefined;
   channel?: string | undefined;
+  group?: string | undefined;
   attributes: Record<string, string>;
   requestAttributes: boolean;
   autoConfirm?: TargetRecord['autoConfirm'];
@@ -144,6 +145,7 @@ export function targetViewOfRecord(record: TargetRecord): TargetView {
   if (record.description !== undefined) view.description = record.description;
   if (record.address !== undefined) view.address = record.address;
   if (record.channel !== undefined) view.channel = record.channel;
+  if (record.group !== undefined) view.group = record.group;
   if (record.autoConfirm !== undefined) view.autoConfirm = record.autoConfirm;
   if (ctx.lastContactAt !== undefined) view.lastContactAt = ctx.lastContactAt;
   if (ctx.assignedDistributionSetId !== undefined)
