@@ -52,6 +52,7 @@ export function targetJson(
   const body: Json = { ...audit(api, t.createdAt, t.lastModifiedAt), name: t.name };
   if (t.description !== undefined) body.description = t.description;
   body.controllerId = t.controllerId;
+  if (t.group !== undefined) body.group = t.group;
   body.updateStatus = t.updateStatus.toLowerCase();
   if (t.lastContactAt !== undefined) body.lastControllerRequestAt = t.lastContactAt;
   if (t.installedAt !== undefined) body.installedAt = t.installedAt;

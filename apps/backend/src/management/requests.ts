@@ -4,6 +4,7 @@ import {
   type DistributionSet,
   MaintenanceWindow,
   TargetChannel,
+  TargetGroup,
   type UpdateService,
   Weight,
 } from '@otaflow/core';
@@ -54,6 +55,7 @@ export const TargetCreate = z.object({
   targetType: z.number().int().optional(),
   /** otaflow extension: how the target is reached (see README); hawkBit ignores unknown fields. */
   channel: TargetChannel.optional(),
+  group: TargetGroup.optional(),
 });
 
 export const TargetUpdate = z.object({
@@ -64,6 +66,8 @@ export const TargetUpdate = z.object({
   requestAttributes: z.boolean().optional(),
   targetType: z.number().int().optional(),
   channel: TargetChannel.optional(),
+  /** hawkBit 0.10 reads it on create only; applied here on update too (see README). */
+  group: TargetGroup.optional(),
 });
 
 export const SoftwareModuleCreate = z.object({

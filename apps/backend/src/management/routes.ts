@@ -5,6 +5,7 @@ import type { Route } from './ManagementContext.js';
 import { metadataRouteList } from './metadata.js';
 import { softwareModuleRoutes } from './softwareModules.js';
 import { tagRoutes } from './tags.js';
+import { targetGroupRoutes } from './targetGroups.js';
 import { targetRoutes } from './targets.js';
 import { typeRoutes } from './types.js';
 import { userinfoRoutes } from './userinfo.js';
@@ -20,4 +21,5 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...distributionSetRoutes,
   ...metadataRouteList,
   ...tagRoutes,
+  ...targetGroupRoutes,
 ];
