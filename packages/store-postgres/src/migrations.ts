@@ -4,6 +4,7 @@ import { sql as listQueries } from './migrations/002_list_queries.js';
 import { sql as changeNotify } from './migrations/003_change_notify.js';
 import { sql as collections } from './migrations/004_collections.js';
 import { sql as actionHistory } from './migrations/005_action_history.js';
+import { sql as targetGroup } from './migrations/006_target_group.js';
 import { StoreError } from './StoreError.js';
 
 export interface Migration {
@@ -19,6 +20,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'change_notify', sql: changeNotify },
   { version: 4, name: 'collections', sql: collections },
   { version: 5, name: 'action_history', sql: actionHistory },
+  { version: 6, name: 'target_group', sql: targetGroup },
 ];
 
 /** Any number: it only has to be the same in every process that migrates this database. */

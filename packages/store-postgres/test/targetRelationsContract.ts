@@ -3,7 +3,6 @@ import {
   METADATA,
   metadataScope,
   type PageQuery,
-  type SortKey,
   TAG_ASSIGNMENTS,
   TARGET_TAGS,
   tagScope,
@@ -11,13 +10,9 @@ import {
   type UpdateStore,
 } from '@otaflow/core';
 import { describe, expect, it } from 'vitest';
+import { asc, cmp, desc } from './listQueryContract.js';
 
 type StoreFactory = () => Promise<UpdateStore>;
-
-const cmp = (field: string, op: string, ...values: string[]): FilterNode =>
-  ({ kind: 'cmp', field, op, values }) as FilterNode;
-const asc = (field: string): SortKey => ({ field, direction: 'ASC' });
-const desc = (field: string): SortKey => ({ field, direction: 'DESC' });
 
 /**
  * Five targets: groups (a path, a sub-path, none), tags (two, one, none), metadata, an assigned
