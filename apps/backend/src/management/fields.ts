@@ -95,6 +95,9 @@ export const targetListNames: StoreFieldNames = {
     'assignedds.version': 'assignedDistributionSetVersion',
     'installedds.name': 'installedDistributionSetName',
     'installedds.version': 'installedDistributionSetVersion',
+    // Answered before the store (auditFields.ts): one user made every target.
+    createdBy: 'createdBy',
+    lastModifiedBy: 'lastModifiedBy',
   },
   prefixes: { attribute: 'attribute', metadata: 'metadata' },
   filterOnly: ['tag'],

@@ -1,5 +1,6 @@
 import { ControllerId, type FilterNode, TargetGroup, type TargetSelection } from '@otaflow/core';
 import { parseStoreFilter, storeListQuery } from '../query.js';
+import { resolveAuditFields, resolveAuditFilter } from './auditFields.js';
 import { targetListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { hawkbitProblem, notReadable, springProblem } from './Problem.js';
@@ -21,7 +22,8 @@ function requiredParam(request: EndpointRequest, name: string): string {
 const groupOf = (value: string | undefined): string => check(TargetGroup, value);
 
 /** `q` in the target list's RSQL vocabulary (hawkBit's names), as a store filter. */
-const filterOf = (q: string): FilterNode => parseStoreFilter(q, targetListNames);
+const filterOf = (api: ManagementContext, q: string): FilterNode =>
+  resolveAuditFilter(parseStoreFilter(q, targetListNames), api.user);
 
 /** A group exactly (case-insensitively, as hawkBit's `lower(group) = lower(?)`), or with its sub-groups. */
 function groupFilter(group: string, subgroups: boolean): FilterNode {
@@ -66,7 +68,8 @@ async function listGroupTargets(
   const query = storeListQuery(request.query, targetListNames, 'controllerId:ASC', {
     allowQ: false,
   });
-  const page = await api.service.listTargets({ ...query, filter: groupFilter(group, subgroups) });
+  const sorted = resolveAuditFields(query, api.user);
+  const page = await api.service.listTargets({ ...sorted, filter: groupFilter(group, subgroups) });
   const content = page.items.map((t) => targetJson(api, request.base, t, false));
   return { status: 200, body: paged(content, page.total) };
 }
@@ -82,7 +85,7 @@ export async function assignGroupByFilter(
   request: EndpointRequest,
 ): Promise<Reply> {
   const group = groupOf(requiredParam(request, 'group'));
-  const filter = filterOf(requiredParam(request, 'q'));
+  const filter = filterOf(api, requiredParam(request, 'q'));
   return moveTargets(api, group, { filter });
 }
 
@@ -94,7 +97,7 @@ export async function unassignGroupByFilter(
   const q = request.query.get('q');
   // hawkBit declares `q` optional here but its repository refuses a null filter (`@NotNull`).
   if (q === null) throw hawkbitProblem(400, 'constraint', 'rsql must not be null.');
-  return moveTargets(api, undefined, { filter: filterOf(q) });
+  return moveTargets(api, undefined, { filter: filterOf(api, q) });
 }
 
 /** `GET /targetgroups/assigned?group=..&subgroups=..`: the group's targets, paged. */
@@ -152,7 +155,7 @@ export async function assignPathGroupByFilter(
   request: EndpointRequest,
 ): Promise<Reply> {
   const group = groupOf(request.params.group);
-  return moveTargets(api, group, { filter: filterOf(requiredParam(request, 'q')) });
+  return moveTargets(api, group, { filter: filterOf(api, requiredParam(request, 'q')) });
 }
 
 const controllerIdsBody = { schema: ControllerId, array: true };

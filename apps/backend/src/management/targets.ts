@@ -1,5 +1,6 @@
 import { METADATA, metadataScope, type TargetView } from '@otaflow/core';
 import { storeListQuery } from '../query.js';
+import { resolveAuditFields } from './auditFields.js';
 import { targetListNames } from './fields.js';
 import type {
   Endpoint,
@@ -54,7 +55,7 @@ export async function listTargets(
   request: EndpointRequest,
 ): Promise<Reply> {
   const query = storeListQuery(request.query, targetListNames, 'controllerId:ASC');
-  const page = await api.service.listTargets(query);
+  const page = await api.service.listTargets(resolveAuditFields(query, api.user));
   const content = page.items.map((t) => targetJson(api, request.base, t, false));
   return { status: 200, body: paged(content, page.total) };
 }

@@ -74,6 +74,11 @@ function describeTargetFields(name: string, start: () => Promise<Backend>) {
         ['installedds.name==Firmware', ['f-4']],
         ['installedds.version!=1.0.0', ['f-1', 'f-2', 'f-3']],
         ['group==lab,installedds.name==*', ['f-1', 'f-2', 'f-4']],
+        // One user made and changed every target.
+        ['createdby==ADMIN', ['f-1', 'f-2', 'f-3', 'f-4']],
+        ['createdBy!=admin', []],
+        ['lastModifiedBy==adm*;group==lab', ['f-1', 'f-2']],
+        ['lastmodifiedby=in=(bob,carol),tag==blue', ['f-2']],
       ];
       for (const [q, expected] of cases) {
         const answer = await query(q);
@@ -99,12 +104,33 @@ function describeTargetFields(name: string, start: () => Promise<Backend>) {
       expect(ids(byOwner)).toEqual(['f-3', 'f-1', 'f-2', 'f-4']);
       const bySet = await query('controllerId==f-*', '&sort=assignedds.name:ASC,controllerId:DESC');
       expect(ids(bySet)).toEqual(['f-4', 'f-1', 'f-3', 'f-2']);
+      const byAuthor = await call(backend, 'GET', '/rest/v1/targets?sort=createdBy:ASC');
+      expect(ids(byAuthor)).toEqual(['f-1', 'f-2', 'f-3', 'f-4']);
       const byTag = await call(backend, 'GET', '/rest/v1/targets?sort=tag:ASC');
       expect(byTag.status).toBe(400);
       expect(byTag.json.errorCode).toBe(SORT_FIELD);
       const unknown = await query('assignedds.type==os');
       expect(unknown.status).toBe(400);
       expect(unknown.json.errorCode).toBe(RSQL_FIELD);
+    });
+
+    it('moves the targets a filter on these fields selects into a group', async () => {
+      const put = await call(
+        backend,
+        'PUT',
+        `/rest/v1/targetgroups/Tagged?q=${encodeURIComponent('tag==red;createdBy==admin')}`,
+      );
+      expect(put.status).toBe(204);
+      expect(ids(await call(backend, 'GET', '/rest/v1/targetgroups/Tagged/assigned'))).toEqual([
+        'f-1',
+        'f-2',
+      ]);
+      const none = await call(backend, 'PUT', '/rest/v1/targetgroups/Nobody?q=createdBy==bob');
+      expect(none.status).toBe(204);
+      expect((await call(backend, 'GET', '/rest/v1/targetgroups')).json).toEqual([
+        'Lab/Bench',
+        'Tagged',
+      ]);
     });
   });
 }
