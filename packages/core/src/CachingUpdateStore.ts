@@ -200,11 +200,14 @@ export class CachingUpdateStore implements UpdateStore {
   }
 
   async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
-    const touched = new Set<string>();
+    const touched = new Set<Touched>();
     try {
       return await this.#inner.transaction((tx) => work(new UnitView(tx, this, touched)));
     } finally {
-      for (const controllerId of touched) this.invalidate(controllerId);
+      for (const key of touched) {
+        if (key === EVERY_TARGET) this.invalidateAll();
+        else this.invalidate(key);
+      }
     }
   }
 
@@ -263,6 +266,10 @@ export class CachingUpdateStore implements UpdateStore {
   }
 }
 
+/** What a unit wrote: a target, or any (a group move by filter). */
+const EVERY_TARGET = Symbol('every target');
+type Touched = string | typeof EVERY_TARGET;
+
 /**
  * A unit's store as the caching store hands it out: reads and writes go to the unit (never the
  * cache: the unit must see its own writes), and each target it writes is forgotten at once and
@@ -272,7 +279,7 @@ class UnitView implements UpdateStore {
   constructor(
     readonly tx: UpdateStore,
     readonly cache: CachingUpdateStore,
-    readonly touched: Set<string>,
+    readonly touched: Set<Touched>,
   ) {}
 
   #touch(controllerId: string) {
@@ -291,8 +298,11 @@ class UnitView implements UpdateStore {
   touchTargets(contacts: readonly TargetContact[]) {
     return this.cache.touchTargets(contacts);
   }
-  setTargetGroup(group: string | undefined, selection: TargetSelection) {
-    return this.cache.setTargetGroup(group, selection);
+  /** In the unit (a root call would wait for it); which targets it moves, only the store knows. */
+  async setTargetGroup(group: string | undefined, selection: TargetSelection) {
+    this.touched.add(EVERY_TARGET);
+    this.cache.invalidateAll();
+    return this.tx.setTargetGroup(group, selection);
   }
   async putAction(record: ActionRecord, expectedVersion?: number) {
     this.#touch(record.controllerId);

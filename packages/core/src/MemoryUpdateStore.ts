@@ -207,8 +207,15 @@ class MemoryTransaction implements UpdateStore {
   touchTargets(contacts: readonly TargetContact[]) {
     return this.base.touchTargets(contacts);
   }
-  setTargetGroup(group: string | undefined, selection: TargetSelection) {
-    return this.base.setTargetGroup(group, selection);
+  async setTargetGroup(group: string | undefined, selection: TargetSelection) {
+    const all = (await this.listTargets()).items;
+    let written = 0;
+    for (const record of await selectTargets(this, all, selection)) {
+      if (record.group === group) continue;
+      await this.putTarget(withGroup(record, group), record.version);
+      written++;
+    }
+    return written;
   }
   async listTargetGroups(): Promise<string[]> {
     return groupsOf((await this.listTargets()).items);

@@ -57,8 +57,8 @@ export interface UpdateStore {
    * Puts the selected targets into `group` (undefined: out of any group), in batches of
    * `TARGET_GROUP_BATCH` inside the store, so that a filter over a whole fleet never loads it;
    * each target written takes a new version. A target whose group is already exactly `group` is
-   * not written. Answers how many were. Not part of a unit: each batch commits by itself, as
-   * hawkBit's bulk UPDATE, which publishes no per-target event either.
+   * not written. Answers how many were. On a unit's `tx` the batches join the unit; otherwise
+   * each commits by itself. No per-target event, as hawkBit's bulk UPDATE publishes none.
    */
   setTargetGroup(group: string | undefined, selection: TargetSelection): Promise<number>;
   /** Every group some target is in, each once, by code point. */

@@ -160,5 +160,22 @@ export function describeTargetRelations(name: string, factory: StoreFactory) {
       ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
       expect(await store.listTargetGroups()).toEqual(['Asia', 'Asia/South']);
     });
+
+    it('moves targets inside a unit with the unit: all or nothing', async () => {
+      const { store } = await seeded(factory);
+      const before = await store.listTargetGroups();
+      await expect(
+        store.transaction(async (tx) => {
+          expect(await tx.setTargetGroup('Moved', { filter: cmp('group', '==', 'Europe*') })).toBe(
+            3,
+          );
+          expect((await tx.getTarget('eu-1'))?.group).toBe('Moved');
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect(await store.listTargetGroups()).toEqual(before);
+      await store.transaction((tx) => tx.setTargetGroup('Moved', { controllerIds: ['none'] }));
+      expect((await store.getTarget('none'))?.group).toBe('Moved');
+    });
   });
 }
