@@ -255,6 +255,8 @@ export function queryList<T>(
 export interface StoreFieldNames {
   fields: Readonly<Record<string, string>>;
   prefixes?: Readonly<Record<string, string>>;
+  /** hawkBit names a filter may test but a sort may not (a target's tags: several per target). */
+  filterOnly?: readonly string[];
 }
 
 /** Resolves hawkBit names case-insensitively to the store's names. */
@@ -291,9 +293,19 @@ export function storeListQuery(
   const resolve = storeResolver(names);
   const q = options.allowQ === false ? null : params.get('q');
   const filter = q ? parseFilterWith(q, resolve) : undefined;
+  const filterOnly = new Set((names.filterOnly ?? []).map((name) => resolve(name)));
+  const sortable = (name: string) => {
+    const field = resolve(name);
+    return field !== undefined && !filterOnly.has(field) ? field : undefined;
+  };
   return {
     ...(filter ? { filter } : {}),
-    sort: parseSortWith(params.get('sort') || defaultSort, resolve),
+    sort: parseSortWith(params.get('sort') || defaultSort, sortable),
     ...pagingOf(params),
   };
+}
+
+/** `q` alone, in the store's field names: for a filter that selects rather than lists. */
+export function parseStoreFilter(q: string, names: StoreFieldNames): FilterNode {
+  return parseFilterWith(q, storeResolver(names));
 }

@@ -9,6 +9,7 @@ import {
   putNewActionsOf,
   type Sequence,
   type TargetContact,
+  type TargetSelection,
   type UpdateStore,
 } from './UpdateStore.js';
 
@@ -210,12 +211,25 @@ export class CachingUpdateStore implements UpdateStore {
     return nextIdsOf(this.#inner, sequence, count);
   }
 
+  /** Which targets a filter moves is known only to the store: everything is forgotten. */
+  async setTargetGroup(group: string | undefined, selection: TargetSelection): Promise<number> {
+    this.invalidateAll();
+    try {
+      return await this.#inner.setTargetGroup(group, selection);
+    } finally {
+      this.invalidateAll();
+    }
+  }
+
   async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
-    const touched = new Set<string>();
+    const touched = new Set<Touched>();
     try {
       return await this.#inner.transaction((tx) => work(new UnitView(tx, this, touched)));
     } finally {
-      for (const controllerId of touched) this.invalidate(controllerId);
+      for (const key of touched) {
+        if (key === EVERY_TARGET) this.invalidateAll();
+        else this.invalidate(key);
+      }
     }
   }
 
@@ -223,6 +237,9 @@ export class CachingUpdateStore implements UpdateStore {
 
   listTargets(query?: PageQuery): Promise<Page<TargetRecord>> {
     return this.#inner.listTargets(query);
+  }
+  listTargetGroups(): Promise<string[]> {
+    return this.#inner.listTargetGroups();
   }
   getAction(id: number): Promise<ActionRecord | undefined> {
     return this.#inner.getAction(id);
@@ -271,6 +288,10 @@ export class CachingUpdateStore implements UpdateStore {
   }
 }
 
+/** What a unit wrote: a target, or any (a group move by filter). */
+const EVERY_TARGET = Symbol('every target');
+type Touched = string | typeof EVERY_TARGET;
+
 /**
  * A unit's store as the caching store hands it out: reads and writes go to the unit (never the
  * cache: the unit must see its own writes), and each target it writes is forgotten at once and
@@ -280,7 +301,7 @@ class UnitView implements UpdateStore {
   constructor(
     readonly tx: UpdateStore,
     readonly cache: CachingUpdateStore,
-    readonly touched: Set<string>,
+    readonly touched: Set<Touched>,
   ) {}
 
   #touch(controllerId: string) {
@@ -298,6 +319,12 @@ class UnitView implements UpdateStore {
   }
   touchTargets(contacts: readonly TargetContact[]) {
     return this.cache.touchTargets(contacts);
+  }
+  /** In the unit (a root call would wait for it); which targets it moves, only the store knows. */
+  async setTargetGroup(group: string | undefined, selection: TargetSelection) {
+    this.touched.add(EVERY_TARGET);
+    this.cache.invalidateAll();
+    return this.tx.setTargetGroup(group, selection);
   }
   async putAction(record: ActionRecord, expectedVersion?: number) {
     this.#touch(record.controllerId);
@@ -329,6 +356,9 @@ class UnitView implements UpdateStore {
   }
   listTargets(query?: PageQuery) {
     return this.tx.listTargets(query);
+  }
+  listTargetGroups() {
+    return this.tx.listTargetGroups();
   }
   getAction(id: number) {
     return this.tx.getAction(id);

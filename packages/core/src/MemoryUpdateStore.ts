@@ -1,5 +1,6 @@
 import type { DistributionSet, SoftwareModule } from './catalogue.js';
 import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
+import { compileFilter } from './filterMatch.js';
 import { applyListQuery } from './filterSort.js';
 import {
   ACTION_LIST_FIELDS,
@@ -18,7 +19,15 @@ import {
 } from './MemoryCollections.js';
 import { OtaflowError } from './OtaflowError.js';
 import type { ActionRecord, TargetRecord } from './records.js';
-import type { Page, PageQuery, Sequence, TargetContact, UpdateStore } from './UpdateStore.js';
+import { loadTargetRelations } from './targetRelations.js';
+import type {
+  Page,
+  PageQuery,
+  Sequence,
+  TargetContact,
+  TargetSelection,
+  UpdateStore,
+} from './UpdateStore.js';
 
 /** The record with `lastContactAt` moved forward to `at` (the same record when it is not later). */
 export function withContact(record: TargetRecord, at: number): TargetRecord {
@@ -28,10 +37,48 @@ export function withContact(record: TargetRecord, at: number): TargetRecord {
 }
 
 /** Filter, sort and page in memory, after checking every field the query names. */
-function page<T>(all: Iterable<T>, fields: ListFields<T>, request?: PageQuery): Page<T> {
+function page<T, R = unknown>(
+  all: Iterable<T>,
+  fields: ListFields<T, R>,
+  request?: PageQuery,
+  related?: R,
+): Page<T> {
   const query = listQueryOf(request);
   checkListQuery(fields, query);
-  return applyListQuery([...all], query, listFieldAccessor(fields));
+  return applyListQuery([...all], query, listFieldAccessor(fields, related));
+}
+
+/** The targets of `all` a selection names, read through `store` for the related fields. */
+async function selectTargets(
+  store: UpdateStore,
+  all: Iterable<TargetRecord>,
+  selection: TargetSelection,
+): Promise<TargetRecord[]> {
+  if ('controllerIds' in selection) {
+    const wanted = new Set(selection.controllerIds);
+    return [...all].filter((t) => wanted.has(t.controllerId));
+  }
+  const query = listQueryOf({ filter: selection.filter });
+  checkListQuery(TARGET_LIST_FIELDS, query);
+  const related = await loadTargetRelations(store, query);
+  return [...all].filter(
+    compileFilter(selection.filter, listFieldAccessor(TARGET_LIST_FIELDS, related)),
+  );
+}
+
+/** The distinct groups of `targets`, by code point (as SQL's `COLLATE "C"`). */
+function groupsOf(targets: Iterable<TargetRecord>): string[] {
+  const groups = new Set<string>();
+  for (const t of targets) if (t.group !== undefined) groups.add(t.group);
+  return [...groups].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The record in `group` (none: in no group), at its next version. */
+function withGroup(record: TargetRecord, group: string | undefined): TargetRecord {
+  const { group: _old, ...rest } = record;
+  const next: TargetRecord = { ...rest, version: record.version + 1 };
+  if (group !== undefined) next.group = group;
+  return next;
 }
 
 /** The oldest module with this type, name and version. */
@@ -145,12 +192,13 @@ class MemoryTransaction implements UpdateStore {
     const staged = this.#targets.get(controllerId);
     return staged === undefined ? this.base.getTarget(controllerId) : (staged ?? undefined);
   }
-  async listTargets(query?: PageQuery) {
+  async listTargets(query?: PageQuery): Promise<Page<TargetRecord>> {
     const all = (await this.base.listTargets()).items;
     return page(
       overlay(all, this.#targets, (t) => t.controllerId),
       TARGET_LIST_FIELDS,
       query,
+      await loadTargetRelations(this, query),
     );
   }
   async putTarget(record: TargetRecord, expectedVersion?: number) {
@@ -161,6 +209,19 @@ class MemoryTransaction implements UpdateStore {
   }
   touchTargets(contacts: readonly TargetContact[]) {
     return this.base.touchTargets(contacts);
+  }
+  async setTargetGroup(group: string | undefined, selection: TargetSelection) {
+    const all = (await this.listTargets()).items;
+    let written = 0;
+    for (const record of await selectTargets(this, all, selection)) {
+      if (record.group === group) continue;
+      await this.putTarget(withGroup(record, group), record.version);
+      written++;
+    }
+    return written;
+  }
+  async listTargetGroups(): Promise<string[]> {
+    return groupsOf((await this.listTargets()).items);
   }
   async deleteTarget(controllerId: string) {
     const existed = (await this.getTarget(controllerId)) !== undefined;
@@ -313,7 +374,12 @@ export class MemoryUpdateStore implements UpdateStore {
     return this.#targets.get(controllerId);
   }
   async listTargets(query?: PageQuery) {
-    return page(this.#targets.values(), TARGET_LIST_FIELDS, query);
+    return page(
+      this.#targets.values(),
+      TARGET_LIST_FIELDS,
+      query,
+      await loadTargetRelations(this, query),
+    );
   }
   async putTarget(record: TargetRecord, expectedVersion?: number) {
     checkVersion(
@@ -342,6 +408,20 @@ export class MemoryUpdateStore implements UpdateStore {
     for (const [k, v] of Object.entries(action.refs ?? {})) this.#dropRef(k, v, id);
     this.#actionsByTarget.get(action.controllerId)?.delete(id);
     return this.#actions.delete(id);
+  }
+  async setTargetGroup(group: string | undefined, selection: TargetSelection) {
+    let written = 0;
+    for (const record of await selectTargets(this, this.#targets.values(), selection)) {
+      // Read again: the selection awaited, and a write may have come in meanwhile.
+      const current = this.#targets.get(record.controllerId);
+      if (!current || current.group === group) continue;
+      this.#targets.set(current.controllerId, withGroup(current, group));
+      written++;
+    }
+    return written;
+  }
+  async listTargetGroups() {
+    return groupsOf(this.#targets.values());
   }
   #deleteTarget(controllerId: string) {
     const ids = this.#actionsByTarget.get(controllerId);

@@ -35,6 +35,7 @@ import {
   type Page,
   type PageQuery,
   putNewActionsOf,
+  type TargetSelection,
   type UpdateStore,
 } from './UpdateStore.js';
 import {
@@ -95,21 +96,19 @@ export interface CreateTargetInput {
   securityToken?: string;
   address?: string;
   channel?: TargetChannel;
+  group?: string;
   attributes?: Record<string, string>;
   targetType?: number;
-  group?: string;
 }
 
 export type TargetPatch = Partial<
   Pick<
     TargetRecord,
-    'name' | 'description' | 'securityToken' | 'address' | 'channel' | 'requestAttributes'
+    'name' | 'description' | 'securityToken' | 'address' | 'channel' | 'requestAttributes' | 'group'
   >
 > & {
   /** `null` removes it. */
   targetType?: number | null;
-  /** `null` removes it. */
-  group?: string | null;
 };
 
 export type AttributeUpdateMode = 'merge' | 'replace' | 'remove';
@@ -473,6 +472,15 @@ export class UpdateService {
   async listTargets(query?: PageQuery): Promise<Page<TargetView>> {
     const page = await this.#store.listTargets(query);
     return { total: page.total, items: page.items.map(targetViewOfRecord) };
+  }
+
+  /** hawkBit's group assignment by filter or by controller ids (see `UpdateStore.setTargetGroup`). */
+  setTargetGroup(group: string | undefined, selection: TargetSelection): Promise<number> {
+    return this.#store.setTargetGroup(group, selection);
+  }
+
+  listTargetGroups(): Promise<string[]> {
+    return this.#store.listTargetGroups();
   }
 
   async updateTarget(controllerId: string, patch: TargetPatch): Promise<TargetView> {

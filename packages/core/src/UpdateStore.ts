@@ -1,5 +1,6 @@
 import type { DistributionSet, SoftwareModule } from './catalogue.js';
 import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
+import type { FilterNode } from './filter.js';
 import type { ListRequest } from './listFields.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 
@@ -20,6 +21,12 @@ export interface Page<T> {
   items: T[];
   total: number;
 }
+
+/** The targets `setTargetGroup` moves: those a filter (over the target list fields) matches, or those named. */
+export type TargetSelection = { filter: FilterNode } | { controllerIds: readonly string[] };
+
+/** How many targets one batch of `setTargetGroup` writes. */
+export const TARGET_GROUP_BATCH = 1000;
 
 /**
  * What a list takes: a filter over the entity's list fields (`listFields.ts`), a sort, a page.
@@ -48,6 +55,16 @@ export interface UpdateStore {
    * devices' polls in one call: hawkBit, too, persists poll times in batches. Not part of a unit.
    */
   touchTargets(contacts: readonly TargetContact[]): Promise<void>;
+  /**
+   * Puts the selected targets into `group` (undefined: out of any group), in batches of
+   * `TARGET_GROUP_BATCH` inside the store, so that a filter over a whole fleet never loads it;
+   * each target written takes a new version. A target whose group is already exactly `group` is
+   * not written. Answers how many were. On a unit's `tx` the batches join the unit; otherwise
+   * each commits by itself. No per-target event, as hawkBit's bulk UPDATE publishes none.
+   */
+  setTargetGroup(group: string | undefined, selection: TargetSelection): Promise<number>;
+  /** Every group some target is in, each once, by code point. */
+  listTargetGroups(): Promise<string[]>;
 
   getAction(id: number): Promise<ActionRecord | undefined>;
   /** Every action of one target, oldest first: what the rules decide over. */

@@ -4,8 +4,18 @@ import { foldCase, matchWildcard } from './filterWildcard.js';
 /** What a record holds in a filterable field; `undefined` or `null` when it holds nothing. */
 export type FilterValue = string | number | boolean | null | undefined;
 
+/**
+ * What a field reads: one value, or several for a field a record has many of (a target's tag
+ * names). A test on several holds when it holds for one of them; `!=` and `=out=` when `==` and
+ * `=in=` hold for none, as hawkBit's NOT EXISTS over a joined collection.
+ */
+export type FieldValues = FilterValue | readonly FilterValue[];
+
 /** Reads one field of a record, by the field name the filter carries. */
-export type FieldAccessor<T> = (record: T, field: string) => FilterValue;
+export type FieldAccessor<T> = (record: T, field: string) => FieldValues;
+
+const anyOf = (actual: FieldValues, test: (value: FilterValue) => boolean): boolean =>
+  Array.isArray(actual) ? actual.some(test) : test(actual as FilterValue);
 
 /** A strict number: `Number('')` is 0, which would make `id==""` find id 0. */
 function numberOf(value: string): number {
@@ -54,26 +64,23 @@ function comparisonOf<T>(node: FilterComparison, get: FieldAccessor<T>): (record
   const first = values[0] ?? '';
   const pattern = wantedOf(first, true);
   const list = values.map((value) => wantedOf(value, false));
-  const ordered = (test: (order: number) => boolean) => (record: T) => {
-    const order = compareFilterValue(get(record, field), first);
-    return order !== undefined && test(order);
-  };
+  const equals = (value: FilterValue) => equalsValue(value, pattern);
+  const listed = (value: FilterValue) => list.some((wanted) => equalsValue(value, wanted));
+  const ordered = (test: (order: number) => boolean) => (record: T) =>
+    anyOf(get(record, field), (value) => {
+      const order = compareFilterValue(value, first);
+      return order !== undefined && test(order);
+    });
   switch (node.op) {
     case '==':
-      return (record) => equalsValue(get(record, field), pattern);
+      return (record) => anyOf(get(record, field), equals);
     // hawkBit's `!=` and `=out=` include records with the field empty (`<> OR IS NULL`).
     case '!=':
-      return (record) => !equalsValue(get(record, field), pattern);
+      return (record) => !anyOf(get(record, field), equals);
     case '=in=':
-      return (record) => {
-        const actual = get(record, field);
-        return list.some((wanted) => equalsValue(actual, wanted));
-      };
+      return (record) => anyOf(get(record, field), listed);
     case '=out=':
-      return (record) => {
-        const actual = get(record, field);
-        return !list.some((wanted) => equalsValue(actual, wanted));
-      };
+      return (record) => !anyOf(get(record, field), listed);
     case '<':
       return ordered((order) => order < 0);
     case '<=':

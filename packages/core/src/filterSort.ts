@@ -1,5 +1,5 @@
 import type { ListQuery, SortKey } from './filter.js';
-import { compileFilter, type FieldAccessor } from './filterMatch.js';
+import { compileFilter, type FieldAccessor, type FieldValues } from './filterMatch.js';
 import type { Page } from './UpdateStore.js';
 
 /**
@@ -11,10 +11,12 @@ export function compileSortOrder<T>(
   get: FieldAccessor<T>,
 ): (a: T, b: T) => number {
   const keys = sort.map(({ field, direction }) => ({ field, sign: direction === 'ASC' ? 1 : -1 }));
+  // A field of several values has no place in an order (stores refuse to sort by one).
+  const scalar = (value: FieldValues) => (Array.isArray(value) ? undefined : (value ?? undefined));
   return (a, b) => {
     for (const { field, sign } of keys) {
-      const x = get(a, field) ?? undefined;
-      const y = get(b, field) ?? undefined;
+      const x = scalar(get(a, field));
+      const y = scalar(get(b, field));
       if (x === y) continue;
       if (x === undefined) return sign;
       if (y === undefined) return -sign;

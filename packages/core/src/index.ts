@@ -83,6 +83,7 @@ export {
   compareFilterValue,
   compileFilter,
   type FieldAccessor,
+  type FieldValues,
   type FilterValue,
   matchesFilter,
 } from './filterMatch.js';
@@ -111,9 +112,11 @@ export {
   type ListRequest,
   listFieldAccessor,
   listQueryOf,
+  namesRelatedField,
   resolveListField,
   SOFTWARE_MODULE_LIST_FIELDS,
   TARGET_LIST_FIELDS,
+  type TargetRelations,
 } from './listFields.js';
 export { MemoryUpdateStore } from './MemoryUpdateStore.js';
 export type { EventTemplate, MappingResult, ReportFields } from './mappingResult.js';
@@ -136,6 +139,7 @@ export {
   AutoConfirm,
   MAX_APPLIED_KEYS,
   TargetChannel,
+  TargetGroup,
   TargetRecord,
 } from './records.js';
 export {
@@ -218,6 +222,7 @@ export {
   type TargetSnapshot,
   targetMachine,
 } from './targetMachine.js';
+export { loadTargetRelations } from './targetRelations.js';
 export { applyTargetEvent, createTargetSnapshot, targetStatusOf } from './targets.js';
 export {
   type ActionRefMatch,
@@ -243,7 +248,9 @@ export {
   type PageQuery,
   putNewActionsOf,
   type Sequence,
+  TARGET_GROUP_BATCH,
   type TargetContact,
+  type TargetSelection,
   type UpdateStore,
 } from './UpdateStore.js';
 export {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isActiveStateValue } from './actionStates.js';
 import type { DistributionSet, SoftwareModule } from './catalogue.js';
 import type { FilterNode, ListQuery } from './filter.js';
-import type { FilterValue } from './filterMatch.js';
+import type { FieldValues } from './filterMatch.js';
 import { OtaflowError } from './OtaflowError.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 import { targetStatusOfState } from './targetMachine.js';
@@ -22,14 +22,28 @@ export const ListFieldType = z.enum([
 ]);
 export type ListFieldType = z.infer<typeof ListFieldType>;
 
-export interface ListField<T> {
+export interface ListField<T, R = unknown> {
   type: ListFieldType;
+  /** A record has several values (a target's tags): a filter may test it, a sort may not. */
+  many?: boolean;
+  /** Read from `R`, what a store loads beside the records when a query names such a field. */
+  related?: boolean;
   /** Reads the field from a record (for `attributes`, the entry `key`). */
-  read: (record: T, key?: string) => FilterValue;
+  read: (record: T, key: string | undefined, related: R | undefined) => FieldValues;
 }
 
 /** The fields a list of `T` may filter and sort by: a store's vocabulary, not hawkBit's names. */
-export type ListFields<T> = Readonly<Record<string, ListField<T>>>;
+export type ListFields<T, R = unknown> = Readonly<Record<string, ListField<T, R>>>;
+
+/**
+ * What a target's list fields read beyond the target: its tag names, its metadata, the names and
+ * versions of its sets. A memory store builds it from its collections; SQL joins instead.
+ */
+export interface TargetRelations {
+  tagNames(controllerId: string): readonly string[];
+  metadataValue(controllerId: string, key: string): string | undefined;
+  distributionSet(id: number): Pick<DistributionSet, 'name' | 'version'> | undefined;
+}
 
 type Context = Record<string, unknown>;
 const ctx = (record: { state: { context: unknown } }) => record.state.context as Context;
@@ -57,7 +71,16 @@ export function ipAddressOf(address: string | undefined): string | undefined {
   }
 }
 
-export const TARGET_LIST_FIELDS: ListFields<TargetRecord> = {
+function setOf(
+  record: TargetRecord,
+  which: 'assignedDistributionSetId' | 'installedDistributionSetId',
+  related: TargetRelations | undefined,
+) {
+  const id = num(ctx(record)[which]);
+  return id === undefined ? undefined : related?.distributionSet(id);
+}
+
+export const TARGET_LIST_FIELDS: ListFields<TargetRecord, TargetRelations> = {
   controllerId: { type: 'string', read: (t) => t.controllerId },
   name: { type: 'string', read: (t) => t.name },
   description: { type: 'string', read: (t) => t.description },
@@ -69,7 +92,6 @@ export const TARGET_LIST_FIELDS: ListFields<TargetRecord> = {
   ipAddress: { type: 'string', read: (t) => ipAddressOf(t.address) },
   channel: { type: 'enum', read: (t) => t.channel },
   targetType: { type: 'number', read: (t) => t.targetType },
-  group: { type: 'string', read: (t) => t.group },
   assignedDistributionSetId: {
     type: 'number',
     read: (t) => num(ctx(t).assignedDistributionSetId),
@@ -79,6 +101,39 @@ export const TARGET_LIST_FIELDS: ListFields<TargetRecord> = {
     read: (t) => num(ctx(t).installedDistributionSetId),
   },
   attribute: { type: 'attributes', read: (t, key) => entryOf(t.attributes, key) },
+  group: { type: 'string', read: (t) => t.group },
+  tag: {
+    type: 'string',
+    many: true,
+    related: true,
+    read: (t, _key, related) => related?.tagNames(t.controllerId) ?? [],
+  },
+  metadata: {
+    type: 'attributes',
+    related: true,
+    read: (t, key, related) =>
+      key === undefined ? undefined : related?.metadataValue(t.controllerId, key),
+  },
+  assignedDistributionSetName: {
+    type: 'string',
+    related: true,
+    read: (t, _key, related) => setOf(t, 'assignedDistributionSetId', related)?.name,
+  },
+  assignedDistributionSetVersion: {
+    type: 'string',
+    related: true,
+    read: (t, _key, related) => setOf(t, 'assignedDistributionSetId', related)?.version,
+  },
+  installedDistributionSetName: {
+    type: 'string',
+    related: true,
+    read: (t, _key, related) => setOf(t, 'installedDistributionSetId', related)?.name,
+  },
+  installedDistributionSetVersion: {
+    type: 'string',
+    related: true,
+    read: (t, _key, related) => setOf(t, 'installedDistributionSetId', related)?.version,
+  },
 };
 
 export const ACTION_LIST_FIELDS: ListFields<ActionRecord> = {
@@ -128,10 +183,10 @@ export const DISTRIBUTION_SET_LIST_FIELDS: ListFields<DistributionSet> = {
  * A list field as a filter names it: `name`, or `attribute.<key>` for an entry of an attribute
  * map (the key keeps its case and may hold dots). Undefined for a name the vocabulary lacks.
  */
-export function resolveListField<T>(
-  fields: ListFields<T>,
+export function resolveListField<T, R = unknown>(
+  fields: ListFields<T, R>,
   name: string,
-): { field: ListField<T>; key?: string } | undefined {
+): { field: ListField<T, R>; key?: string } | undefined {
   const own = Object.hasOwn(fields, name) ? fields[name] : undefined;
   if (own) return own.type === 'attributes' ? undefined : { field: own };
   const dot = name.indexOf('.');
@@ -146,10 +201,11 @@ export function resolveListField<T>(
  * Reads fields by name through a vocabulary, for core's `compileFilter` and `applyListQuery`.
  * Throws `INVALID_INPUT` for a field the vocabulary lacks, as a database store does.
  */
-export function listFieldAccessor<T>(
-  fields: ListFields<T>,
-): (record: T, name: string) => FilterValue {
-  const cache = new Map<string, { field: ListField<T>; key?: string }>();
+export function listFieldAccessor<T, R = unknown>(
+  fields: ListFields<T, R>,
+  related?: R,
+): (record: T, name: string) => FieldValues {
+  const cache = new Map<string, { field: ListField<T, R>; key?: string }>();
   return (record, name) => {
     let found = cache.get(name);
     if (!found) {
@@ -157,7 +213,7 @@ export function listFieldAccessor<T>(
       if (!found) throw unknownField(name);
       cache.set(name, found);
     }
-    return found.field.read(record, found.key);
+    return found.field.read(record, found.key, related);
   };
 }
 
@@ -169,9 +225,13 @@ function unknownField(name: string): OtaflowError {
  * Checks every field a query names (filter and sort) before any record is read, so that an
  * unknown field fails the same on an empty store as on a full one, in memory as in SQL.
  */
-export function checkListQuery<T>(fields: ListFields<T>, query: ListQuery): void {
-  for (const { field } of query.sort)
-    if (!resolveListField(fields, field)) throw unknownField(field);
+export function checkListQuery<T, R = unknown>(fields: ListFields<T, R>, query: ListQuery): void {
+  for (const { field } of query.sort) {
+    const found = resolveListField(fields, field);
+    if (!found) throw unknownField(field);
+    if (found.field.many)
+      throw new OtaflowError('INVALID_INPUT', `a list cannot be sorted by ${field}`);
+  }
   if (!query.filter) return;
   const stack: FilterNode[] = [query.filter];
   for (let node = stack.pop(); node; node = stack.pop()) {
@@ -179,6 +239,19 @@ export function checkListQuery<T>(fields: ListFields<T>, query: ListQuery): void
       if (!resolveListField(fields, node.field)) throw unknownField(node.field);
     } else stack.push(...node.nodes);
   }
+}
+
+/** Whether a query names a field read from what a store loads beside the records. */
+export function namesRelatedField<T, R>(fields: ListFields<T, R>, query: ListQuery): boolean {
+  const named = (name: string) => resolveListField(fields, name)?.field.related === true;
+  if (query.sort.some(({ field }) => named(field))) return true;
+  const stack: FilterNode[] = query.filter ? [query.filter] : [];
+  for (let node = stack.pop(); node; node = stack.pop()) {
+    if (node.kind === 'cmp') {
+      if (named(node.field)) return true;
+    } else stack.push(...node.nodes);
+  }
+  return false;
 }
 
 /** What callers pass for a list: every part optional; no limit means every match. */

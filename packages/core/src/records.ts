@@ -14,6 +14,9 @@ export const AutoConfirm = z.object({
 });
 export type AutoConfirm = z.infer<typeof AutoConfirm>;
 
+/** hawkBit keeps a group in a 256-character column. */
+export const TargetGroup = z.string().min(1).max(256);
+
 /** A target as stored: its metadata plus its persisted machine. */
 export const TargetRecord = z.object({
   controllerId: ControllerId,
@@ -22,6 +25,8 @@ export const TargetRecord = z.object({
   securityToken: z.string().min(1).max(128),
   address: z.string().max(512).optional(),
   channel: TargetChannel.optional(),
+  /** hawkBit's target group: a path, `/` between its levels (`Europe/East`). */
+  group: TargetGroup.optional(),
   /** hawkBit's configData: free key/value attributes the device reports. */
   attributes: z.record(z.string(), z.string()),
   /** hawkBit asks the device for its configData again when this is set. */
@@ -29,8 +34,6 @@ export const TargetRecord = z.object({
   autoConfirm: AutoConfirm.optional(),
   /** hawkBit's target type (its id): which distribution-set types the target accepts. */
   targetType: z.number().int().positive().optional(),
-  /** hawkBit 0.10's target group: a path such as `eu/berlin/line-2`. */
-  group: z.string().min(1).max(256).optional(),
   /** Optimistic concurrency: every write must name the version it read. */
   version: z.number().int().nonnegative(),
   state: PersistedSnapshot,

@@ -117,11 +117,11 @@ export interface TargetView {
   securityToken: string;
   address?: string | undefined;
   channel?: string | undefined;
+  group?: string | undefined;
   attributes: Record<string, string>;
   requestAttributes: boolean;
   autoConfirm?: TargetRecord['autoConfirm'];
   targetType?: number | undefined;
-  group?: string | undefined;
   updateStatus: TargetUpdateStatus;
   createdAt: number;
   lastModifiedAt: number;
@@ -146,9 +146,9 @@ export function targetViewOfRecord(record: TargetRecord): TargetView {
   if (record.description !== undefined) view.description = record.description;
   if (record.address !== undefined) view.address = record.address;
   if (record.channel !== undefined) view.channel = record.channel;
+  if (record.group !== undefined) view.group = record.group;
   if (record.autoConfirm !== undefined) view.autoConfirm = record.autoConfirm;
   if (record.targetType !== undefined) view.targetType = record.targetType;
-  if (record.group !== undefined) view.group = record.group;
   if (ctx.lastContactAt !== undefined) view.lastContactAt = ctx.lastContactAt;
   if (ctx.assignedDistributionSetId !== undefined)
     view.assignedDistributionSetId = ctx.assignedDistributionSetId;

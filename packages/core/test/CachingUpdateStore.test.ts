@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CachingUpdateStore, MemoryUpdateStore, UpdateService } from '../src/index.js';
+import {
+  CachingUpdateStore,
+  type FilterNode,
+  MemoryUpdateStore,
+  UpdateService,
+} from '../src/index.js';
 
 /** Counts what reaches the store behind the cache. */
 class CountingStore extends MemoryUpdateStore {
@@ -44,6 +49,20 @@ describe('CachingUpdateStore', () => {
     }
     expect(inner.reads).toBe(before);
     expect(cache.stats().hits).toBeGreaterThanOrEqual(10);
+  });
+
+  it('forgets every target a group move through it may have changed', async () => {
+    const { cache, service } = await setup();
+    await service.createTarget({ controllerId: 'a' });
+    await service.createTarget({ controllerId: 'b', group: 'Lab' });
+    await cache.getTarget('a');
+    await cache.getTarget('b');
+    const filter: FilterNode = { kind: 'cmp', field: 'controllerId', op: '==', values: ['*'] };
+    expect(await service.setTargetGroup('Europe/East', { filter })).toBe(2);
+    expect((await cache.getTarget('a'))?.group).toBe('Europe/East');
+    expect(await service.setTargetGroup(undefined, { controllerIds: ['b'] })).toBe(1);
+    expect((await cache.getTarget('b'))?.group).toBeUndefined();
+    expect(await service.listTargetGroups()).toEqual(['Europe/East']);
   });
 
   it('sees its own writes, committed in a unit or not', async () => {

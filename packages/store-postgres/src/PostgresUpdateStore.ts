@@ -11,8 +11,10 @@ import {
   type PageQuery,
   type Sequence,
   type SoftwareModule,
+  TARGET_GROUP_BATCH,
   type TargetContact,
   type TargetRecord,
+  type TargetSelection,
   targetViewOfRecord,
   type UpdateStore,
 } from '@otaflow/core';
@@ -192,6 +194,42 @@ export class PostgresUpdateStore implements UpdateStore {
                             THEN (t.record #>> '{state,context,lastContactAt}')::numeric END, -1) < c.at`,
       [this.#tenant, JSON.stringify(rows)],
     );
+  }
+
+  async setTargetGroup(group: string | undefined, selection: TargetSelection) {
+    const params: unknown[] = [this.#tenant, group ?? null];
+    const where =
+      'controllerIds' in selection
+        ? `controller_id IN (SELECT jsonb_array_elements_text($${params.push(JSON.stringify(selection.controllerIds))}::text::jsonb))`
+        : compileListSql(TARGET_LIST, listQueryOf({ filter: selection.filter }), params).where;
+    const limit = params.push(TARGET_GROUP_BATCH);
+    const moved =
+      group === undefined ? `record - 'group'` : `jsonb_set(record, '{group}', to_jsonb($2::text))`;
+    // One UPDATE per batch. A target written leaves the selection (its group is then exactly
+    // `group`), so the next batch starts on the rest, and the loop ends when none is left.
+    let written = 0;
+    for (;;) {
+      const { rowCount } = await this.#sql.query(
+        `UPDATE targets SET version = version + 1,
+                record = jsonb_set(${moved}, '{version}', to_jsonb(version + 1))
+          WHERE tenant = $1 AND controller_id IN (
+            SELECT controller_id FROM targets
+             WHERE tenant = $1 AND ${where} AND (record->>'group') IS DISTINCT FROM $2::text
+             ORDER BY seq LIMIT $${limit})`,
+        params,
+      );
+      if (rowCount === 0) return written;
+      written += rowCount;
+    }
+  }
+
+  async listTargetGroups() {
+    const { rows } = await this.#sql.query<{ g: string }>(
+      `SELECT DISTINCT (record->>'group') COLLATE "C" AS g FROM targets
+        WHERE tenant = $1 AND record->>'group' IS NOT NULL ORDER BY g`,
+      [this.#tenant],
+    );
+    return rows.map((row) => row.g);
   }
 
   async deleteTarget(controllerId: string) {
@@ -549,12 +587,12 @@ export class PostgresUpdateStore implements UpdateStore {
     const params: unknown[] = [this.#tenant];
     const scope =
       controllerId === undefined ? '' : ` AND controller_id = $${params.push(controllerId)}`;
-    const { where, orderBy } = compileListSql(list, query, params);
+    const { where, orderBy, whereParams } = compileListSql(list, query, params);
     const condition = `tenant = $1${scope} AND ${where}`;
     const limit = Number.isFinite(query.limit) ? query.limit : null;
     const count = this.#sql.query<{ n: string }>(
       `SELECT count(*) AS n FROM ${table} WHERE ${condition}`,
-      params,
+      params.slice(0, whereParams),
     );
     if (limit === 0) return { items: [], total: Number((await count).rows[0]?.n ?? 0) };
     const n = params.length;

@@ -38,8 +38,20 @@ const jsonText = (parent: string, key: string) =>
 const CONTEXT = `record->'state'->'context'`;
 const ACTION_CONTEXT = `state->'context'`;
 
-/** SQL per list field; `attributes` fields are a prefix the bound key completes. */
-type ColumnMap = Readonly<Record<string, string>>;
+/**
+ * SQL per list field; `attributes` fields are a prefix the bound key completes, or `keyed` SQL
+ * around the bound key. A field of several values (`many`) is `exists`: the FROM and WHERE of a
+ * correlated subquery with `value` its value there; a test holds when some row passes it.
+ */
+type Column = string | { keyed: (key: string) => string } | { exists: string; value: string };
+type ColumnMap = Readonly<Record<string, Column>>;
+
+/**
+ * The set a target names in its context, by id (`distribution_sets`' key is bigint). The target's
+ * columns are qualified: inside the subquery a bare `record` is the set's.
+ */
+const setColumn = (which: string, column: 'name' | 'version') =>
+  `(SELECT d.${column} FROM distribution_sets d WHERE d.tenant = targets.tenant AND d.id = (${jsonNumber(`targets.${CONTEXT}->'${which}'`)})::bigint)`;
 
 const TARGET_SQL: ColumnMap = {
   controllerId: 'controller_id',
@@ -53,10 +65,30 @@ const TARGET_SQL: ColumnMap = {
   ipAddress: 'ip_address',
   channel: jsonText('record', 'channel'),
   targetType: jsonNumber(`record->'targetType'`),
-  group: jsonText('record', 'group'),
   assignedDistributionSetId: jsonNumber(`${CONTEXT}->'assignedDistributionSetId'`),
   installedDistributionSetId: jsonNumber(`${CONTEXT}->'installedDistributionSetId'`),
   attribute: `record->'attributes'->>`,
+  group: jsonText('record', 'group'),
+  // Core's TARGET_TAGS and TAG_ASSIGNMENTS collections, a tag's members scoped `targettag:<id>`.
+  tag: {
+    exists: `FROM collection_records tg
+      JOIN collection_records ta ON ta.tenant = tg.tenant AND ta.collection = 'tagAssignment'
+       AND ta.scope = 'targettag:' || tg.id
+      WHERE tg.tenant = targets.tenant AND tg.collection = 'targetTag'
+       AND ta.record->>'member' = targets.controller_id`,
+    value: jsonText('tg.record', 'name'),
+  },
+  // Core's METADATA collection, a target's entries scoped `target:<controllerId>`.
+  metadata: {
+    keyed: (key) => `SELECT m.record->>'value' FROM collection_records m
+      WHERE m.tenant = targets.tenant AND m.collection = 'metadata'
+        AND m.scope = 'target:' || targets.controller_id AND m.record->>'key' = ${key}
+      ORDER BY m.id LIMIT 1`,
+  },
+  assignedDistributionSetName: setColumn('assignedDistributionSetId', 'name'),
+  assignedDistributionSetVersion: setColumn('assignedDistributionSetId', 'version'),
+  installedDistributionSetName: setColumn('installedDistributionSetId', 'name'),
+  installedDistributionSetVersion: setColumn('installedDistributionSetId', 'version'),
 };
 
 const ACTION_SQL: ColumnMap = {
@@ -110,7 +142,7 @@ export interface ListTable<T> {
 }
 
 export const TARGET_LIST: ListTable<unknown> = {
-  fields: TARGET_LIST_FIELDS as ListFields<unknown>,
+  fields: TARGET_LIST_FIELDS as unknown as ListFields<unknown>,
   columns: TARGET_SQL,
   tiebreak: 'seq',
 };
@@ -153,6 +185,8 @@ const isNumeric = (type: ListFieldType) => type === 'number' || type === 'timest
 interface Field {
   sql: string;
   type: ListFieldType;
+  /** The FROM and WHERE of the rows `sql` reads, for a field of several values. */
+  exists?: string;
 }
 
 class Compiler {
@@ -170,12 +204,13 @@ class Compiler {
     const found = resolveListField(this.table.fields, name);
     if (!found) throw new OtaflowError('INVALID_INPUT', `unknown list field ${name}`);
     const head = found.key === undefined ? name : name.slice(0, name.length - found.key.length - 1);
-    const sql = this.table.columns[head];
-    if (sql === undefined) throw new OtaflowError('INVALID_INPUT', `unknown list field ${name}`);
-    return {
-      type: found.field.type,
-      sql: found.key === undefined ? sql : `(${sql}${this.bind(found.key)})`,
-    };
+    const column = this.table.columns[head];
+    if (column === undefined) throw new OtaflowError('INVALID_INPUT', `unknown list field ${name}`);
+    const type = found.field.type;
+    if (typeof column === 'string')
+      return { type, sql: found.key === undefined ? column : `(${column}${this.bind(found.key)})` };
+    if ('exists' in column) return { type, sql: column.value, exists: column.exists };
+    return { type, sql: `(${column.keyed(this.bind(found.key ?? ''))})` };
   }
 
   /**
@@ -215,16 +250,32 @@ class Compiler {
   comparison(node: FilterComparison): string {
     const field = this.field(node.field);
     const first = node.values[0] ?? '';
+    const any = () => `(${node.values.map((v) => this.equals(field, v, false)).join(' OR ')})`;
+    if (field.exists !== undefined) {
+      // Some row passes, or (negated) none passes `==` / `=in=`, as core's matcher tests many.
+      const some = (test: string) => `EXISTS (SELECT 1 ${field.exists} AND ${test})`;
+      switch (node.op) {
+        case '==':
+          return some(this.equals(field, first, true));
+        case '!=':
+          return `NOT ${some(this.equals(field, first, true))}`;
+        case '=in=':
+          return some(any());
+        case '=out=':
+          return `NOT ${some(any())}`;
+        default:
+          return some(this.ordered(field, node.op, first));
+      }
+    }
     switch (node.op) {
       case '==':
         return this.equals(field, first, true);
       case '!=':
         return `NOT COALESCE(${this.equals(field, first, true)}, FALSE)`;
       case '=in=':
-      case '=out=': {
-        const any = node.values.map((v) => this.equals(field, v, false)).join(' OR ');
-        return node.op === '=out=' ? `NOT COALESCE((${any}), FALSE)` : `(${any})`;
-      }
+        return any();
+      case '=out=':
+        return `NOT COALESCE(${any()}, FALSE)`;
       default:
         return this.ordered(field, node.op, first);
     }
@@ -250,6 +301,8 @@ export interface ListSql {
   /** A condition to AND onto the table's own (tenant, scope); `TRUE` without a filter. */
   where: string;
   orderBy: string;
+  /** How many of `params` `where` uses: the sort may bind more (a map entry's key). */
+  whereParams: number;
 }
 
 /**
@@ -267,5 +320,6 @@ export function compileListSql(
     throw new OtaflowError('INVALID_INPUT', `filter nests deeper than ${MAX_FILTER_DEPTH} levels`);
   const compiler = new Compiler(table, params);
   const where = query.filter ? compiler.filter(query.filter) : 'TRUE';
-  return { where, orderBy: compiler.orderBy(query) };
+  const whereParams = params.length;
+  return { where, orderBy: compiler.orderBy(query), whereParams };
 }

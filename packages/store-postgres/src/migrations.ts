@@ -5,6 +5,7 @@ import { sql as changeNotify } from './migrations/003_change_notify.js';
 import { sql as collections } from './migrations/004_collections.js';
 import { sql as actionHistory } from './migrations/005_action_history.js';
 import { sql as rolloutActions } from './migrations/006_rollout_actions.js';
+import { sql as targetGroup } from './migrations/007_target_group.js';
 import { StoreError } from './StoreError.js';
 
 export interface Migration {
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'collections', sql: collections },
   { version: 5, name: 'action_history', sql: actionHistory },
   { version: 6, name: 'rollout_actions', sql: rolloutActions },
+  { version: 7, name: 'target_group', sql: targetGroup },
 ];
 
 /** Any number: it only has to be the same in every process that migrates this database. */

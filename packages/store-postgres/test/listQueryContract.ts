@@ -12,12 +12,12 @@ import { describe, expect, it } from 'vitest';
 
 type StoreFactory = () => Promise<UpdateStore>;
 
-const cmp = (field: string, op: string, ...values: string[]): FilterNode =>
+export const cmp = (field: string, op: string, ...values: string[]): FilterNode =>
   ({ kind: 'cmp', field, op, values }) as FilterNode;
 const and = (...nodes: FilterNode[]): FilterNode => ({ kind: 'and', nodes });
 const or = (...nodes: FilterNode[]): FilterNode => ({ kind: 'or', nodes });
-const asc = (field: string): SortKey => ({ field, direction: 'ASC' });
-const desc = (field: string): SortKey => ({ field, direction: 'DESC' });
+export const asc = (field: string): SortKey => ({ field, direction: 'ASC' });
+export const desc = (field: string): SortKey => ({ field, direction: 'DESC' });
 
 const INJECTIONS = [
   "' OR '1'='1",

@@ -16,6 +16,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { describeCollections } from './collectionContract.js';
 import { describeListQueries } from './listQueryContract.js';
+import { describeTargetRelations } from './targetRelationsContract.js';
 
 /** A fresh, empty store per call (a new tenant, a new database: whatever keeps tests apart). */
 export type StoreFactory = () => Promise<UpdateStore>;
@@ -305,5 +306,6 @@ export function describeUpdateStore(name: string, factory: StoreFactory) {
     });
   });
   describeListQueries(name, factory);
+  describeTargetRelations(name, factory);
   describeCollections(name, factory);
 }

@@ -16,6 +16,7 @@ export const targetFields: FieldMap<TargetView> = {
   address: (t) => t.address,
   ipAddress: (t) => ipOf(t.address),
   channel: (t) => t.channel,
+  group: (t) => t.group,
 };
 
 /** The target fields plus every `attribute.<key>` the query names (attributes are open-ended). */
@@ -87,8 +88,19 @@ export const targetListNames: StoreFieldNames = {
     address: 'address',
     ipAddress: 'ipAddress',
     channel: 'channel',
+    group: 'group',
+    tag: 'tag',
+    'tag.name': 'tag',
+    'assignedds.name': 'assignedDistributionSetName',
+    'assignedds.version': 'assignedDistributionSetVersion',
+    'installedds.name': 'installedDistributionSetName',
+    'installedds.version': 'installedDistributionSetVersion',
+    // Answered before the store (auditFields.ts): one user made every target.
+    createdBy: 'createdBy',
+    lastModifiedBy: 'lastModifiedBy',
   },
-  prefixes: { attribute: 'attribute' },
+  prefixes: { attribute: 'attribute', metadata: 'metadata' },
+  filterOnly: ['tag'],
 };
 
 export const actionListNames: StoreFieldNames = {

@@ -34,6 +34,8 @@ export const QUERY_PARAMETERS = {
   force: { schema: z.boolean(), description: 'Force-quit instead of cancel' },
   remark: { schema: z.string(), description: 'Why the rollout was approved or denied' },
   keepLast: { schema: z.number().int().min(0), description: 'Newest actions to keep' },
+  group: { schema: z.string(), description: 'A target group, `/` between its levels' },
+  subgroups: { schema: z.boolean(), description: 'Include the targets of sub-groups' },
   filename: { schema: z.string(), description: "The artifact's file name (else the part's)" },
   md5sum: { schema: z.string(), description: 'Expected MD5, checked after the upload' },
   sha1sum: { schema: z.string(), description: 'Expected SHA-1, checked after the upload' },

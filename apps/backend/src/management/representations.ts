@@ -55,6 +55,7 @@ export function targetJson(
   const body: Json = { ...audit(api, t.createdAt, t.lastModifiedAt), name: t.name };
   if (t.description !== undefined) body.description = t.description;
   body.controllerId = t.controllerId;
+  if (t.group !== undefined) body.group = t.group;
   body.updateStatus = t.updateStatus.toLowerCase();
   if (t.lastContactAt !== undefined) body.lastControllerRequestAt = t.lastContactAt;
   if (t.installedAt !== undefined) body.installedAt = t.installedAt;
@@ -77,7 +78,6 @@ export function targetJson(
     const typeName = targetTypeNames?.get(t.targetType);
     if (typeName !== undefined) body.targetTypeName = typeName;
   }
-  if (t.group !== undefined) body.group = t.group;
   if (t.channel !== undefined) body.channel = t.channel;
   body._links = full
     ? {

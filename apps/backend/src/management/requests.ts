@@ -5,6 +5,7 @@ import {
   MaintenanceWindow,
   TARGET_TYPES,
   TargetChannel,
+  TargetGroup,
   type UpdateService,
   Weight,
 } from '@otaflow/core';
@@ -53,10 +54,9 @@ export const TargetCreate = z.object({
   address: z.string().max(512).optional(),
   securityToken: z.string().min(1).max(128).optional(),
   targetType: z.number().int().optional(),
-  /** hawkBit 0.10's target group, a path such as `eu/berlin`. */
-  group: z.string().min(1).max(256).optional(),
   /** otaflow extension: how the target is reached (see README); hawkBit ignores unknown fields. */
   channel: TargetChannel.optional(),
+  group: TargetGroup.optional(),
 });
 
 export const TargetUpdate = z.object({
@@ -66,8 +66,9 @@ export const TargetUpdate = z.object({
   securityToken: z.string().min(1).max(128).optional(),
   requestAttributes: z.boolean().optional(),
   targetType: z.number().int().optional(),
-  group: z.string().min(1).max(256).optional(),
   channel: TargetChannel.optional(),
+  /** hawkBit 0.10 reads it on create only; applied here on update too (see README). */
+  group: TargetGroup.optional(),
 });
 
 export const SoftwareModuleCreate = z.object({

@@ -9,6 +9,7 @@ import { rolloutRoutes } from './rollouts.js';
 import { softwareModuleRoutes } from './softwareModules.js';
 import { tagRoutes } from './tags.js';
 import { targetFilterRoutes } from './targetFilters.js';
+import { targetGroupRoutes } from './targetGroups.js';
 import { targetRoutes } from './targets.js';
 import { typeRouteList } from './types.js';
 import { userinfoRoutes } from './userinfo.js';
@@ -28,4 +29,5 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...tagRoutes,
   ...rolloutRoutes,
   ...targetFilterRoutes,
+  ...targetGroupRoutes,
 ];

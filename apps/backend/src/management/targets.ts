@@ -1,6 +1,7 @@
 import { METADATA, metadataScope, type TargetView } from '@otaflow/core';
 import { z } from 'zod';
 import { storeListQuery } from '../query.js';
+import { resolveAuditFields } from './auditFields.js';
 import { targetListNames } from './fields.js';
 import type {
   Endpoint,
@@ -59,7 +60,10 @@ export async function listTargets(
   request: EndpointRequest,
 ): Promise<Reply> {
   const query = storeListQuery(request.query, targetListNames, 'controllerId:ASC');
-  const [page, names] = await Promise.all([api.service.listTargets(query), targetTypeNames(api)]);
+  const [page, names] = await Promise.all([
+    api.service.listTargets(resolveAuditFields(query, api.user)),
+    targetTypeNames(api),
+  ]);
   const content = page.items.map((t) => targetJson(api, request.base, t, false, names));
   return { status: 200, body: paged(content, page.total) };
 }
