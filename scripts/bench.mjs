@@ -48,6 +48,8 @@ for (const dir of ['packages', 'apps'].flatMap((kind) =>
     `${result.date ?? ''} · ${m.cores ?? cpus().length} cores · ${m.memoryGiB ?? Math.round(totalmem() / 2 ** 30)} GiB · Node ${m.node ?? process.version} · \`pnpm bench\` in \`${dir}\``,
     '',
   );
+  // A result assembled from separate phase runs says which was measured when.
+  if (result.note) lines.push(result.note, '');
   lines.push(
     '| metric | value | unit | baseline | ratio | goal | met |',
     '|---|---:|---|---:|---:|---:|:--:|',
