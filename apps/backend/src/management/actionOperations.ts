@@ -5,7 +5,7 @@ import { actionListNames } from './fields.js';
 import type { EndpointRequest, ManagementContext, Reply, Route } from './ManagementContext.js';
 import { emptyProblem, hawkbitProblem, notFound } from './Problem.js';
 import { actionJson, targetHref } from './representations.js';
-import { check, intParam, requireActionOf, requireTarget } from './requests.js';
+import { check, hasBody, intParam, requireActionOf, requireTarget } from './requests.js';
 
 /** A list of action ids, as hawkBit's bulk deletes take them. */
 const ActionIds = z.array(z.number().int());
@@ -36,10 +36,7 @@ const AutoConfirmBody = z.object({
 
 /** A body DELETE may or may not carry (hawkBit: `@RequestBody(required = false)`). */
 async function optionalBody(request: EndpointRequest): Promise<unknown> {
-  const headers = request.raw.headers;
-  const length = Number(headers['content-length'] ?? 0);
-  if (length === 0 && headers['transfer-encoding'] === undefined) return undefined;
-  return request.json();
+  return hasBody(request) ? request.json() : undefined;
 }
 
 /** The ids of every action a filter matches, read in pages from the store. */

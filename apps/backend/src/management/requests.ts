@@ -283,3 +283,9 @@ export async function requireCompatible(
       );
   }
 }
+
+/** Whether a request carries a body at all (a DELETE's is optional to Spring). */
+export function hasBody(request: EndpointRequest): boolean {
+  const headers = request.raw.headers;
+  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+}

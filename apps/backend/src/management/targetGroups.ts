@@ -6,7 +6,7 @@ import type { EndpointRequest, ManagementContext, Reply, Route } from './Managem
 import { LIST_QUERY } from './openApiDocument.js';
 import { hawkbitProblem, notReadable, springProblem } from './Problem.js';
 import { paged, targetJson } from './representations.js';
-import { check } from './requests.js';
+import { check, hasBody } from './requests.js';
 
 // hawkBit 0.10's target groups (MgmtTargetGroupRestApi): a target's optional `group` is a path,
 // `/` between its levels. Moves run in the store, a batch at a time, and answer 204 without a
@@ -43,12 +43,6 @@ async function controllerIdsOf(request: EndpointRequest): Promise<string[]> {
   const ids = body.map((id) => check(ControllerId, id));
   if (ids.length === 0) throw hawkbitProblem(400, 'constraint', 'controllerIds must not be empty.');
   return ids;
-}
-
-/** Whether a request carries a body at all (a DELETE's is optional to Spring). */
-function hasBody(request: EndpointRequest): boolean {
-  const headers = request.raw.headers;
-  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
 }
 
 async function moveTargets(
