@@ -95,6 +95,12 @@ export const targetListNames: StoreFieldNames = {
     'assignedds.version': 'assignedDistributionSetVersion',
     'installedds.name': 'installedDistributionSetName',
     'installedds.version': 'installedDistributionSetVersion',
+    // The type's id: hawkBit offers `targettype.key` and `.name`; ids are what targets store.
+    targettype: 'targetType',
+    'targettype.id': 'targetType',
+    assignedds: 'assignedDistributionSetId',
+    'assignedds.id': 'assignedDistributionSetId',
+    'installedds.id': 'installedDistributionSetId',
     // Answered before the store (auditFields.ts): one user made every target.
     createdBy: 'createdBy',
     lastModifiedBy: 'lastModifiedBy',

@@ -261,6 +261,10 @@ describe('target types', () => {
     ).toBe(404);
     const target = await call(backend, 'GET', '/rest/v1/targets/typed-1');
     expect(target.json).toMatchObject({ targetType: gw.id, targetTypeName: 'gateway' });
+    const byType = await call(backend, 'GET', `/rest/v1/targets?q=targettype.id==${gw.id}`);
+    expect(byType.json.content.map((t: { controllerId: string }) => t.controllerId)).toEqual([
+      'typed-1',
+    ]);
     // The set's type (os) is not compatible with gateway targets: 400, nothing assigned.
     const refused = await call(backend, 'POST', '/rest/v1/targets/typed-1/assignedDS', [
       { id: osSet },
