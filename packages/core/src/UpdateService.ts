@@ -16,6 +16,7 @@ import { type PersistedSnapshot, persistTarget } from './persistence.js';
 import {
   type ActionRecord,
   type AutoConfirm,
+  INSTALLED_REPORT_REF,
   MAX_APPLIED_KEYS,
   type TargetChannel,
   type TargetRecord,
@@ -1053,6 +1054,27 @@ export class UpdateService {
   }
 
   /** Remembers a protocol reference (a correlation id, an operation id) for matching reports. */
+  /**
+   * The device says what it runs now, after its restart (DDI `PUT installedBase`, SoftwareUpdatable
+   * `installedDependencies`): the newest finished action of the target whose set `runs` accepts
+   * gets `INSTALLED_REPORT_REF` (the time), once. Rollouts that ask for it count only such
+   * actions as successful. Answers the action marked, if any.
+   */
+  async reportInstalled(
+    controllerId: string,
+    runs: (set: DistributionSet, modules: SoftwareModule[]) => boolean,
+  ): Promise<number | undefined> {
+    const finished = (await this.#store.listActionsOfTarget(controllerId))
+      .filter((a) => a.state.context.status === 'FINISHED')
+      .sort((a, b) => b.id - a.id);
+    const newest = finished[0];
+    if (!newest || newest.refs?.[INSTALLED_REPORT_REF] !== undefined) return undefined;
+    const set = await this.getDistributionSet(Number(newest.state.context.distributionSetId));
+    if (!set || !runs(set, await this.modulesOf(set))) return undefined;
+    await this.setActionRef(newest.id, INSTALLED_REPORT_REF, String(this.#clock()));
+    return newest.id;
+  }
+
   async setActionRef(actionId: number, key: string, value: string): Promise<void> {
     const found = await this.#store.getAction(actionId);
     if (!found) throw new OtaflowError('ACTION_NOT_FOUND', `action ${actionId} not found`);

@@ -137,6 +137,7 @@ export {
 export {
   ActionRecord,
   AutoConfirm,
+  INSTALLED_REPORT_REF,
   MAX_APPLIED_KEYS,
   TargetChannel,
   TargetGroup,

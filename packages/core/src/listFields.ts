@@ -4,7 +4,7 @@ import type { DistributionSet, SoftwareModule } from './catalogue.js';
 import type { FilterNode, ListQuery } from './filter.js';
 import type { FieldValues } from './filterMatch.js';
 import { OtaflowError } from './OtaflowError.js';
-import type { ActionRecord, TargetRecord } from './records.js';
+import { type ActionRecord, INSTALLED_REPORT_REF, type TargetRecord } from './records.js';
 import { targetStatusOfState } from './targetMachine.js';
 
 /**
@@ -149,6 +149,11 @@ export const ACTION_LIST_FIELDS: ListFields<ActionRecord> = {
   distributionSetName: { type: 'string', read: (a) => str(ctx(a).distributionSetName) },
   distributionSetVersion: { type: 'string', read: (a) => str(ctx(a).distributionSetVersion) },
   rolloutId: { type: 'number', read: (a) => num(ctx(a).rolloutId) },
+  /** The device reported, after its restart, that it runs the action's set (`reportInstalled`). */
+  installedReported: {
+    type: 'boolean',
+    read: (a) => a.refs?.[INSTALLED_REPORT_REF] !== undefined,
+  },
   rolloutGroupId: { type: 'number', read: (a) => num(ctx(a).rolloutGroupId) },
 };
 

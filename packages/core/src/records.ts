@@ -40,6 +40,9 @@ export const TargetRecord = z.object({
 });
 export type TargetRecord = z.infer<typeof TargetRecord>;
 
+/** The action ref a device's report of what it runs after its restart leaves (`reportInstalled`). */
+export const INSTALLED_REPORT_REF = 'installed.reportedAt';
+
 /** How many report keys an action keeps for `apply(..., { once })`; the oldest goes first. */
 export const MAX_APPLIED_KEYS = 32;
 

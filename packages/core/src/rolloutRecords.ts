@@ -37,6 +37,12 @@ export const RolloutRecord = z.object({
     .optional(),
   approveDecidedBy: z.string().optional(),
   deleted: z.boolean().default(false),
+  /**
+   * otaflow: an action counts as a success only once its device reported, after its restart,
+   * that it runs the set (`reportInstalled`); one that does not within the time counts as an
+   * error, so devices that brick on reboot trip the error threshold.
+   */
+  installedReport: z.object({ timeoutMs: z.number().int().positive() }).optional(),
   ...audit,
 });
 export type RolloutRecord = z.infer<typeof RolloutRecord>;

@@ -134,6 +134,12 @@ export class ReportIngest {
         [MODULE_TYPE_ATTRIBUTE]: type,
       });
     }
+    // What it announces as installed (after a restart too) may confirm its last update.
+    const installed = Object.values(feature.data.properties.status.installedDependencies ?? {});
+    if (installed.length > 0)
+      await service.reportInstalled(deviceId, (_set, modules) =>
+        modules.every((m) => installed.some((d) => d.name === m.name && d.version === m.version)),
+      );
     this.#options.onAnnounced(deviceId);
     return { deviceId, result: 'registered' };
   }

@@ -1,3 +1,4 @@
+import { INSTALLED_REPORT_REF } from '@otaflow/core';
 import { describe, expect, it } from 'vitest';
 import {
   ACKNOWLEDGED_REF,
@@ -140,6 +141,37 @@ describe('ReportIngest', () => {
       modify('d1', LAST_OPERATION, { correlationId: 'corr-0', status: 'FINISHED_SUCCESS' }),
     );
     expect(done.result).toBe('applied');
+  });
+
+  it('an announcement after the restart that lists the new modules confirms the finished update', async () => {
+    const { service, actions, ingest } = await setup();
+    const actionId = actions[0]?.id as number;
+    await ingest.ingest(
+      'd1',
+      modify('d1', LAST_OPERATION, { correlationId: 'corr-0', status: 'FINISHED_SUCCESS' }),
+    );
+    const announce = (version: string) =>
+      ingest.ingest(
+        'd1',
+        modify(
+          'd1',
+          featurePath('SoftwareUpdatable'),
+          softwareUpdatableFeature({
+            softwareModuleType: 'application',
+            installedDependencies: { app: { group: 'g', name: 'app', version } },
+          }),
+        ),
+      );
+    // Still the old version after the restart: nothing is confirmed.
+    await announce('0.9.0');
+    expect((await service.getAction(actionId))?.refs[INSTALLED_REPORT_REF]).toBeUndefined();
+    await announce('1.0.0');
+    expect((await service.getAction(actionId))?.refs[INSTALLED_REPORT_REF]).toBeDefined();
+    const installed = await service.pageActions({
+      filter: { kind: 'cmp', field: 'installedReported', op: '==', values: ['true'] },
+      limit: 0,
+    });
+    expect(installed.total).toBe(1);
   });
 
   it('a feature announcement registers the device and keeps its feature id and type', async () => {

@@ -6,6 +6,7 @@ import {
   type FilterNode,
   filterDepth,
   foldCase,
+  INSTALLED_REPORT_REF,
   type ListFields,
   type ListFieldType,
   type ListQuery,
@@ -104,6 +105,8 @@ const ACTION_SQL: ColumnMap = {
   distributionSetName: jsonText(ACTION_CONTEXT, 'distributionSetName'),
   distributionSetVersion: jsonText(ACTION_CONTEXT, 'distributionSetVersion'),
   rolloutId: jsonNumber(`${ACTION_CONTEXT}->'rolloutId'`),
+  // The key is core's constant, a fixed identifier: inlined, not a bound parameter.
+  installedReported: `COALESCE(refs ? '${INSTALLED_REPORT_REF}', FALSE)`,
   rolloutGroupId: jsonNumber(`${ACTION_CONTEXT}->'rolloutGroupId'`),
 };
 

@@ -1,6 +1,7 @@
 import {
   createTargetSnapshot,
   type FilterNode,
+  INSTALLED_REPORT_REF,
   type PageQuery,
   persistTarget,
   type SortKey,
@@ -292,6 +293,15 @@ export function describeListQueries(name: string, factory: StoreFactory) {
         (await store.listActions({ filter: cmp('distributionSetId', '==', String(two.id)) })).total,
       ).toBe(1);
       expect((await store.listActions({ filter: cmp('id', '>', '1') })).total).toBe(2);
+      // Rollout membership and a device's report after its restart are list fields too.
+      await service.setActionRef(newest!.id, INSTALLED_REPORT_REF, '1');
+      expect(
+        (await store.listActions({ filter: cmp('installedReported', '==', 'true') })).total,
+      ).toBe(1);
+      expect(
+        (await store.listActions({ filter: cmp('installedReported', '==', 'false') })).total,
+      ).toBe(2);
+      expect((await store.listActions({ filter: cmp('rolloutGroupId', '==', '5') })).total).toBe(0);
       expect((await store.listActions({ filter: cmp('id', '==', '1*') })).total).toBe(0);
       const ofOne = await store.listActions({ sort: [desc('id')], limit: 1 }, 'alpha-1');
       expect(ofOne.total).toBe(2);

@@ -79,6 +79,9 @@ async function rolloutJson(
     ...(r.forcetime !== undefined ? { forcetime: r.forcetime } : {}),
     ...(r.weight !== undefined ? { weight: r.weight } : {}),
     dynamic: r.dynamic === true,
+    ...(r.installedReport
+      ? { requireInstalledReport: true, installedReportTimeout: r.installedReport.timeoutMs }
+      : {}),
     id: r.id,
   };
   const links: Json = { self: { href: self } };

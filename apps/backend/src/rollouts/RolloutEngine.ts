@@ -222,6 +222,9 @@ export class RolloutEngine {
       conditions: defaults,
       totalTargets: all.length,
       deleted: false,
+      ...(input.requireInstalledReport
+        ? { installedReport: { timeoutMs: input.installedReportTimeout ?? 600_000 } }
+        : {}),
       ...(input.dynamic
         ? {
             dynamic: true,
@@ -461,7 +464,7 @@ export class RolloutEngine {
         ...(rollout.dynamic && g === last ? { dynamic: true } : {}),
         counts:
           g.status === 'running'
-            ? await groupCounts(this.#service, g.id, downloadOnly)
+            ? await groupCounts(this.#service, g.id, downloadOnly, this.#installedReportOf(rollout))
             : { total: g.totalTargets, finished: 0, downloaded: 0, error: 0, open: g.totalTargets },
       });
     }
@@ -482,6 +485,13 @@ export class RolloutEngine {
       if (status) await this.#save(rollout, { status }, 'system');
       this.#log.info({ rolloutId: rollout.id, status }, 'rollout moved');
     }
+  }
+
+  /** What a success needs when the rollout waits for devices' reports after their restart. */
+  #installedReportOf(rollout: RolloutRecord) {
+    return rollout.installedReport
+      ? { reportedSince: this.#now() - rollout.installedReport.timeoutMs }
+      : undefined;
   }
 
   /** The action a group's member gets: the rollout's settings, the group's confirmation. */

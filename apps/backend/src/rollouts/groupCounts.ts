@@ -10,7 +10,7 @@ export interface TargetsPerStatus {
   notstarted: number;
 }
 
-const cmp = (field: string, op: '==' | '=in=', values: string[]): FilterNode => ({
+const cmp = (field: string, op: '==' | '=in=' | '<', values: string[]): FilterNode => ({
   kind: 'cmp',
   field,
   op,
@@ -36,17 +36,38 @@ export async function groupCounts(
   service: UpdateService,
   groupId: number,
   downloadOnly: boolean,
+  /** Successes count once reported installed; unreported ones finished before this are errors. */
+  installedReport?: { reportedSince: number },
 ): Promise<GroupCounts> {
   const scope = actionsOf('rolloutGroupId', groupId);
-  const [total, finished, downloaded, error, canceled] = await Promise.all([
+  const [total, allFinished, downloaded, error, canceled] = await Promise.all([
     service.pageActions({ filter: scope, limit: 0 }).then((p) => p.total),
     countIn(service, scope, ['FINISHED']),
     countIn(service, scope, ['DOWNLOADED']),
     countIn(service, scope, ['ERROR']),
     countIn(service, scope, ['CANCELED']),
   ]);
-  const ended = finished + error + canceled + (downloadOnly ? downloaded : 0);
-  return { total, finished, downloaded, error, open: total - ended };
+  let finished = allFinished;
+  let silent = 0;
+  if (installedReport) {
+    const unreported: FilterNode = {
+      kind: 'and',
+      nodes: [scope, cmp('status', '==', ['FINISHED']), cmp('installedReported', '==', ['false'])],
+    };
+    const late: FilterNode = {
+      kind: 'and',
+      nodes: [unreported, cmp('lastModifiedAt', '<', [String(installedReport.reportedSince)])],
+    };
+    const [waiting, overdue] = await Promise.all([
+      service.pageActions({ filter: unreported, limit: 0 }).then((p) => p.total),
+      service.pageActions({ filter: late, limit: 0 }).then((p) => p.total),
+    ]);
+    // A success the device has not confirmed is still open; past the time it is a failure.
+    finished = allFinished - waiting;
+    silent = overdue;
+  }
+  const ended = finished + error + silent + canceled + (downloadOnly ? downloaded : 0);
+  return { total, finished, downloaded, error: error + silent, open: total - ended };
 }
 
 /** hawkBit's per-status target counts of a rollout or a group with `totalTargets` members. */

@@ -46,6 +46,13 @@ export const RolloutCreate = z.object({
   amountGroups: z.number().int().optional(),
   groups: z.array(RolloutGroupCreate).optional(),
   dynamic: z.boolean().optional(),
+  /**
+   * otaflow extension: count a device as successful only once it reports the set installed after
+   * its restart (DDI `PUT installedBase`, SoftwareUpdatable `installedDependencies`), within
+   * `installedReportTimeout` ms (default 10 minutes) of its success, else as an error.
+   */
+  requireInstalledReport: z.boolean().optional(),
+  installedReportTimeout: z.number().int().positive().optional(),
   /** hawkBit's `MgmtDynamicRolloutGroupTemplate`: groups made for targets that match later. */
   dynamicGroupTemplate: z
     .object({

@@ -373,6 +373,54 @@ describe('rollouts', () => {
     expect(refused.status).toBe(400);
   });
 
+  it('can count a device a success only once it reports the set installed after its restart', async () => {
+    const { setId: next } = await seed(backend, ['ir-1', 'ir-2', 'ir-3'], 'reported');
+    const set = (await call(backend, 'GET', `/rest/v1/distributionsets/${next}`)).json;
+    const created = await call(backend, 'POST', '/rest/v1/rollouts', {
+      name: 'reported',
+      distributionSetId: next,
+      targetFilterQuery: 'controllerId=in=(ir-1,ir-2,ir-3)',
+      groups: [
+        { name: 'first', targetFilterQuery: 'controllerId=in=(ir-1,ir-2)', targetPercentage: 100 },
+        { name: 'second', targetPercentage: 100 },
+      ],
+      successCondition: { condition: 'THRESHOLD', expression: '100' },
+      errorCondition: { condition: 'THRESHOLD', expression: '0' },
+      requireInstalledReport: true,
+      installedReportTimeout: 400,
+    });
+    expect(created.json).toMatchObject({
+      requireInstalledReport: true,
+      installedReportTimeout: 400,
+    });
+    const id = created.json.id;
+    const [first, second] = (await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups`))
+      .json.content;
+    await call(backend, 'POST', `/rest/v1/rollouts/${id}/start`);
+    await until(`/rest/v1/rollouts/${id}/deploygroups/${first.id}`, (g) => g.status === 'running');
+    /** After its restart the device says, over DDI, which set it runs. */
+    const reportInstalled = (device: string) =>
+      fetch(`${backend.url}/DEFAULT/controller/v1/${device}/installedBase`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: set.name, version: set.version }),
+      });
+    for (const d of ['ir-1', 'ir-2']) await finish(d, 'success');
+    // Finished, not yet confirmed: the next group waits.
+    expect(
+      (await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups/${second.id}`)).json.status,
+    ).toBe('scheduled');
+    for (const d of ['ir-1', 'ir-2']) expect((await reportInstalled(d)).status).toBe(200);
+    await until(`/rest/v1/rollouts/${id}/deploygroups/${second.id}`, (g) => g.status === 'running');
+    // This one installs, then never comes back: past the time it is a failure, and trips the threshold.
+    await finish('ir-3', 'success');
+    const paused = await until(`/rest/v1/rollouts/${id}`, (r) => r.status === 'paused');
+    expect(paused.status).toBe('paused');
+    expect(
+      (await call(backend, 'GET', `/rest/v1/rollouts/${id}/deploygroups/${second.id}`)).json.status,
+    ).toBe('error');
+  });
+
   it('starts by itself at startAt', async () => {
     const { setId: next } = await seed(backend, ['at-1'], 'timed');
     const created = await call(backend, 'POST', '/rest/v1/rollouts', {

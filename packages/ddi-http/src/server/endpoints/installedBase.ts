@@ -26,6 +26,9 @@ export async function putInstalledBase(ctx: DdiRequest): Promise<void> {
       `DistributionSet with given identifier {${body.name}:${body.version}} does not exist.`,
     );
   if (target.installedDistributionSetId === set.id) {
+    // Said after its restart: the device runs what its last action installed (rollouts may wait
+    // for this before they count it as a success).
+    await service.reportInstalled(ctx.controllerId, (installed) => installed.id === set.id);
     sendEmpty(ctx.res, 200);
     return;
   }
@@ -48,6 +51,7 @@ export async function putInstalledBase(ctx: DdiRequest): Promise<void> {
       ],
     });
     if (!result.ok) throw feedbackRefusal(result);
+    await service.reportInstalled(ctx.controllerId, (installed) => installed.id === set.id);
   }
   sendEmpty(ctx.res, 201);
 }
