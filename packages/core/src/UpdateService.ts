@@ -802,8 +802,12 @@ export class UpdateService {
       if (patch.name !== undefined) next.name = patch.name;
       if (patch.version !== undefined) next.version = patch.version;
       if (patch.description !== undefined) next.description = patch.description;
-      if (patch.requiredMigrationStep !== undefined)
+      if (patch.requiredMigrationStep !== undefined) {
+        // What devices were given does not change under them (hawkBit's lock).
+        if (set.locked && patch.requiredMigrationStep !== set.requiredMigrationStep)
+          throw new OtaflowError('LOCKED', `distribution set ${id} is locked`);
         next.requiredMigrationStep = patch.requiredMigrationStep;
+      }
       if (next.name !== set.name || next.version !== set.version) {
         const other = await this.#store.findDistributionSet(next.name, next.version);
         if (other && other.id !== id)

@@ -20,7 +20,7 @@ import { moduleJson, paged, targetJson } from './representations.js';
 import { check, objectBody, requireAssignable, requireSet } from './requests.js';
 import { DISTRIBUTION_SET_TAG_KIND, untagEverywhere } from './tags.js';
 import { filterJson, targetFilterListNames } from './targetFilters.js';
-import { checkModulesFit, typeCatalogue } from './typeCatalogue.js';
+import { fitModules, typeCatalogue } from './typeCatalogue.js';
 
 /** `POST /distributionsets/{id}/assignedSM`: `[{ "id": 1 }, ...]`. */
 const ModuleAssignment = z.array(z.object({ id: z.number().int() }));
@@ -160,8 +160,8 @@ export async function assignModules(
     modules.push(module);
   }
   const types = await typeCatalogue(api.service, api.user);
-  checkModulesFit(types, set.type, modules);
-  await api.service.setModulesOfDistributionSet(set.id, all);
+  const fitted = fitModules(types, set.type, modules).map((m) => m.id);
+  await api.service.setModulesOfDistributionSet(set.id, fitted);
   return { status: 204 };
 }
 

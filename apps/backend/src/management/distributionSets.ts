@@ -20,7 +20,7 @@ import {
   TargetAssignment,
   toAssignInput,
 } from './requests.js';
-import { checkModulesFit, typeCatalogue } from './typeCatalogue.js';
+import { fitModules, typeCatalogue } from './typeCatalogue.js';
 
 /** `POST /distributionsets`: all or nothing; modules must fit the set's type. */
 export async function createDistributionSets(
@@ -29,6 +29,7 @@ export async function createDistributionSets(
 ): Promise<Reply> {
   const list = (await arrayBody(request)).map((item) => check(DistributionSetCreate, item));
   const seen = new Set<string>();
+  const fitted: number[][] = [];
   const types = await typeCatalogue(api.service, api.user);
   for (const s of list) {
     const typeKey = s.type ?? 'os_app';
@@ -41,7 +42,7 @@ export async function createDistributionSets(
       if (!module) throw notFound('SoftwareModule', id);
       modules.push(module);
     }
-    checkModulesFit(types, typeKey, modules);
+    fitted.push(fitModules(types, typeKey, modules).map((m) => m.id));
     // hawkBit's unique key is name + version (per tenant): one indexed lookup, not a listing.
     const key = `${s.name}\u0000${s.version}`;
     if (seen.has(key) || (await api.service.findDistributionSet(s.name, s.version))) {
@@ -50,12 +51,12 @@ export async function createDistributionSets(
     seen.add(key);
   }
   const created: DistributionSet[] = [];
-  for (const s of list) {
-    const { modules, ...rest } = s;
+  for (const [i, s] of list.entries()) {
+    const { modules: _asked, ...rest } = s;
     created.push(
       await api.service.createDistributionSet({
         ...stripUndefined(rest),
-        modules: (modules ?? []).map((m) => m.id),
+        modules: fitted[i] ?? [],
       }),
     );
   }

@@ -111,19 +111,22 @@ export function admittedModuleTypes(types: TypeCatalogue, setType: DistributionS
 }
 
 /**
- * hawkBit's rules for the modules of a set: each of a type the set's type admits (400
- * `unsupportedModule`), none deleted, and no more of a module type than its `maxAssignments`.
+ * hawkBit's rules for the modules of a set, in the order they are added: each of a type the set's
+ * type admits (400 `unsupportedModule`) and not deleted; a module whose type is at its
+ * `maxAssignments` already replaces the earliest of that type (as hawkBit's `addModule` does).
+ * Answers the modules the set ends up with.
  */
-export function checkModulesFit(
+export function fitModules(
   types: TypeCatalogue,
   setTypeKey: string,
   modules: readonly SoftwareModule[],
-): void {
+): SoftwareModule[] {
   const setType = types.setType(setTypeKey);
   if (!setType || setType.deleted) throw notFound('DistributionSetType', setTypeKey);
   const admitted = admittedModuleTypes(types, setType);
-  const counts = new Map<string, number>();
+  const fitted: SoftwareModule[] = [];
   for (const module of modules) {
+    if (fitted.some((m) => m.id === module.id)) continue;
     if (module.deleted)
       throw hawkbitProblem(404, 'deleted', `SoftwareModule ${module.id} is soft deleted`);
     if (!admitted.has(module.type))
@@ -132,17 +135,12 @@ export function checkModulesFit(
         'unsupportedModule',
         `Software module type ${module.type} is not supported by distribution set type ${setTypeKey}`,
       );
-    counts.set(module.type, (counts.get(module.type) ?? 0) + 1);
+    const max = types.moduleType(module.type)?.maxAssignments ?? Number.POSITIVE_INFINITY;
+    const sameType = fitted.filter((m) => m.type === module.type);
+    if (sameType.length >= max) fitted.splice(fitted.indexOf(sameType[0] as SoftwareModule), 1);
+    fitted.push(module);
   }
-  for (const [key, n] of counts) {
-    const max = types.moduleType(key)?.maxAssignments ?? Number.POSITIVE_INFINITY;
-    if (n > max)
-      throw hawkbitProblem(
-        400,
-        'constraint',
-        `A distribution set may hold at most ${max} module(s) of type ${key}`,
-      );
-  }
+  return fitted;
 }
 
 /**

@@ -40,11 +40,22 @@ describe('distribution set modules', () => {
     expect((await call(backend, 'GET', `${path}?q=type==application`)).json.total).toBe(2);
     expect((await call(backend, 'DELETE', `${path}/${app2}`)).status).toBe(204);
     expect((await call(backend, 'DELETE', `${path}/${app2}`)).status).toBe(404);
-    // A second os module does not fit (os allows one), an unknown module is 404.
+    // os allows one module: a second replaces the first, as hawkBit; an unknown module is 404.
     const os2 = await module('mods-os2');
-    expect((await call(backend, 'POST', path, [{ id: os2 }])).status).toBe(400);
+    expect((await call(backend, 'POST', path, [{ id: os2 }])).status).toBe(204);
+    const replaced = (await call(backend, 'GET', path)).json.content.map(
+      (m: { id: number }) => m.id,
+    );
+    expect(replaced.sort()).toEqual([app1, os2].sort());
+    await call(backend, 'POST', path, [{ id: os }]);
     expect((await call(backend, 'POST', path, [{ id: 999_999 }])).status).toBe(404);
     expect((await call(backend, 'GET', path)).json.total).toBe(2);
+    const db = await call(backend, 'POST', '/rest/v1/softwaremoduletypes', [
+      { name: 'DB', key: 'db' },
+    ]);
+    expect(db.status).toBe(201);
+    const dbModule = await module('mods-db', 'db');
+    expect((await call(backend, 'POST', path, [{ id: dbModule }])).status).toBe(400);
 
     await seed(backend, ['lock-1'], 'unused');
     await call(backend, 'POST', '/rest/v1/targets/lock-1/assignedDS', [{ id }]);
