@@ -20,6 +20,7 @@ import { type Commander, createCommander } from '@otaflow/iothub-mqtt';
 import { createSiePublisher, type SiePublisher } from '@otaflow/sie-amqp';
 import { ArtifactStore } from './ArtifactStore.js';
 import type { BackendConfig } from './config.js';
+import { CONSOLE_PATH, createConsoleHandler } from './console.js';
 import { createHttpServer } from './createHttpServer.js';
 import { createDownloadSigner } from './downloadSigner.js';
 import { createDownloads } from './downloads.js';
@@ -71,6 +72,8 @@ export interface BackendOptions {
   strictApiDocs?: boolean;
   /** The `/events` stream's limits (ring size, lag allowed, heartbeat); its defaults otherwise. */
   events?: Pick<EventStreamOptions, 'capacity' | 'maxPending' | 'heartbeatMs'>;
+  /** The built console served under `/ui/` (default: the console app's `dist` beside this app). */
+  consoleDir?: string;
 }
 
 export interface Backend {
@@ -260,6 +263,7 @@ export async function startBackend(
     routes = {
       health: healthHandler(() => ready),
       events,
+      console: createConsoleHandler(options.consoleDir),
       management: createManagementApi({
         service,
         artifacts,
@@ -377,6 +381,7 @@ export async function startBackend(
         tenant: config.tenant,
         ...(options.storeDescription ?? { store: options.store ? 'custom' : 'memory' }),
         managementApi: `${url}/rest/v1`,
+        console: `${url}${CONSOLE_PATH}`,
         ddi: `${url}/${config.tenant}/controller/v1`,
         huaweiReceiver: `${url}${huaweiReceiver.path}`,
         huaweiPlatform: config.huaweiPlatformUrl,
@@ -433,6 +438,7 @@ function ddiAuthOf(config: BackendConfig): DdiAuthOptions {
 interface PrefixRoutes {
   health: HttpHandler;
   events: HttpHandler;
+  console: HttpHandler;
   management: HttpHandler;
   ddi: HttpHandler;
   huaweiPath: string;
@@ -451,7 +457,7 @@ function pathOf(url: string | undefined): string {
 /**
  * The one handler a path belongs to, decided once by its prefix: `/rest/v1/` (Management API),
  * `/{tenant}/controller/` (DDI), `/artifacts/`, the Huawei receiver's path, `/livez`, `/readyz`,
- * `/events` (the console's event stream).
+ * `/events` (the console's event stream), `/ui/` (the console).
  * Undefined for anything else, which `options.handlers` may still claim.
  */
 export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler | undefined {
@@ -460,6 +466,7 @@ export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler |
   if (path === API_DOCS_PATH || path.startsWith(API_BROWSER_PATH.slice(0, -1))) return routes.docs;
   if (path === '/livez' || path === '/readyz') return routes.health;
   if (path === EVENTS_PATH) return routes.events;
+  if (path === '/ui' || path.startsWith(CONSOLE_PATH)) return routes.console;
   if (path === routes.huaweiPath) return routes.huawei;
   const slash = path.indexOf('/', 1);
   if (slash > 1 && path.startsWith('/controller/', slash)) return routes.ddi;
