@@ -77,6 +77,15 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
     const row = page.locator('tr[data-module="firmware:2.0.0"]');
     await row.waitFor();
     const bytes = Buffer.alloc(3 * 1024 * 1024, 7);
+    // The progress bar may come and go faster than a poll: the page notes that it was there.
+    await page.evaluate(() => {
+      const seen = { progress: false };
+      Object.assign(window, { seen });
+      new MutationObserver(() => {
+        if (document.querySelector('progress[aria-label="Uploading to firmware 2.0.0"]'))
+          seen.progress = true;
+      }).observe(document.body, { subtree: true, childList: true });
+    });
     await row.getByLabel('Upload to firmware 2.0.0').setInputFiles({
       name: 'firmware.bin',
       mimeType: 'application/octet-stream',
@@ -85,6 +94,11 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
     await expect
       .poll(() => row.getByRole('status').textContent())
       .toContain('Uploaded firmware.bin');
+    expect(
+      await page.evaluate(
+        () => (window as unknown as { seen: { progress: boolean } }).seen.progress,
+      ),
+    ).toBe(true);
     const modules = await mgmt<{ content: { id: number }[] }>(backend, 'GET', '/softwaremodules');
     const artifacts = await mgmt<{ size: number }[]>(
       backend,
