@@ -12,10 +12,13 @@ const BACKEND_MAIN = fileURLToPath(new URL('../../backend/src/main.ts', import.m
 
 export const hasChromium = () => existsSync(CHROMIUM);
 
+export async function buildConsole(): Promise<void> {
+  await build({ root: APP_DIR, logLevel: 'warn' });
+}
+
 /** Builds the console unless it is built already (turbo builds it before `pnpm test`). */
 export async function ensureBuilt(): Promise<void> {
-  if (existsSync(DIST_INDEX)) return;
-  await build({ root: APP_DIR, logLevel: 'warn' });
+  if (!existsSync(DIST_INDEX)) await buildConsole();
 }
 
 export interface ConsoleBackend {

@@ -9,7 +9,7 @@ export interface Box {
 }
 
 const W = 150;
-const H = 34;
+const H = 38;
 const GAP = 14;
 const COLUMN = 250;
 const HEADER = 26;
@@ -97,4 +97,29 @@ export function edgePath(a: Box, b: Box): { d: string; lx: number; ly: number } 
     lx: bulge - 8,
     ly: (ay + y2) / 2,
   };
+}
+
+export interface Label {
+  x: number;
+  y: number;
+  text: string;
+}
+
+const LINE = 11;
+const CHAR = 5.2;
+
+/**
+ * Edge labels moved down, a line at a time, until none covers another: many transitions meet
+ * between the same two columns, and their midpoints fall close together.
+ */
+export function placeLabels(labels: readonly Label[]): Label[] {
+  const placed: Label[] = [];
+  const overlaps = (a: Label, b: Label) =>
+    Math.abs(a.x - b.x) * 2 < (a.text.length + b.text.length) * CHAR && Math.abs(a.y - b.y) < LINE;
+  for (const label of labels) {
+    const at = { ...label };
+    for (let tries = 0; tries < 30 && placed.some((p) => overlaps(p, at)); tries++) at.y += LINE;
+    placed.push(at);
+  }
+  return placed;
 }

@@ -13,6 +13,11 @@ interface TargetDetails {
   actions: Paged<Action>;
 }
 
+/** An RSQL value in double quotes, for ids with characters RSQL reserves. */
+function rsqlString(value: string): string {
+  return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
 async function loadTarget(id: string): Promise<TargetDetails> {
   const path = `/targets/${encodeURIComponent(id)}`;
   const [target, attributes, assigned, installed, actions] = await Promise.all([
@@ -20,7 +25,11 @@ async function loadTarget(id: string): Promise<TargetDetails> {
     api<Record<string, string> | undefined>('GET', `${path}/attributes`),
     api<DistributionSet | undefined>('GET', `${path}/assignedDS`),
     api<DistributionSet | undefined>('GET', `${path}/installedDS`),
-    api<Paged<Action>>('GET', `${path}/actions?limit=50&sort=id:DESC`),
+    // The tenant-wide list has `representation=full`: each action names its set.
+    api<Paged<Action>>(
+      'GET',
+      `/actions?q=${encodeURIComponent(`target.controllerId==${rsqlString(id)}`)}&representation=full&sort=id:DESC&limit=50`,
+    ),
   ]);
   return { target, attributes: attributes ?? {}, assigned, installed, actions };
 }
@@ -105,7 +114,7 @@ export function TargetPage(props: { controllerId: string }) {
                           #{a.id}
                         </Link>
                       </td>
-                      <td>{a._links?.distributionset?.name ?? `${a.type} ${a.forceType}`}</td>
+                      <td>{a._links?.distributionset?.name?.replace(':', ' ') ?? '—'}</td>
                       <td>
                         <StatusBadge status={a.status} />
                       </td>
