@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { DomainEvent } from '@otaflow/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config.js';
+import { type BackendConfigInput, parseConfig } from '../src/config.js';
 import { createEventStream, type EventStream } from '../src/events/createEventStream.js';
 import { createLogger } from '../src/logger.js';
 import { createBasicAuth } from '../src/management/basicAuth.js';
@@ -91,8 +91,11 @@ async function listen(backend: Backend, headers: Record<string, string> = {}) {
 }
 
 const backends: Backend[] = [];
-async function start(options: BackendOptions = {}): Promise<Backend> {
-  const config = parseConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent' });
+async function start(
+  options: BackendOptions = {},
+  overrides: Partial<BackendConfigInput> = {},
+): Promise<Backend> {
+  const config = parseConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides });
   const backend = await startBackend(config, {
     logger: createLogger({ level: 'silent' }),
     amqpConnectTimeoutMs: 1500,
@@ -220,6 +223,48 @@ describe('/events', () => {
       headers: { Authorization: AUTH },
     });
     expect(post.status).toBe(405);
+  });
+
+  it("counts wrong passwords with the Management API's throttle: one login, one allowance", async () => {
+    const backend = await start({}, { mgmtAuthFailures: 2 });
+    const wrong = `Basic ${Buffer.from('admin:nope').toString('base64')}`;
+    for (let i = 0; i < 2; i++)
+      expect(
+        (await fetch(`${backend.url}/events`, { headers: { Authorization: wrong } })).status,
+      ).toBe(401);
+    const api = await fetch(`${backend.url}/rest/v1/userinfo`, {
+      headers: { Authorization: AUTH },
+    });
+    expect(api.status).toBe(429);
+    const events = await fetch(`${backend.url}/events`, { headers: { Authorization: AUTH } });
+    expect(events.status).toBe(429);
+    expect(events.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it('loses nothing across many reconnects while events keep coming', async () => {
+    const backend = await start();
+    const total = 60;
+    const writer = (async () => {
+      for (let i = 0; i < total; i++)
+        await call(backend, 'POST', '/rest/v1/targets', [{ controllerId: `burst-${i}` }]);
+    })();
+    // A reset names this backend's epoch; `<epoch>.0` then asks for everything from the first event.
+    const probe = await listen(backend, { 'Last-Event-ID': 'unknown' });
+    const [reset] = await probe.take(1);
+    await probe.close();
+    expect(reset?.event).toBe('reset');
+    let last = `${reset?.id.split('.')[0]}.0`;
+    const seen: string[] = [];
+    // Drop the connection after every few events and resume from the last id seen.
+    while (seen.length < total) {
+      const stream = await listen(backend, { 'Last-Event-ID': last });
+      const got = await stream.take(Math.min(7, total - seen.length));
+      await stream.close();
+      for (const event of got) seen.push(event.data.controllerId);
+      last = got.at(-1)?.id ?? last;
+    }
+    await writer;
+    expect(seen).toEqual(Array.from({ length: total }, (_, i) => `burst-${i}`));
   });
 
   it('sends a heartbeat comment while nothing happens', async () => {
