@@ -1,3 +1,5 @@
+// First: before any module that parses with zod runs.
+import './noEval';
 import { render } from 'preact';
 import { App } from './App';
 import './style.css';

@@ -28,6 +28,8 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let workDir: string;
+  /** Uncaught errors and console errors (a Content-Security-Policy refusal among them). */
+  const problems: string[] = [];
 
   beforeAll(async () => {
     if (!hasChromium()) throw new Error(`CI=true and no Chromium at ${CHROMIUM}`);
@@ -36,6 +38,12 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
     backend = await startConsoleBackend();
     browser = await launch();
     page = await newPage(browser);
+    page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+    page.on('console', (message) => {
+      // The refused login's 401 is the browser's own note of a failed request, not the page's.
+      if (message.type() === 'error' && !message.text().includes('401'))
+        problems.push(`${message.text()} @ ${JSON.stringify(message.location())}`);
+    });
   });
 
   afterAll(async () => {
@@ -168,5 +176,6 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
     await expect
       .poll(() => page.locator('li[data-status="unknown"] .count').textContent())
       .toBe('1');
+    expect(problems).toEqual([]);
   });
 });
