@@ -61,8 +61,17 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
   });
 
-  it('logs in and shows the fleet overview, connected to the event stream', async () => {
-    await logIn(page, backend);
+  it('logs in with the keyboard alone and shows the fleet overview, connected to the event stream', async () => {
+    await page.goto(`${backend.url}/ui/`);
+    await page.getByLabel('User').focus();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('admin');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('name'))).toBe(
+      'password',
+    );
+    await page.keyboard.type('admin');
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Fleet overview' }).waitFor();
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('live');
   });
