@@ -52,6 +52,8 @@ export function ActionPage(props: { controllerId: string; actionId: number }) {
       {d && walk && (
         <>
           <dl class="facts inline">
+            <dt>Set</dt>
+            <dd>{d.action._links?.distributionset?.name?.replace(':', ' ') ?? '—'}</dd>
             <dt>Type</dt>
             <dd>{d.action.type}</dd>
             <dt>Force type</dt>

@@ -53,6 +53,14 @@ export function OverviewPage() {
             </Link>
           </li>
         ))}
+        <li class="card" data-channel="none">
+          <Link to="/targets">
+            <span class="count">
+              {data ? data.total - CHANNELS.reduce((sum, c) => sum + data.channel[c], 0) : '…'}
+            </span>
+            <span class="label">no channel yet</span>
+          </Link>
+        </li>
       </ul>
       <h2>Over time</h2>
       <CountsChart samples={history} />
