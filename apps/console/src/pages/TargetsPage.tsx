@@ -21,12 +21,14 @@ export function TargetsPage() {
   const [sort, setSort] = useState<string>(SORTS[0].value);
   const [offset, setOffset] = useState(0);
   const list = useLive(
-    () => {
+    async () => {
       const q = query ? `&q=${encodeURIComponent(query)}` : '';
-      return api<Paged<Target>>(
+      const page = await api<Paged<Target>>(
         'GET',
         `/targets?offset=${offset}&limit=${PAGE}&sort=${encodeURIComponent(sort)}${q}`,
       );
+      // The pager tells what is shown, not what was asked for while it loads.
+      return { ...page, offset };
     },
     [query, sort, offset],
     (event) => event.type.startsWith('TARGET_'),
@@ -41,6 +43,7 @@ export function TargetsPage() {
     history.replaceState(null, '', url);
   };
   const total = list.data?.total ?? 0;
+  const shown = list.data?.offset ?? 0;
   return (
     <section>
       <h1>Targets</h1>
@@ -115,7 +118,7 @@ export function TargetsPage() {
         <span>
           {total === 0
             ? 'no targets'
-            : `${offset + 1}–${Math.min(offset + PAGE, total)} of ${total}`}
+            : `${shown + 1}–${shown + (list.data?.content.length ?? 0)} of ${total}`}
         </span>
         <button
           type="button"
