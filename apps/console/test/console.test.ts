@@ -137,6 +137,14 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
     await page.getByLabel('Controller ids (comma or space separated)').fill('door-1');
     await page.getByRole('button', { name: 'Assign', exact: true }).click();
     await expect.poll(() => page.getByText('Assigned to 1 target(s)').count()).toBe(1);
+
+    // By filter: every target it matches, here the one that has the set already.
+    await page.getByLabel('Targets by').selectOption('filter');
+    await page.getByLabel('Filter (RSQL)').fill('controllerId==door-*');
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await expect
+      .poll(() => page.getByText('Assigned to 0 target(s); 1 had it already.').count())
+      .toBe(1);
   });
 
   it("shows the target's status change live while a real DDI device updates", async () => {

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { errorText, when } from '../format';
+import { Feedback, useSubmit } from '../Feedback';
+import { when } from '../format';
 import { Link } from '../Link';
 import { StatusBadge } from '../StatusBadge';
 import type { Paged, Target } from '../types';
@@ -136,19 +137,13 @@ export function TargetsPage() {
 function CreateTarget(props: { onCreated: () => void }) {
   const [controllerId, setControllerId] = useState('');
   const [name, setName] = useState('');
-  const [message, setMessage] = useState<{ ok: boolean; text: string }>();
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    try {
-      await api('POST', '/targets', [{ controllerId, name: name || controllerId }]);
-      setMessage({ ok: true, text: `Target ${controllerId} created.` });
-      setControllerId('');
-      setName('');
-      props.onCreated();
-    } catch (error) {
-      setMessage({ ok: false, text: errorText(error) });
-    }
-  };
+  const { message, submit } = useSubmit(async () => {
+    await api('POST', '/targets', [{ controllerId, name: name || controllerId }]);
+    setControllerId('');
+    setName('');
+    props.onCreated();
+    return `Target ${controllerId} created.`;
+  });
   return (
     <form class="panel" onSubmit={submit} aria-labelledby="create-target">
       <h2 id="create-target">Create a target</h2>
@@ -168,11 +163,7 @@ function CreateTarget(props: { onCreated: () => void }) {
         </label>
         <button type="submit">Create target</button>
       </div>
-      {message && (
-        <p class={message.ok ? 'ok' : 'error'} role={message.ok ? 'status' : 'alert'}>
-          {message.text}
-        </p>
-      )}
+      <Feedback message={message} />
     </form>
   );
 }
