@@ -6,7 +6,8 @@ import type { HttpHandler } from '../http.js';
 import type { BasicAuth } from '../management/basicAuth.js';
 import { problemOf } from '../management/Problem.js';
 import { EventLog } from './EventLog.js';
-import { HEARTBEAT_FRAME, publicEvent, sseFrame } from './eventFrames.js';
+import { publicEvent, sseFrame } from './eventFrames.js';
+import { SseClient } from './SseClient.js';
 
 export const EVENTS_PATH = '/events';
 
@@ -44,7 +45,7 @@ export function createEventStream(options: EventStreamOptions): EventStream {
   // Ids name this backend's life too: after a restart, an id from before says nothing.
   const epoch = randomBytes(6).toString('base64url');
   const idOf = (seq: number) => `${epoch}.${seq}`;
-  const clients = new Set<Client>();
+  const clients = new Set<SseClient>();
   let closed = false;
 
   const detach = options.service.onEvent((event: DomainEvent) => {
@@ -56,47 +57,6 @@ export function createEventStream(options: EventStreamOptions): EventStream {
     for (const client of clients) client.beat();
   }, options.heartbeatMs ?? 15_000);
   heartbeat.unref();
-
-  class Client {
-    #draining = false;
-    constructor(
-      readonly res: ServerResponse,
-      /** The last position sent. */
-      public sent: number,
-    ) {}
-
-    pump() {
-      while (!this.#draining && this.sent < log.newest) {
-        const next = log.at(this.sent + 1);
-        if (!next || log.newest - this.sent > maxPending) {
-          this.end(true);
-          return;
-        }
-        this.sent = next.seq;
-        if (!this.res.write(next.frame)) this.#wait();
-      }
-      if (this.#draining && log.newest - this.sent > maxPending) this.end(true);
-    }
-
-    beat() {
-      if (!this.#draining && !this.res.write(HEARTBEAT_FRAME)) this.#wait();
-    }
-
-    #wait() {
-      this.#draining = true;
-      this.res.once('drain', () => {
-        this.#draining = false;
-        this.pump();
-      });
-    }
-
-    /** `abort`: the client fell behind; cut the connection rather than wait for its buffers. */
-    end(abort: boolean) {
-      clients.delete(this);
-      if (abort) this.res.destroy();
-      else this.res.end();
-    }
-  }
 
   const open = (req: IncomingMessage, res: ServerResponse) => {
     const last = parseId(req.headers['last-event-id'], epoch);
@@ -112,7 +72,7 @@ export function createEventStream(options: EventStreamOptions): EventStream {
     if (last !== undefined && last >= log.oldest - 1 && last <= log.newest) from = last;
     else if (req.headers['last-event-id'] !== undefined)
       res.write(sseFrame(idOf(log.newest), 'reset', { tenant: options.tenant }));
-    const client = new Client(res, from);
+    const client = new SseClient(res, log, from, maxPending, () => clients.delete(client));
     clients.add(client);
     res.once('close', () => clients.delete(client));
     client.pump();
