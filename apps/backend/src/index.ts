@@ -34,6 +34,12 @@ export {
   type DownloadsContext,
   getDownload,
 } from './downloads.js';
+export {
+  createEventStream,
+  EVENTS_PATH,
+  type EventStream,
+  type EventStreamOptions,
+} from './events/createEventStream.js';
 export { FileBlobStore } from './FileBlobStore.js';
 export type { HttpHandler } from './http.js';
 export {
@@ -49,6 +55,7 @@ export {
   type LoggerOptions,
   LogLevel,
 } from './logger.js';
+export { type BasicAuth, createBasicAuth } from './management/basicAuth.js';
 export {
   createManagementApi,
   type ManagementApiOptions,

@@ -20,13 +20,20 @@ import { type Commander, createCommander } from '@otaflow/iothub-mqtt';
 import { createSiePublisher, type SiePublisher } from '@otaflow/sie-amqp';
 import { ArtifactStore } from './ArtifactStore.js';
 import type { BackendConfig } from './config.js';
+import { CONSOLE_PATH, createConsoleHandler } from './console.js';
 import { createHttpServer } from './createHttpServer.js';
 import { createDownloadSigner } from './downloadSigner.js';
 import { createDownloads } from './downloads.js';
 import { startEmbeddedBroker } from './embeddedBroker.js';
+import {
+  createEventStream,
+  EVENTS_PATH,
+  type EventStreamOptions,
+} from './events/createEventStream.js';
 import type { HttpHandler } from './http.js';
 import { type Inspection, startInspection } from './inspection.js';
 import { createLogger, type Logger } from './logger.js';
+import { createBasicAuth } from './management/basicAuth.js';
 import { API_BROWSER_PATH, API_DOCS_PATH, createApiDocs } from './management/createApiDocs.js';
 import { createManagementApi } from './management/createManagementApi.js';
 import { MGMT_BASE } from './management/representations.js';
@@ -66,6 +73,10 @@ export interface BackendOptions {
   amqpConnectTimeoutMs?: number;
   /** Refuse (500) a Management request that reads a body or query its route does not declare. */
   strictApiDocs?: boolean;
+  /** The `/events` stream's limits (ring size, lag allowed, heartbeat); its defaults otherwise. */
+  events?: Pick<EventStreamOptions, 'capacity' | 'maxPending' | 'heartbeatMs'>;
+  /** The built console served under `/ui/` (default: the console app's `dist` beside this app). */
+  consoleDir?: string;
 }
 
 export interface Backend {
@@ -251,17 +262,32 @@ export async function startBackend(
       secret: huaweiCallbackSecret,
       logger: logger.child({ component: 'huawei' }),
     });
+    const auth = createBasicAuth({
+      user: config.user,
+      password: config.password,
+      authMaxFailures: config.mgmtAuthFailures,
+      authWindowMs: config.mgmtAuthWindow * 1000,
+    });
+    const events = createEventStream({
+      ...options.events,
+      service,
+      authenticate: auth,
+      tenant: config.tenant,
+    });
+    // Pushed after the HTTP server, so it runs before it: streams end cleanly, then sockets close.
+    closers.push({ name: 'events', close: () => events.close() });
     routes = {
       health: healthHandler(() => ready),
+      events,
+      console: createConsoleHandler(options.consoleDir),
       management: createManagementApi({
         service,
         artifacts,
         user: config.user,
         password: config.password,
+        auth,
         tenant: config.tenant,
         maxArtifactBytes: config.maxArtifactBytes,
-        authMaxFailures: config.mgmtAuthFailures,
-        authWindowMs: config.mgmtAuthWindow * 1000,
         logger: logger.child({ component: 'mgmt' }),
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
         ...(options.strictApiDocs ? { strictDocs: true } : {}),
@@ -372,6 +398,7 @@ export async function startBackend(
         tenant: config.tenant,
         ...(options.storeDescription ?? { store: options.store ? 'custom' : 'memory' }),
         managementApi: `${url}/rest/v1`,
+        console: `${url}${CONSOLE_PATH}`,
         ddi: `${url}/${config.tenant}/controller/v1`,
         huaweiReceiver: `${url}${huaweiReceiver.path}`,
         huaweiPlatform: config.huaweiPlatformUrl,
@@ -427,6 +454,8 @@ function ddiAuthOf(config: BackendConfig): DdiAuthOptions {
 /** The handlers the backend routes to by path prefix. */
 interface PrefixRoutes {
   health: HttpHandler;
+  events: HttpHandler;
+  console: HttpHandler;
   management: HttpHandler;
   ddi: HttpHandler;
   huaweiPath: string;
@@ -444,7 +473,8 @@ function pathOf(url: string | undefined): string {
 
 /**
  * The one handler a path belongs to, decided once by its prefix: `/rest/v1/` (Management API),
- * `/{tenant}/controller/` (DDI), `/artifacts/`, the Huawei receiver's path, `/livez`, `/readyz`.
+ * `/{tenant}/controller/` (DDI), `/artifacts/`, the Huawei receiver's path, `/livez`, `/readyz`,
+ * `/events` (the console's event stream), `/ui/` (the console).
  * Undefined for anything else, which `options.handlers` may still claim.
  */
 export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler | undefined {
@@ -452,6 +482,8 @@ export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler |
   if (path.startsWith('/artifacts/')) return routes.artifacts;
   if (path === API_DOCS_PATH || path.startsWith(API_BROWSER_PATH.slice(0, -1))) return routes.docs;
   if (path === '/livez' || path === '/readyz') return routes.health;
+  if (path === EVENTS_PATH) return routes.events;
+  if (path === '/ui' || path.startsWith(CONSOLE_PATH)) return routes.console;
   if (path === routes.huaweiPath) return routes.huawei;
   const slash = path.indexOf('/', 1);
   if (slash > 1 && path.startsWith('/controller/', slash)) return routes.ddi;

@@ -10,6 +10,8 @@ export const BackendReady = z.object({
   embeddedBroker: z.boolean(),
   tenant: z.string(),
   managementApi: z.string().url(),
+  /** The console's URL (`/ui/`). */
+  console: z.string().url().optional(),
   sie: z.boolean(),
   sieExchange: z.string().optional(),
   sieQueue: z.string().optional(),

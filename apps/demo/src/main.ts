@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger, runMain, untilAborted } from '@otaflow/cli';
 import { createSieConsumer, SIE_TOPICS, type SieConsumer } from '@otaflow/sie-amqp';
 import { type BackendProcess, startBackendProcess } from './backendProcess.js';
+import { ensureConsoleBuilt } from './consoleBuild.js';
 import {
   type HuaweiPlatform,
   type RunningFleet,
@@ -89,6 +90,11 @@ export const DEMO_CLI = {
       env: 'INSPECT',
       description: 'stream the machines to the XState inspector and keep running after the update',
     },
+    keepRunning: {
+      type: 'boolean',
+      env: 'DEMO_KEEP_RUNNING',
+      description: 'keep the backend running after the update, to look around in the console',
+    },
     json: {
       type: 'boolean',
       description: 'print the summary as one JSON object (progress goes to stderr)',
@@ -104,6 +110,7 @@ export const DEMO_CLI = {
     'pnpm start -- --ddi 10 --mqtt 10 --huawei 0',
     'MQTT_URL=mqtt://127.0.0.1:1883 AMQP_URL=amqp://guest:guest@127.0.0.1:5672 pnpm start',
     'pnpm start -- --inspect',
+    'pnpm start -- --keep-running',
   ],
 } as const;
 
@@ -170,6 +177,7 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
     if (flags.inspect) args.push('--inspect');
     // A fresh embedded database each run (a copy of the backend's cached, migrated template, so
     // no initdb), removed after the backend stopped: cleanups run in reverse.
+    await ensureConsoleBuilt(say);
     const stateDir = await mkdtemp(join(tmpdir(), 'otaflow-demo-state-'));
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
     args.push('--data-dir', stateDir);
@@ -200,6 +208,8 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
           ? `SIE: off, the AMQP broker is not reachable (see the backend log)`
           : 'SIE: off (no AMQP_URL given)',
       );
+    if (ready.console)
+      say(`console: open ${ready.console} in a browser (user admin, password admin)`);
     if (ready.inspector)
       say(
         `XState inspector: open ${ready.inspector} in a browser (every target and action machine, live)`,
@@ -429,8 +439,9 @@ await runMain(DEMO_CLI, async ({ flags, signal }) => {
     if (!summary.ok && backend.problems.length > 0)
       say(`last backend warnings:\n${backend.problems.slice(-10).join('\n')}`);
 
-    if (flags.inspect && ready.inspector) {
-      say(`still running for the inspector at ${ready.inspector}; press Ctrl-C to stop`);
+    if (flags.keepRunning || (flags.inspect && ready.inspector)) {
+      const where = [ready.console, ready.inspector].filter(Boolean).join(' and ');
+      say(`still running: ${where}; press Ctrl-C to stop`);
       await untilAborted(signal);
     }
     return summary.ok ? 0 : 1;

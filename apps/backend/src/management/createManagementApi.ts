@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, silentLogger, type UpdateService } from '@otaflow/core';
 import {
@@ -16,7 +15,7 @@ import Router from 'find-my-way';
 import type { ArtifactStore } from '../ArtifactStore.js';
 import type { HttpHandler } from '../http.js';
 import { RolloutEngine } from '../rollouts/RolloutEngine.js';
-import { AuthThrottle } from './AuthThrottle.js';
+import { type BasicAuth, createBasicAuth } from './basicAuth.js';
 import type {
   EndpointRequest,
   ManagementContext,
@@ -51,6 +50,8 @@ export interface ManagementApiOptions {
   authMaxFailures?: number;
   /** Time in which that allowance grows back (default 60 s). */
   authWindowMs?: number;
+  /** The Basic auth to use, when another surface shares it (default: one made from the above). */
+  auth?: BasicAuth;
   /** hawkBit's quotas; each defaults to hawkBit's value (core's rules). */
   quotas?: Partial<ManagementQuotas>;
   /**
@@ -92,34 +93,13 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
       }),
   };
   api.quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
-  // Digests of equal length, so the comparison takes the same time whatever was sent.
-  const expected = sha256(`${options.user}:${options.password}`);
-  const throttle = new AuthThrottle({
-    maxFailures: options.authMaxFailures ?? 10,
-    windowMs: options.authWindowMs ?? 60_000,
-  });
+  const authenticate = options.auth ?? createBasicAuth(options);
   // find-my-way's default of 100 characters per parameter made a 256-character controller id
   // (percent-encoded: up to 9 bytes per UTF-16 unit) a 404 after it was created.
   const router = Router({ ignoreTrailingSlash: true, maxParamLength: 256 * 9 });
   for (const route of options.routes ?? MANAGEMENT_ROUTES) {
     router.on(route.method, route.path, () => {}, route);
   }
-
-  /** Throws 401 for wrong or missing credentials, 429 while the client must wait. */
-  const authenticate = (req: IncomingMessage) => {
-    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.headers.authorization ?? '');
-    const given = match ? Buffer.from(match[1] ?? '', 'base64') : undefined;
-    const address = req.socket.remoteAddress ?? '';
-    const text = given?.toString('utf8');
-    const colon = text?.indexOf(':') ?? -1;
-    const user = text !== undefined && colon >= 0 ? text.slice(0, colon) : undefined;
-    const wait = throttle.waitSeconds(address, user);
-    if (wait !== undefined) throw tooManyFailures(wait);
-    if (given && timingSafeEqual(sha256(given), expected)) return;
-    // No credentials at all is how every client starts (a browser's first request): not a failure.
-    if (given) throttle.failed(address, user);
-    throw springProblem(401, { 'WWW-Authenticate': 'Basic realm="hawkBit"' });
-  };
 
   const write = (res: ServerResponse, path: string, contentType: string, problem: Problem) => {
     if (res.headersSent) {
@@ -231,15 +211,6 @@ class DeclaredQuery extends URLSearchParams {
     this.#check(name);
     return super.has(name);
   }
-}
-
-function sha256(value: string | Buffer): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/** hawkBit has no login throttle; the answer is Spring's, like the 401 it stands in for. */
-function tooManyFailures(seconds: number): Problem {
-  return springProblem(429, { 'Retry-After': String(seconds) });
 }
 
 /**
