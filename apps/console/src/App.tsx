@@ -11,6 +11,7 @@ import { Link } from './Link';
 import { ActionPage } from './pages/ActionPage';
 import { LoginPage } from './pages/LoginPage';
 import { OverviewPage } from './pages/OverviewPage';
+import { RolloutsPage } from './pages/RolloutsPage';
 import { SoftwarePage } from './pages/SoftwarePage';
 import { TargetPage } from './pages/TargetPage';
 import { TargetsPage } from './pages/TargetsPage';
@@ -32,6 +33,7 @@ const NAV = [
   { to: '/', label: 'Overview' },
   { to: '/targets', label: 'Targets' },
   { to: '/software', label: 'Software' },
+  { to: '/rollouts', label: 'Rollouts' },
 ] as const;
 
 function Shell() {
@@ -78,6 +80,7 @@ function page(route: string) {
   const target = match('/targets/:id', route);
   if (target) return <TargetPage controllerId={target.id ?? ''} />;
   if (route === '/software') return <SoftwarePage />;
+  if (route === '/rollouts') return <RolloutsPage />;
   return (
     <section>
       <h1>Not found</h1>

@@ -229,4 +229,41 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
       .toBe(String(unknown + 1));
     expect(problems).toEqual([]);
   });
+
+  it('creates a rollout, starts it, pauses and resumes it from the page, and shows its groups', async () => {
+    await mgmt(backend, 'POST', '/targets', [{ controllerId: 'ro-a' }, { controllerId: 'ro-b' }]);
+    const [module] = await mgmt<{ id: number }[]>(backend, 'POST', '/softwaremodules', [
+      { name: 'ro-fw', version: '1', type: 'os' },
+    ]);
+    await mgmt(backend, 'POST', '/distributionsets', [
+      { name: 'ro-set', version: '1', type: 'os', modules: [{ id: module?.id }] },
+    ]);
+    await nav(page, 'Rollouts');
+    await page.getByLabel('Name').fill('waves');
+    await page.locator('select[name="rolloutSet"]').selectOption({ label: 'ro-set 1' });
+    await page.getByLabel('Target filter (RSQL)').fill('controllerId==ro-*');
+    await page.getByRole('button', { name: 'Create rollout' }).click();
+    await expect
+      .poll(() => page.getByText('Rollout waves created: 2 target(s), ready.').count())
+      .toBe(1);
+    const card = page.locator('article[data-rollout="waves"]');
+    await card.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => card.locator('h2 .badge').textContent()).toBe('running');
+    // Each group has its progress bar; the first group runs.
+    expect(await card.locator('progress').count()).toBe(2);
+    await expect
+      .poll(() => card.locator('tr[data-group="group-1"] td').nth(1).textContent())
+      .toBe('running');
+    await card.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => card.locator('h2 .badge').textContent()).toBe('paused');
+    await card.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => card.locator('h2 .badge').textContent()).toBe('running');
+    const rollouts = await mgmt<{ content: { status: string }[] }>(
+      backend,
+      'GET',
+      '/rollouts?q=name==waves',
+    );
+    expect(rollouts.content[0]?.status).toBe('running');
+    expect(problems).toEqual([]);
+  });
 });
