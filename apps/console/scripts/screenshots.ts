@@ -109,6 +109,22 @@ try {
   await page.getByRole('link', { name: 'Software', exact: true }).click();
   await page.locator('tr[data-module="door-firmware:3.1.0"]').waitFor();
   await page.screenshot({ path: join(OUT, 'software.png') });
+
+  // The last two sensors get the release as a rollout of two groups, the first started.
+  const rollout = await mgmt<{ id: number }>(backend, 'POST', '/rollouts', {
+    name: 'door-release-wave',
+    distributionSetId: set?.id,
+    targetFilterQuery: 'controllerId=in=(sensor-11,sensor-12)',
+    amountGroups: 2,
+  });
+  await mgmt(backend, 'POST', `/rollouts/${rollout.id}/start`);
+  await page.getByRole('link', { name: 'Rollouts', exact: true }).click();
+  await page
+    .locator('article[data-rollout="door-release-wave"] tr[data-group="group-2"]')
+    .waitFor();
+  await page.waitForTimeout(1500);
+  await page.getByRole('link', { name: 'Rollouts', exact: true }).click();
+  await page.screenshot({ path: join(OUT, 'rollouts.png') });
   for (const device of devices) await device.close();
   console.log(`screenshots written to ${OUT}`);
 } finally {
