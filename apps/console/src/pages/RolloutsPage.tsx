@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { Feedback, useSubmit } from '../Feedback';
+import { SetSelect } from '../software/SetSelect';
 import type { DistributionSet, Paged } from '../types';
 import { useLive } from '../useLive';
 
@@ -193,20 +194,7 @@ function CreateRollout(props: { sets: DistributionSet[]; onCreated: () => void }
             onInput={(e) => setName(e.currentTarget.value)}
           />
         </label>
-        <label>
-          Set
-          <select
-            name="rolloutSet"
-            value={chosen}
-            onChange={(e) => setSetId(Number(e.currentTarget.value))}
-          >
-            {props.sets.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name} {s.version}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SetSelect name="rolloutSet" sets={props.sets} value={chosen} onChange={setSetId} />
         <label>
           Target filter (RSQL)
           <input

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { Feedback, useSubmit } from '../Feedback';
 import type { AssignmentResult, DistributionSet, Paged, Target } from '../types';
+import { SetSelect } from './SetSelect';
 
 /** Every controller id a filter matches, a page at a time (hawkBit's quota is 5,000 per assignment). */
 async function targetsOf(filter: string): Promise<string[]> {
@@ -38,20 +39,7 @@ export function AssignSet(props: { sets: DistributionSet[] }) {
     <form class="panel" onSubmit={submit} aria-labelledby="assign-set">
       <h3 id="assign-set">Assign a set</h3>
       <div class="row">
-        <label>
-          Set
-          <select
-            name="assignSet"
-            value={chosenSet}
-            onChange={(e) => setSetId(Number(e.currentTarget.value))}
-          >
-            {props.sets.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name} {s.version}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SetSelect name="assignSet" sets={props.sets} value={chosenSet} onChange={setSetId} />
         <label>
           Targets by
           <select
