@@ -40,6 +40,11 @@ export const BackendConfig = z.object({
   user: z.string().min(1).default('admin'),
   password: z.string().min(1).default('admin'),
   /**
+   * A JSON file of Management API users, each with a tenant, permissions and a password hash
+   * (`otaflow-backend hash-password`); `user`/`password` are then not used.
+   */
+  usersFile: z.string().min(1).optional(),
+  /**
    * Where state is kept: PGlite's database and the artifact blobs (`otaflow-backend` defaults it,
    * `defaultDataDir()`); with `store: memory`, only artifacts, in a temporary directory when unset.
    */
@@ -166,6 +171,13 @@ export const BACKEND_CLI = {
       env: 'MGMT_PASSWORD',
       placeholder: 'secret',
       description: 'Management API basic-auth password (default admin)',
+    },
+    usersFile: {
+      type: 'string',
+      env: 'MGMT_USERS_FILE',
+      placeholder: 'file',
+      description:
+        'JSON file of Management API users: tenant, permissions, password hash (otaflow-backend hash-password); default: --user/--password on the default tenant',
     },
     dataDir: {
       type: 'string',
@@ -387,6 +399,7 @@ export const BACKEND_CLI = {
   },
   examples: [
     'otaflow-backend --port 0 --inspect',
+    "printf %s 'secret' | otaflow-backend hash-password   (a password hash for --users-file)",
     'MQTT_URL=mqtt://127.0.0.1:1883 AMQP_URL=amqp://guest:guest@127.0.0.1:5672 otaflow-backend',
     'Flags win over environment variables. Endpoints: /rest/v1 (Management API, basic auth),',
     '/{tenant}/controller/v1 (DDI), /v1.0.0/messageReceiver (Huawei receiver),',

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger, UpdateService } from '@otaflow/core';
 import {
@@ -12,19 +11,28 @@ import {
 import type { ArtifactStore } from './ArtifactStore.js';
 import { type DownloadSigner, EXPIRES_PARAM, SIGNATURE_PARAM } from './downloadSigner.js';
 import type { HttpHandler } from './http.js';
+import { type BasicAuth, requirePermissions } from './management/basicAuth.js';
+import { problemOf } from './management/Problem.js';
 
 export const DOWNLOADS_PREFIX = '/artifacts/';
 
-/** What `/artifacts/` downloads are served from and checked against. */
-export interface DownloadsContext {
+/** One tenant's downloads: what they are served from and checked against. */
+export interface DownloadsTenant {
+  tenant: string;
   service: UpdateService;
   artifacts: ArtifactStore;
+  /** Signs this tenant's links only: a link of one tenant opens nothing of another. */
   signer: DownloadSigner;
-  /** The Management API's Basic credentials: a user may download any artifact. */
-  user: string;
-  password: string;
-  /** The DDI server's auth settings; `anonymous` also lets unsigned, header-less downloads in. */
-  ddi: DdiAuthOptions;
+  /** The DDI server's auth settings now; `anonymous` also lets unsigned, header-less downloads in. */
+  ddiAuth(): DdiAuthOptions;
+}
+
+/** What `/artifacts/` downloads are served from and checked against. */
+export interface DownloadsContext {
+  /** The tenant of a path (`/artifacts/{tenant}/...`), or the default one (`/artifacts/...`). */
+  tenantOf(name: string | undefined): DownloadsTenant | undefined;
+  /** The Management API's users: one with DOWNLOAD_REPOSITORY_ARTIFACT of the tenant may. */
+  auth: BasicAuth;
   logger: Logger;
 }
 
@@ -33,8 +41,7 @@ export type DownloadAccess =
   | { granted: true; via: 'signed' | 'user' | 'target' | 'gateway' | 'anonymous' }
   | { granted: false; status: 401 | 403; reason: string };
 
-const PATH = /^\/artifacts\/(\d{1,15})\/([^/]+)$/;
-const BASIC = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i;
+const PATH = /^\/artifacts\/(?:([A-Za-z0-9_-]{1,64})\/)?(\d{1,15})\/([^/]+)$/;
 const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="hawkBit"' };
 
 /**
@@ -45,13 +52,14 @@ const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="hawkBit"' };
  */
 export async function authorizeDownload(
   ctx: DownloadsContext,
+  tenant: DownloadsTenant,
   req: IncomingMessage,
   query: URLSearchParams,
   moduleId: number,
   filename: string,
 ): Promise<DownloadAccess> {
   if (query.has(SIGNATURE_PARAM) || query.has(EXPIRES_PARAM)) {
-    const check = ctx.signer.verify(
+    const check = tenant.signer.verify(
       moduleId,
       filename,
       query.get(EXPIRES_PARAM),
@@ -62,23 +70,35 @@ export async function authorizeDownload(
   }
   const header = req.headers.authorization;
   if (header !== undefined && /^Basic\s/i.test(header)) {
-    return basicMatches(header, ctx.user, ctx.password)
-      ? { granted: true, via: 'user' }
-      : { granted: false, status: 401, reason: 'wrong user or password' };
+    try {
+      const principal = await ctx.auth(req);
+      if (principal.tenant.toLowerCase() !== tenant.tenant.toLowerCase())
+        return { granted: false, status: 403, reason: 'a user of another tenant' };
+      requirePermissions(principal, ['DOWNLOAD_REPOSITORY_ARTIFACT']);
+      return { granted: true, via: 'user' };
+    } catch (error) {
+      const problem = problemOf(error);
+      if (!problem) throw error;
+      return {
+        granted: false,
+        status: problem.status === 403 ? 403 : 401,
+        reason: problem.status === 403 ? 'no download permission' : 'wrong user or password',
+      };
+    }
   }
   const controllerId = query.get('controllerId');
   const target =
     controllerId && header?.startsWith('TargetToken ')
-      ? await ctx.service.getTarget(controllerId)
+      ? await tenant.service.getTarget(controllerId)
       : undefined;
-  const via = authenticate(ctx.ddi, req, target);
+  const via = authenticate(tenant.ddiAuth(), req, target);
   if (via === undefined)
     return {
       granted: false,
       status: 401,
       reason: header === undefined ? 'no credentials' : 'wrong credentials',
     };
-  if (via === 'target' && !(await mayDownload(ctx.service, controllerId ?? '', moduleId)))
+  if (via === 'target' && !(await mayDownload(tenant.service, controllerId ?? '', moduleId)))
     return { granted: false, status: 403, reason: 'module not assigned to this target' };
   return { granted: true, via };
 }
@@ -100,14 +120,8 @@ async function mayDownload(
   return false;
 }
 
-function basicMatches(header: string, user: string, password: string): boolean {
-  const given = Buffer.from(BASIC.exec(header)?.[1] ?? '', 'base64');
-  const expected = Buffer.from(`${user}:${password}`);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
 /**
- * `GET|HEAD /artifacts/{moduleId}/{filename}`: downloads for devices that are not DDI devices (MQTT
+ * `GET|HEAD /artifacts/[{tenant}/]{moduleId}/{filename}`: downloads for devices that are not DDI devices (MQTT
  * `install` links, SIE `urls`) and for users. Credentials are checked before the file is looked
  * up, so a refusal says nothing about what exists; refusals are Spring Boot's bodies, as hawkBit's
  * security layer answers them. Served by ddi-http's `serveArtifact` (ranges, If-Range, If-Match).
@@ -128,15 +142,20 @@ export async function getDownload(
     sendJson(res, 405, springError(405, path), { headers: { Allow: 'GET, HEAD' } });
     return;
   }
+  const tenant = ctx.tenantOf(match[1]);
+  if (!tenant) {
+    sendJson(res, 404, springError(404, path));
+    return;
+  }
   let filename: string;
   try {
-    filename = decodeURIComponent(match[2] ?? '');
+    filename = decodeURIComponent(match[3] ?? '');
   } catch {
     sendJson(res, 400, springError(400, path));
     return;
   }
-  const moduleId = Number(match[1]);
-  const access = await authorizeDownload(ctx, req, url.searchParams, moduleId, filename);
+  const moduleId = Number(match[2]);
+  const access = await authorizeDownload(ctx, tenant, req, url.searchParams, moduleId, filename);
   if (!access.granted) {
     ctx.logger.debug({ moduleId, filename, reason: access.reason }, 'download refused');
     sendJson(res, access.status, springError(access.status, path), {
@@ -145,7 +164,7 @@ export async function getDownload(
     return;
   }
   const stored = isSafeArtifactName(filename)
-    ? await ctx.artifacts.stat(moduleId, filename)
+    ? await tenant.artifacts.stat(moduleId, filename)
     : undefined;
   if (!stored) {
     sendJson(res, 404, springError(404, path));
@@ -156,14 +175,17 @@ export async function getDownload(
     req,
     res,
     stored.lastModified === undefined ? served : { ...served, lastModified: stored.lastModified },
-    ctx.artifacts,
+    tenant.artifacts,
   );
 }
 
 /** The `/artifacts/` handler and the links it accepts without headers. */
 export interface Downloads extends HttpHandler {
-  /** An absolute, signed, expiring link to one artifact under `base` (no trailing slash). */
-  signedUrl(base: string, moduleId: number, filename: string): string;
+  /**
+   * An absolute, signed, expiring link to one of `tenant`'s artifacts under `base` (no trailing
+   * slash); undefined for a tenant the backend does not serve.
+   */
+  signedUrl(base: string, tenant: string, moduleId: number, filename: string): string;
 }
 
 export function createDownloads(ctx: DownloadsContext): Downloads {
@@ -174,9 +196,13 @@ export function createDownloads(ctx: DownloadsContext): Downloads {
       await getDownload(ctx, req, res);
       return true;
     },
-    signedUrl(base, moduleId, filename) {
-      const query = ctx.signer.sign(moduleId, filename);
-      return `${base}${DOWNLOADS_PREFIX}${moduleId}/${encodeURIComponent(filename)}?${query}`;
+    signedUrl(base, name, moduleId, filename) {
+      const tenant = ctx.tenantOf(name);
+      if (!tenant) throw new Error(`no tenant ${name}`);
+      const query = tenant.signer.sign(moduleId, filename);
+      // The default tenant's links keep the short form they always had.
+      const prefix = ctx.tenantOf(undefined) === tenant ? '' : `${encodeURIComponent(name)}/`;
+      return `${base}${DOWNLOADS_PREFIX}${prefix}${moduleId}/${encodeURIComponent(filename)}?${query}`;
     },
   };
 }

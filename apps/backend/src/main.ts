@@ -3,6 +3,22 @@ import { BackendError } from './BackendError.js';
 import { BACKEND_CLI, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { type BackendStore, openBackendStore } from './openBackendStore.js';
+import { hashPassword } from './tenants/users.js';
+
+// `otaflow-backend hash-password`: the hash of the password on standard input, for a users file.
+if (process.argv[2] === 'hash-password') {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const password = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (password === '') {
+    process.stderr.write('hash-password: give the password on standard input\n');
+    process.exit(2);
+  }
+  process.stdout.write(`${await hashPassword(password)}\n`);
+  process.exit(0);
+}
 
 /**
  * The command: flags and environment -> a running backend. @otaflow/cli handles --help, unknown
@@ -41,6 +57,7 @@ await runMain(BACKEND_CLI, async ({ flags, signal }) => {
     backend = await startBackend(config, {
       logger,
       store: state.store,
+      storeOf: state.storeOf,
       storeDescription: { ...state.description },
       ...(state.artifactsDir ? { artifactsDir: state.artifactsDir } : {}),
     });

@@ -10,6 +10,7 @@ import {
   MIGRATIONS,
   type OpenedStore,
   openStore,
+  PostgresUpdateStore,
   watchChanges,
 } from '@otaflow/store-postgres';
 import type { BackendConfig } from './config.js';
@@ -24,7 +25,13 @@ export interface StoreDescription {
 }
 
 export interface BackendStore {
+  /** The default tenant's store. */
   store: UpdateStore;
+  /**
+   * Another tenant's store on the same database (each statement scoped to it), with its own
+   * poll cache; or a new memory store. Closed with the rest.
+   */
+  storeOf(tenant: string): Promise<UpdateStore>;
   description: StoreDescription;
   /** The artifact blobs' directory; undefined: a temporary one (memory store, no data dir). */
   artifactsDir: string | undefined;
@@ -58,6 +65,7 @@ export async function openBackendStore(
     const artifactsDir = config.dataDir === undefined ? undefined : resolve(config.dataDir);
     return {
       store: new MemoryUpdateStore(),
+      storeOf: async () => new MemoryUpdateStore(),
       description: { store: 'memory', ...(artifactsDir ? { artifactsDir } : {}) },
       artifactsDir,
       close: async () => {},
@@ -104,20 +112,26 @@ export async function openBackendStore(
 async function withPollCache(
   opened: OpenedStore,
   config: BackendConfig,
-): Promise<{ store: UpdateStore; close(): Promise<void> }> {
-  if (config.pollCacheEntries === 0) return { store: opened.store, close: opened.close };
-  const cache = new CachingUpdateStore(opened.store, { maxEntries: config.pollCacheEntries });
-  let feed: Awaited<ReturnType<typeof watchChanges>>;
+): Promise<Pick<BackendStore, 'store' | 'storeOf' | 'close'>> {
+  const feeds: Array<{ close(): Promise<void> }> = [];
+  const cached = async (store: UpdateStore, tenant: string): Promise<UpdateStore> => {
+    if (config.pollCacheEntries === 0) return store;
+    const cache = new CachingUpdateStore(store, { maxEntries: config.pollCacheEntries });
+    feeds.push(await watchChanges(opened.db, tenant, cache));
+    return cache;
+  };
+  let store: UpdateStore;
   try {
-    feed = await watchChanges(opened.db, config.tenant, cache);
+    store = await cached(opened.store, config.tenant);
   } catch (error) {
     await opened.close();
     throw error;
   }
   return {
-    store: cache,
+    store,
+    storeOf: (tenant) => cached(new PostgresUpdateStore(opened.db, tenant, opened.db), tenant),
     async close() {
-      await feed.close().catch(() => {});
+      for (const feed of feeds.splice(0)) await feed.close().catch(() => {});
       await opened.close();
     },
   };

@@ -2,14 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
-import { MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
-import {
-  createDdiServer,
-  type DdiAuthOptions,
-  type DdiServerOptions,
-  sendJson,
-  springError,
-} from '@otaflow/ddi-http';
+import { MemoryUpdateStore, type UpdateService, type UpdateStore } from '@otaflow/core';
+import { sendJson, springError } from '@otaflow/ddi-http';
 import {
   createHuaweiReceiver,
   DEFAULT_RECEIVER_PATH,
@@ -18,29 +12,28 @@ import {
 } from '@otaflow/huawei-webhook';
 import { type Commander, createCommander } from '@otaflow/iothub-mqtt';
 import { createSiePublisher, type SiePublisher } from '@otaflow/sie-amqp';
-import { ArtifactStore } from './ArtifactStore.js';
+import type { ArtifactStore } from './ArtifactStore.js';
 import type { BackendConfig } from './config.js';
 import { CONSOLE_PATH, createConsoleHandler } from './console.js';
 import { createHttpServer } from './createHttpServer.js';
-import { createDownloadSigner } from './downloadSigner.js';
 import { createDownloads } from './downloads.js';
 import { startEmbeddedBroker } from './embeddedBroker.js';
-import {
-  createEventStream,
-  EVENTS_PATH,
-  type EventStreamOptions,
-} from './events/createEventStream.js';
+import { EVENTS_PATH, type EventStreamOptions } from './events/createEventStream.js';
 import type { HttpHandler } from './http.js';
 import { type Inspection, startInspection } from './inspection.js';
 import { createLogger, type Logger } from './logger.js';
-import { createBasicAuth } from './management/basicAuth.js';
+import { createBasicAuth, requirePermissions } from './management/basicAuth.js';
 import { API_BROWSER_PATH, API_DOCS_PATH, createApiDocs } from './management/createApiDocs.js';
 import { createManagementApi } from './management/createManagementApi.js';
+import { problemOf } from './management/Problem.js';
 import { MGMT_BASE } from './management/representations.js';
-import { requireAssignableSet } from './management/requests.js';
 import { MANAGEMENT_ROUTES } from './management/routes.js';
-import { compatibleTargets } from './management/typeCatalogue.js';
-import { RolloutEngine } from './rollouts/RolloutEngine.js';
+import {
+  startTenantRuntime,
+  type TenantRuntime,
+  tenantArtifactsDir,
+} from './tenants/TenantRuntime.js';
+import { loadUsers, type User } from './tenants/users.js';
 
 export { DEFAULT_RECEIVER_PATH as HUAWEI_RECEIVER_PATH };
 
@@ -55,15 +48,19 @@ export interface IntegrationContext {
 export interface BackendOptions {
   logger?: Logger;
   /**
-   * Where targets, actions and the catalogue live; in memory by default (tests and embedders;
-   * `otaflow-backend` opens the durable one with `openBackendStore`).
+   * Where the default tenant's targets, actions and catalogue live; in memory by default (tests
+   * and embedders; `otaflow-backend` opens the durable one with `openBackendStore`).
    */
   store?: UpdateStore;
+  /** Another tenant's store (`openBackendStore`'s `storeOf`); a memory store each by default. */
+  storeOf?: (tenant: string) => Promise<UpdateStore>;
+  /** The Management API's users; by default the users file, else `--user`/`--password`. */
+  users?: readonly User[];
   /** Where artifact bytes go; `<config.dataDir>/artifacts`, else a temporary directory, by default. */
   artifactsDir?: string;
   /** Which store and where, for the ready line (`openBackendStore`'s description). */
   storeDescription?: Record<string, unknown>;
-  /** Replaces the DDI handler (default: @otaflow/ddi-http's `createDdiServer`). */
+  /** Replaces each tenant's DDI handler (default: @otaflow/ddi-http's `createDdiServer`). */
   ddi?: (context: IntegrationContext) => HttpHandler;
   /** More handlers, tried in turn for what no built-in path prefix claims. */
   handlers?: HttpHandler[];
@@ -91,9 +88,14 @@ export interface Backend {
   readonly huaweiReceiverPath: string;
   /** The callback URL the Huawei platform must push to; it carries the secret, so never log it. */
   readonly huaweiCallbackUrl: string;
+  /** The default tenant's service and artifacts. */
   readonly service: UpdateService;
   readonly artifacts: ArtifactStore;
   readonly commander: Commander | undefined;
+  /** The tenants this backend serves, the default first. */
+  readonly tenants: readonly string[];
+  /** One tenant's runtime by name (case-insensitive); undefined for a tenant not served. */
+  tenant(name: string): TenantRuntime | undefined;
   /** Closes the HTTP server, the adapters, the broker and the inspector. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -131,42 +133,43 @@ export async function startBackend(
       closers.push({ name: 'inspector', close: () => inspection?.close() });
     }
 
-    const store = options.store ?? new MemoryUpdateStore();
-    const service = new UpdateService({
-      store,
-      onListenerError: (error, event) =>
-        logger.warn({ event: event.type, err: error }, 'domain event listener failed'),
-      onContactFlushError: (error) =>
-        logger.warn({ err: error }, 'writing poll times failed; they are kept for the next try'),
-      ...(inspection ? { onTransition: inspection.onTransition } : {}),
-    });
-    // Pushed before every surface, so it runs after they all stopped: the last poll times land.
-    closers.push({ name: 'poll-times', close: () => service.flushContacts() });
-    // Only at debug level: a listener makes the service build every event for every report.
-    if (config.logLevel === 'debug')
-      service.onEvent((event) => logger.debug({ event }, 'domain event'));
-
-    // Rollouts are evaluated by one backend at a time (a lease in the store), on an interval and
-    // soon after a rollout's action ends; stopped before the surfaces that feed it close.
-    const rollouts = new RolloutEngine({
-      service,
-      logger: logger.child({ component: 'rollouts' }),
-      intervalMs: config.rolloutInterval,
-      approvalEnabled: () => config.rolloutApproval,
-      assignable: (set) => requireAssignableSet(service, set),
-      compatible: (set) => compatibleTargets(service, set),
-    });
-    rollouts.start();
-    closers.push({ name: 'rollouts', close: () => rollouts.close() });
-
-    // The catalogue in the store says which artifacts exist; the directory holds only bytes.
-    const artifacts = await ArtifactStore.open(options.artifactsDir ?? artifactsDirOf(config), {
-      catalogue: store,
-    });
-    closers.push({ name: 'artifacts', close: () => artifacts.close() });
-    const swept = await artifacts.sweep();
-    if (swept.staged + swept.orphans > 0)
-      logger.info(swept, 'removed unfinished uploads and artifacts no module names');
+    // ------------------------------------------------------------ tenants
+    // Every user's tenant is served, and the default one; each has its own store (one database,
+    // every statement scoped), service, configuration, rollouts, artifacts, DDI and events.
+    const users = options.users ?? (await loadUsers(config));
+    const names = tenantNames(config.tenant, users);
+    const downloadSecret = config.downloadSecret ?? randomBytes(32).toString('base64url');
+    const runtimes = new Map<string, TenantRuntime>();
+    for (const name of names) {
+      const isDefault = name === config.tenant;
+      const store = isDefault
+        ? (options.store ?? new MemoryUpdateStore())
+        : await (options.storeOf?.(name) ?? Promise.resolve(new MemoryUpdateStore()));
+      const defaultDir = options.artifactsDir ?? artifactsDirOf(config);
+      const runtime = await startTenantRuntime({
+        tenant: name,
+        store,
+        config,
+        logger,
+        artifactsDir: isDefault ? defaultDir : tenantArtifactsDir(defaultDir, name),
+        downloadSecret,
+        isDefault,
+        ...(inspection ? { inspection } : {}),
+        ...(options.events ? { events: options.events } : {}),
+        ...(options.ddi
+          ? {
+              ddi: (parts: { service: UpdateService; artifacts: ArtifactStore; logger: Logger }) =>
+                options.ddi!({ config: { ...config, tenant: name }, ...parts }),
+            }
+          : {}),
+      });
+      // Pushed before every surface, so it runs after they all stopped: the last poll times land.
+      closers.push({ name: `tenant ${name}`, close: () => runtime.close() });
+      runtimes.set(name.toLowerCase(), runtime);
+    }
+    const tenantOf = (name: string) => runtimes.get(name.toLowerCase());
+    const main = tenantOf(config.tenant)!;
+    const { service, artifacts } = main;
 
     // ------------------------------------------------------------ MQTT broker
     let mqttUrl = config.mqttUrl;
@@ -230,29 +233,22 @@ export async function startBackend(
       config.publicUrl ??
       `http://${net.isIPv6(shownHost) ? `[${shownHost}]` : shownHost}:${address.port}`
     ).replace(/\/+$/, '');
-    const ddiAuth = ddiAuthOf(config);
-    if (ddiAuth.anonymous)
-      logger.warn(
-        'DDI and /artifacts/ downloads need no credentials: set --target-token-auth or --gateway-token',
-      );
+    const auth = createBasicAuth({
+      users,
+      authMaxFailures: config.mgmtAuthFailures,
+      authWindowMs: config.mgmtAuthWindow * 1000,
+    });
     const downloads = createDownloads({
-      service,
-      artifacts,
-      signer: createDownloadSigner({
-        ttlSeconds: config.downloadUrlTtl,
-        ...(config.downloadSecret === undefined ? {} : { secret: config.downloadSecret }),
-      }),
-      user: config.user,
-      password: config.password,
-      ddi: ddiAuth,
+      tenantOf: (name) => (name === undefined ? main : tenantOf(name)),
+      auth,
       logger: logger.child({ component: 'downloads' }),
     });
     // MQTT devices and SIE consumers get links they can use without headers.
-    const artifactUrl = (moduleId: number, filename: string) =>
-      downloads.signedUrl(url, moduleId, filename);
+    const artifactUrl = (tenant: string, moduleId: number, filename: string) =>
+      downloads.signedUrl(url, tenant, moduleId, filename);
 
-    const context: IntegrationContext = { config, service, artifacts, logger };
     // The platform sends no headers of ours: the callback URL it was given carries the secret.
+    // The Huawei platform's devices belong to the default tenant.
     const huaweiCallbackSecret =
       config.huaweiCallbackSecret ?? randomBytes(32).toString('base64url');
     const huaweiCallbackUrl = `${url}${DEFAULT_RECEIVER_PATH}?secret=${encodeURIComponent(huaweiCallbackSecret)}`;
@@ -262,62 +258,70 @@ export async function startBackend(
       secret: huaweiCallbackSecret,
       logger: logger.child({ component: 'huawei' }),
     });
-    const auth = createBasicAuth({
-      user: config.user,
-      password: config.password,
-      authMaxFailures: config.mgmtAuthFailures,
-      authWindowMs: config.mgmtAuthWindow * 1000,
+    // Pushed after the HTTP server, so they run before it: streams end cleanly, then sockets close.
+    closers.push({
+      name: 'events',
+      close: () => {
+        for (const runtime of runtimes.values()) runtime.events.close();
+      },
     });
-    const events = createEventStream({
-      ...options.events,
-      service,
-      authenticate: auth,
-      tenant: config.tenant,
-    });
-    // Pushed after the HTTP server, so it runs before it: streams end cleanly, then sockets close.
-    closers.push({ name: 'events', close: () => events.close() });
     routes = {
       health: healthHandler(() => ready),
-      events,
+      events: tenantEvents(auth, tenantOf),
       console: createConsoleHandler(options.consoleDir),
       management: createManagementApi({
-        service,
-        artifacts,
-        user: config.user,
-        password: config.password,
+        tenantApi: (name) => tenantOf(name)?.api,
         auth,
-        tenant: config.tenant,
-        maxArtifactBytes: config.maxArtifactBytes,
         logger: logger.child({ component: 'mgmt' }),
         ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
         ...(options.strictApiDocs ? { strictDocs: true } : {}),
-        rollouts,
       }),
       docs: createApiDocs({ routes: MANAGEMENT_ROUTES }),
-      ddi: (options.ddi ?? mountDdi)(context),
+      ddi: {
+        handle: async (req, res) => {
+          const path = pathOf(req.url);
+          const runtime = tenantOf(decodeSegment(path.slice(1, path.indexOf('/', 1))));
+          return runtime ? runtime.ddi.handle(req, res) : false;
+        },
+      },
       huaweiPath: huaweiReceiver.path,
       huawei: huaweiReceiver,
       artifacts: downloads,
     };
 
     // ------------------------------------------------------------ IoT Hub commander
-    const commander = createCommander({
-      url: mqttUrl,
-      service,
-      tenant: config.tenant,
-      artifactUrl: (module, artifact) => artifactUrl(module.id, artifact.filename),
-      logger: logger.child({ component: 'iothub' }),
-      clientId: commanderClientId,
-      ...(commanderLogin ? { mqttOptions: commanderLogin } : {}),
-      // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
-      // fallback for the embedded aedes) are the commander's own business.
-    });
-    closers.push({ name: 'commander', close: () => commander.stop() });
-    await withTimeout(
-      commander.start(),
-      options.mqttConnectTimeoutMs ?? 10_000,
-      `MQTT broker ${redact(mqttUrl)} not reachable`,
-    );
+    // One commander per tenant (its own Hono topics and client id); the embedded broker serves
+    // the default tenant only, other tenants' devices need an external broker.
+    const commanders = new Map<string, Commander>();
+    for (const runtime of runtimes.values()) {
+      if (embeddedBroker && runtime !== main) {
+        logger.info(
+          { tenant: runtime.tenant },
+          'no IoT Hub MQTT for this tenant: the embedded broker serves the default tenant only (give --mqtt-url)',
+        );
+        continue;
+      }
+      const commander = createCommander({
+        url: mqttUrl,
+        service: runtime.service,
+        tenant: runtime.tenant,
+        artifactUrl: (module, artifact) =>
+          artifactUrl(runtime.tenant, module.id, artifact.filename),
+        logger: logger.child({ component: 'iothub', tenant: runtime.tenant }),
+        clientId: runtime === main ? commanderClientId : `otaflow-commander-${runtime.tenant}`,
+        ...(commanderLogin && runtime === main ? { mqttOptions: commanderLogin } : {}),
+        // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
+        // fallback for the embedded aedes) are the commander's own business.
+      });
+      closers.push({ name: `commander ${runtime.tenant}`, close: () => commander.stop() });
+      commanders.set(runtime.tenant, commander);
+      await withTimeout(
+        commander.start(),
+        options.mqttConnectTimeoutMs ?? 10_000,
+        `MQTT broker ${redact(mqttUrl)} not reachable`,
+      );
+    }
+    const commander = commanders.get(main.tenant);
 
     // ------------------------------------------------------------ Huawei platform
     let dispatcher: HuaweiUpgradeDispatcher | undefined;
@@ -336,34 +340,37 @@ export async function startBackend(
     // ------------------------------------------------------------ SIE
     let sie: SiePublisher | undefined;
     if (config.amqpUrl) {
-      const publisher = createSiePublisher({
-        url: config.amqpUrl,
-        tenant: config.tenant,
-        exchange: config.sieExchange,
-        queue: config.sieQueue,
-        bufferSize: config.sieBuffer,
-        logger: logger.child({ component: 'sie' }),
-        artifactUrls: (module, artifact) => ({
-          HTTP: artifactUrl(module.moduleId, artifact.filename),
-        }),
-      });
-      try {
-        await publisher.start({ timeoutMs: options.amqpConnectTimeoutMs ?? 5000 });
-        const detach = publisher.attach(service);
+      for (const runtime of runtimes.values()) {
+        const publisher = createSiePublisher({
+          url: config.amqpUrl,
+          tenant: runtime.tenant,
+          exchange: config.sieExchange,
+          queue: config.sieQueue,
+          bufferSize: config.sieBuffer,
+          logger: logger.child({ component: 'sie', tenant: runtime.tenant }),
+          artifactUrls: (module, artifact) => ({
+            HTTP: artifactUrl(runtime.tenant, module.moduleId, artifact.filename),
+          }),
+        });
+        try {
+          await publisher.start({ timeoutMs: options.amqpConnectTimeoutMs ?? 5000 });
+        } catch (error) {
+          logger.warn(
+            { amqpUrl: redact(config.amqpUrl), err: error },
+            'running without SIE: AMQP broker not reachable',
+          );
+          await publisher.close().catch(() => {});
+          break;
+        }
+        const detach = publisher.attach(runtime.service);
         closers.push({
-          name: 'sie',
+          name: `sie ${runtime.tenant}`,
           close: async () => {
             detach();
             await publisher.close();
           },
         });
-        sie = publisher;
-      } catch (error) {
-        logger.warn(
-          { amqpUrl: redact(config.amqpUrl), err: error },
-          'running without SIE: AMQP broker not reachable',
-        );
-        await publisher.close().catch(() => {});
+        if (runtime === main) sie = publisher;
       }
     } else {
       logger.info('running without SIE: no AMQP_URL given');
@@ -384,6 +391,8 @@ export async function startBackend(
       service,
       artifacts,
       commander,
+      tenants: [...runtimes.values()].map((r) => r.tenant),
+      tenant: tenantOf,
       close() {
         ready = false;
         closing ??= closeAll();
@@ -396,6 +405,8 @@ export async function startBackend(
         mqttUrl: redact(mqttUrl),
         embeddedBroker,
         tenant: config.tenant,
+        tenants: [...runtimes.values()].map((r) => r.tenant),
+        users: users.length,
         ...(options.storeDescription ?? { store: options.store ? 'custom' : 'memory' }),
         managementApi: `${url}/rest/v1`,
         console: `${url}${CONSOLE_PATH}`,
@@ -415,40 +426,51 @@ export async function startBackend(
   }
 }
 
-/**
- * The DDI handler from @otaflow/ddi-http. Polling devices register themselves (hawkBit's
- * behaviour); without target-token or gateway auth configured, devices are let in anonymously,
- * which suits the demo and loopback use; turn on `--target-token-auth` elsewhere.
- */
-function mountDdi({ config, service, artifacts, logger }: IntegrationContext): HttpHandler {
-  const options: DdiServerOptions = {
-    service,
-    tenant: config.tenant,
-    artifacts,
-    auth: ddiAuthOf(config),
-    autoRegister: true,
-    pollingSleep: config.ddiPollingSleep,
-    registrationLimit:
-      config.ddiRegistrationRate > 0
-        ? { burst: config.ddiRegistrationBurst, perSecond: config.ddiRegistrationRate }
-        : false,
-    logger: logger.child({ component: 'ddi' }),
-  };
-  if (config.publicUrl !== undefined) options.publicBaseUrl = config.publicUrl;
-  return createDdiServer(options);
+/** The default tenant first, then every user's tenant once (names compare case-insensitively). */
+export function tenantNames(defaultTenant: string, users: readonly User[]): string[] {
+  const names = new Map<string, string>([[defaultTenant.toLowerCase(), defaultTenant]]);
+  for (const user of users)
+    if (!names.has(user.tenant.toLowerCase())) names.set(user.tenant.toLowerCase(), user.tenant);
+  return [...names.values()];
 }
 
 /**
- * How DDI lets devices in. Anonymous exactly when neither token kind is configured; `/artifacts/`
- * then serves unsigned downloads too, since any caller could fetch the same bytes over DDI.
+ * `/events`: the stream of the user's tenant, for a user who may read targets; 401 and 403 as the
+ * Management API answers them.
  */
-function ddiAuthOf(config: BackendConfig): DdiAuthOptions {
-  const auth: DdiAuthOptions = {
-    targetToken: config.targetTokenAuth,
-    anonymous: !config.targetTokenAuth && config.gatewayToken === undefined,
+function tenantEvents(
+  auth: ReturnType<typeof createBasicAuth>,
+  tenantOf: (name: string) => TenantRuntime | undefined,
+): HttpHandler {
+  return {
+    async handle(req, res) {
+      if (pathOf(req.url) !== EVENTS_PATH) return false;
+      let runtime: TenantRuntime | undefined;
+      try {
+        const principal = await auth(req);
+        requirePermissions(principal, ['READ_TARGET']);
+        runtime = tenantOf(principal.tenant);
+      } catch (error) {
+        const problem = problemOf(error);
+        if (!problem) throw error;
+        sendJson(res, problem.status, problem.body ?? springError(problem.status, EVENTS_PATH), {
+          headers: problem.headers,
+        });
+        return true;
+      }
+      if (!runtime) sendJson(res, 503, springError(503, EVENTS_PATH));
+      else await runtime.events.handle(req, res);
+      return true;
+    },
   };
-  if (config.gatewayToken !== undefined) auth.gatewayToken = config.gatewayToken;
-  return auth;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** The handlers the backend routes to by path prefix. */

@@ -44,6 +44,11 @@ export interface DdiServerOptions {
 export interface DdiServer {
   /** Answers a DDI request; resolves false (and touches nothing) when the path is not DDI's. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /**
+   * Changes how devices are let in and how long they are told to sleep, from the next request
+   * on: the tenant's configuration changed while the server runs.
+   */
+  configure(update: Partial<Pick<DdiServerOptions, 'auth' | 'pollingSleep'>>): void;
 }
 
 /** The options settled once, as every endpoint reads them. */
@@ -127,7 +132,15 @@ export function createDdiServer(options: DdiServerOptions): DdiServer {
     return true;
   }
 
-  return { handle };
+  function configure(update: Partial<Pick<DdiServerOptions, 'auth' | 'pollingSleep'>>): void {
+    if (update.pollingSleep !== undefined) {
+      parsePollingSleep(update.pollingSleep);
+      server.pollingSleep = update.pollingSleep;
+    }
+    if (update.auth !== undefined) server.auth = update.auth;
+  }
+
+  return { handle, configure };
 }
 
 /** Writes what went wrong: a refusal as such, anything else as hawkBit's 500, logged. */

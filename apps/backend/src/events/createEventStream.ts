@@ -13,9 +13,12 @@ export const EVENTS_PATH = '/events';
 
 export interface EventStreamOptions {
   service: Pick<UpdateService, 'onEvent'>;
-  /** The Management API's Basic auth: the stream answers to the same user. */
-  authenticate: BasicAuth;
-  /** The backend's tenant, sent with every event. */
+  /**
+   * The Management API's Basic auth: the stream answers to the same users. Unset when the
+   * caller authenticated the request already (the backend, which picks the tenant's stream).
+   */
+  authenticate?: BasicAuth;
+  /** The stream's tenant, sent with every event. */
   tenant: string;
   /** Events kept for clients that reconnect with `Last-Event-ID` (default 10,000). */
   capacity?: number;
@@ -86,7 +89,7 @@ export function createEventStream(options: EventStreamOptions): EventStream {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== EVENTS_PATH) return false;
       try {
-        options.authenticate(req);
+        await options.authenticate?.(req);
       } catch (error) {
         const problem = problemOf(error);
         if (!problem) throw error;

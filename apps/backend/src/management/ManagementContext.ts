@@ -5,18 +5,30 @@ import type { ServedArtifact } from '@otaflow/ddi-http';
 import type { z } from 'zod';
 import type { ArtifactStore } from '../ArtifactStore.js';
 import type { RolloutEngine } from '../rollouts/RolloutEngine.js';
+import type { Permission } from '../tenants/permissions.js';
+import type { TenantSettings } from '../tenants/TenantSettings.js';
 import type { QueryParameter } from './openApiDocument.js';
 import type { ManagementQuotas } from './quotas.js';
 
-/** What every endpoint of the Management API works over; built once per API. */
-export interface ManagementContext {
+/** What every endpoint of the Management API works over: its tenant's, and the request's user. */
+export interface ManagementContext extends TenantApi {
+  /** The user making the request: `createdBy` and `lastModifiedBy` of what it changes. */
+  user: string;
+  /** The user's roles and permissions, as `/userinfo` tells them (TENANT_ADMIN when unset). */
+  permissions?: readonly string[];
+}
+
+/** One tenant's part of the Management API, built once per tenant. */
+export interface TenantApi {
   service: UpdateService;
   artifacts: ArtifactStore;
-  /** The one user (hawkBit's default is admin/admin); also `createdBy` of everything. */
-  user: string;
   tenant: string;
-  /** Polling interval the DDI side announces, for `pollStatus`. */
-  pollingTimeMs: number;
+  /** The tenant's configuration (`/system/configs`): polling time, confirmation flow, tokens. */
+  settings: TenantSettings;
+  /** Polling interval the DDI side announces, for `pollStatus` (the tenant's `pollingTime`). */
+  readonly pollingTimeMs: number;
+  /** How long past its next poll a target is overdue (the tenant's `pollingOverdueTime`). */
+  readonly pollingOverdueTimeMs: number;
   /** Largest artifact upload; above it the answer is 429. */
   maxArtifactBytes: number;
   logger: Logger;
@@ -65,6 +77,8 @@ export interface Route {
   query?: readonly QueryParameter[];
   /** For a route hawkBit does not have (hawkBit's own summary is used otherwise). */
   summary?: string;
+  /** What a user needs for it, where `routePermissions`' rules do not say. */
+  permissions?: readonly Permission[];
 }
 
 export interface RouteBody {

@@ -2,8 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, silentLogger, type UpdateService } from '@otaflow/core';
 import {
   DdiError,
+  formatPollingSleep,
   isJsonContentType,
   negotiate,
+  parsePollingSleep,
   readBody,
   requestBase,
   sendEmpty,
@@ -15,13 +17,17 @@ import Router from 'find-my-way';
 import type { ArtifactStore } from '../ArtifactStore.js';
 import type { HttpHandler } from '../http.js';
 import { RolloutEngine } from '../rollouts/RolloutEngine.js';
-import { type BasicAuth, createBasicAuth } from './basicAuth.js';
+import { type Permission, routePermissions } from '../tenants/permissions.js';
+import { TenantSettings, type TenantValues } from '../tenants/TenantSettings.js';
+import type { User } from '../tenants/users.js';
+import { type BasicAuth, createBasicAuth, requirePermissions } from './basicAuth.js';
 import type {
   EndpointRequest,
   ManagementContext,
   Method,
   Reply,
   Route,
+  TenantApi,
 } from './ManagementContext.js';
 import { notReadable, Problem, problemOf, springProblem } from './Problem.js';
 import { DEFAULT_QUOTAS, type ManagementQuotas } from './quotas.js';
@@ -31,12 +37,18 @@ import { MANAGEMENT_ROUTES } from './routes.js';
 import { compatibleTargets } from './typeCatalogue.js';
 
 export interface ManagementApiOptions {
-  service: UpdateService;
-  artifacts: ArtifactStore;
-  /** Basic-auth credentials (hawkBit's default user is admin/admin). */
-  user: string;
-  password: string;
-  tenant: string;
+  /**
+   * Each tenant's part of the API, by the name a user's tenant has; a backend of several
+   * tenants gives this. Without it, the one tenant of `service`, `artifacts` and `tenant`.
+   */
+  tenantApi?: (tenant: string) => TenantApi | undefined;
+  service?: UpdateService;
+  artifacts?: ArtifactStore;
+  /** Basic-auth credentials of the one user (hawkBit's default is admin/admin), or `users`. */
+  user?: string;
+  password?: string;
+  users?: readonly User[];
+  tenant?: string;
   /** Base of the absolute `_links` hrefs; the request's Host when unset. */
   publicUrl?: string;
   /** Largest artifact upload (hawkBit: 1 GiB); above it the answer is 429. */
@@ -75,30 +87,16 @@ const OFFERED = ['application/hal+json', 'application/json'] as const;
  * resource modules' routes; auth, negotiation and error answers are done here, once.
  */
 export function createManagementApi(options: ManagementApiOptions): HttpHandler {
-  const api: ManagementContext = {
-    service: options.service,
-    artifacts: options.artifacts,
-    user: options.user,
-    tenant: options.tenant,
-    pollingTimeMs: options.pollingTimeMs ?? 5 * 60_000,
-    maxArtifactBytes: options.maxArtifactBytes ?? 1024 * 1024 * 1024,
-    logger: options.logger ?? silentLogger,
-    rollouts:
-      options.rollouts ??
-      new RolloutEngine({
-        service: options.service,
-        logger: options.logger ?? silentLogger,
-        assignable: (set) => requireAssignableSet(options.service, set),
-        compatible: (set) => compatibleTargets(options.service, set),
-      }),
-  };
-  api.quotas = { ...DEFAULT_QUOTAS, ...options.quotas };
+  const logger = options.logger ?? silentLogger;
+  const tenantApi = options.tenantApi ?? singleTenant(options);
   const authenticate = options.auth ?? createBasicAuth(options);
   // find-my-way's default of 100 characters per parameter made a 256-character controller id
   // (percent-encoded: up to 9 bytes per UTF-16 unit) a 404 after it was created.
   const router = Router({ ignoreTrailingSlash: true, maxParamLength: 256 * 9 });
+  const permissions = new Map<Route, readonly Permission[]>();
   for (const route of options.routes ?? MANAGEMENT_ROUTES) {
     router.on(route.method, route.path, () => {}, route);
+    permissions.set(route, route.permissions ?? routePermissions(route.method, route.path));
   }
 
   const write = (res: ServerResponse, path: string, contentType: string, problem: Problem) => {
@@ -120,8 +118,12 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
       const { pathname, search } = splitTarget(req.url);
       if (pathname !== MGMT_BASE && !pathname.startsWith(`${MGMT_BASE}/`)) return false;
       let contentType: string = OFFERED[0];
+      let api: ManagementContext | undefined;
       try {
-        authenticate(req);
+        const principal = await authenticate(req);
+        const tenant = tenantApi(principal.tenant);
+        // A user whose tenant this backend does not serve is a configuration error, not theirs.
+        if (!tenant) throw springProblem(503);
         const path = pathname.slice(MGMT_BASE.length) || '/';
         // find-my-way finds nothing for a path it cannot decode: that is the client's 400, not a 404.
         if (!isDecodable(path)) throw springProblem(400);
@@ -132,6 +134,8 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
           throw springProblem(405, { Allow: allowed.join(', ') });
         }
         const route = found.store as Route;
+        requirePermissions(principal, permissions.get(route) ?? []);
+        api = { ...tenant, user: principal.username, permissions: principal.authorities };
         // An empty Accept is no preference, like none at all.
         const chosen =
           route.method === 'DELETE'
@@ -153,12 +157,12 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
           },
           raw: req,
         };
-        await send(req, res, contentType, await route.endpoint(api, request));
+        await send(req, res, contentType, api, await route.endpoint(api, request));
       } catch (error) {
         const problem = problemOf(error);
         if (problem) write(res, pathname, contentType, problem);
         else {
-          api.logger.error(
+          logger.error(
             { err: error, method: req.method, path: pathname },
             'management API request failed',
           );
@@ -173,12 +177,77 @@ export function createManagementApi(options: ManagementApiOptions): HttpHandler 
     req: IncomingMessage,
     res: ServerResponse,
     contentType: string,
+    api: ManagementContext,
     reply: Reply,
   ) {
     if ('artifact' in reply) await serveArtifact(req, res, reply.artifact, api.artifacts);
     else if (reply.body === undefined) sendEmpty(res, reply.status, reply.headers);
     else sendJson(res, reply.status, reply.body, { contentType, ...pick(reply.headers) });
   }
+}
+
+/** The one tenant of a test's or embedder's API, from the single-tenant options. */
+function singleTenant(options: ManagementApiOptions): (tenant: string) => TenantApi | undefined {
+  const { service, artifacts } = options;
+  if (!service || !artifacts)
+    throw new Error('createManagementApi: give tenantApi, or service and artifacts');
+  const tenant = options.tenant ?? 'DEFAULT';
+  const logger = options.logger ?? silentLogger;
+  const pollingTime = formatPollingSleep(options.pollingTimeMs ?? 5 * 60_000);
+  const api = createTenantApi({
+    service,
+    artifacts,
+    tenant,
+    logger,
+    settings: new TenantSettings(
+      // Without a store of its own, a batch of keys is not one unit: for tests and embedders.
+      {
+        collection: (c) => service.collection(c),
+        transaction(work) {
+          return work(this);
+        },
+      },
+      { ...DEFAULT_TENANT_VALUES, pollingTime, pollingOverdueTime: pollingTime },
+      logger,
+    ),
+    maxArtifactBytes: options.maxArtifactBytes ?? 1024 * 1024 * 1024,
+    quotas: { ...DEFAULT_QUOTAS, ...options.quotas },
+    rollouts:
+      options.rollouts ??
+      new RolloutEngine({
+        service,
+        logger,
+        assignable: (set) => requireAssignableSet(service, set),
+        compatible: (set) => compatibleTargets(service, set),
+      }),
+  });
+  return (name) => (name.toLowerCase() === tenant.toLowerCase() ? api : undefined);
+}
+
+/** hawkBit's defaults of the tenant keys, before any flag. */
+export const DEFAULT_TENANT_VALUES: TenantValues = {
+  'authentication.targettoken.enabled': false,
+  'authentication.gatewaytoken.enabled': false,
+  'authentication.gatewaytoken.key': '',
+  pollingTime: '00:05:00',
+  pollingOverdueTime: '00:05:00',
+  'rollout.approval.enabled': false,
+  'user.confirmation.flow.enabled': false,
+};
+
+/** One tenant's API: its polling figures follow its configuration as it changes. */
+export function createTenantApi(
+  parts: Omit<TenantApi, 'pollingTimeMs' | 'pollingOverdueTimeMs'>,
+): TenantApi {
+  return {
+    ...parts,
+    get pollingTimeMs() {
+      return parsePollingSleep(parts.settings.get('pollingTime'));
+    },
+    get pollingOverdueTimeMs() {
+      return parsePollingSleep(parts.settings.get('pollingOverdueTime'));
+    },
+  };
 }
 
 function undocumented(route: Route, what: string): Problem {

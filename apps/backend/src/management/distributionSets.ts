@@ -109,7 +109,7 @@ export async function assignTargetsToSet(
     const target = await api.service.getTarget(a.id);
     if (!target) continue;
     known.push(target);
-    inputs.push(toAssignInput(a.id, a));
+    inputs.push(toAssignInput(api, a.id, a));
   }
   await requireCompatible(api, set, known);
   const result = await api.service.assign(set.id, inputs);

@@ -68,7 +68,7 @@ export function targetJson(
     body.pollStatus = {
       lastRequestAt: t.lastContactAt,
       nextExpectedRequestAt: next,
-      overdue: api.service.now() > next + polling,
+      overdue: api.service.now() > next + api.pollingOverdueTimeMs,
     };
   }
   body.securityToken = t.securityToken;

@@ -210,12 +210,23 @@ export async function requireAssignableSet(
   }
 }
 
-export function toAssignInput(controllerId: string, a: DsAssignment | TargetAssignment) {
+/**
+ * One assignment as core takes it. Without `confirmationRequired`, the action waits for the
+ * device's consent exactly when the tenant's `user.confirmation.flow.enabled` is on (hawkBit's
+ * default); a request that says so either way is followed.
+ */
+export function toAssignInput(
+  api: Pick<ManagementContext, 'settings'>,
+  controllerId: string,
+  a: DsAssignment | TargetAssignment,
+) {
   const input: Parameters<UpdateService['assign']>[1][number] = { controllerId };
+  const flow = api.settings.get('user.confirmation.flow.enabled');
   if (a.type !== undefined) input.type = a.type;
   if (a.weight !== undefined) input.weight = a.weight;
   if (a.forcetime !== undefined) input.forcedTime = a.forcetime;
-  if (a.confirmationRequired !== undefined) input.confirmationRequired = a.confirmationRequired;
+  if (a.confirmationRequired !== undefined || flow)
+    input.confirmationRequired = a.confirmationRequired ?? flow;
   if (a.maintenanceWindow) {
     const w = a.maintenanceWindow;
     const given = [w.schedule, w.duration, w.timezone].filter(

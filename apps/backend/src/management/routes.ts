@@ -7,6 +7,7 @@ import type { Route } from './ManagementContext.js';
 import { metadataRouteList } from './metadata.js';
 import { rolloutRoutes } from './rollouts.js';
 import { softwareModuleRoutes } from './softwareModules.js';
+import { systemConfigRoutes } from './systemConfigs.js';
 import { tagRoutes } from './tags.js';
 import { targetFilterRoutes } from './targetFilters.js';
 import { targetGroupRoutes } from './targetGroups.js';
@@ -30,4 +31,5 @@ export const MANAGEMENT_ROUTES: readonly Route[] = [
   ...rolloutRoutes,
   ...targetFilterRoutes,
   ...targetGroupRoutes,
+  ...systemConfigRoutes,
 ];

@@ -196,7 +196,8 @@ export async function setAutoAssignSet(
     autoAssign: {
       distributionSetId: set.id,
       actionType: body.type ?? 'forced',
-      confirmationRequired: body.confirmationRequired ?? false,
+      confirmationRequired:
+        body.confirmationRequired ?? api.settings.get('user.confirmation.flow.enabled'),
       ...(body.weight !== undefined ? { weight: body.weight } : {}),
     },
   });

@@ -148,7 +148,9 @@ export async function assignSetToTarget(
   const set = await requireSet(api, assignment.id);
   await requireAssignable(api, set);
   await requireCompatible(api, set, [target]);
-  const result = await api.service.assign(set.id, [toAssignInput(target.controllerId, assignment)]);
+  const result = await api.service.assign(set.id, [
+    toAssignInput(api, target.controllerId, assignment),
+  ]);
   return { status: 200, body: assignmentJson(request.base, result) };
 }
 

@@ -4,7 +4,11 @@ import type { ManagementContext, Reply, Route } from './ManagementContext.js';
 export async function getUserinfo(api: ManagementContext): Promise<Reply> {
   return {
     status: 200,
-    body: { tenant: api.tenant, username: api.user, permissions: ['TENANT_ADMIN'] },
+    body: {
+      tenant: api.tenant,
+      username: api.user,
+      permissions: api.permissions ?? ['TENANT_ADMIN'],
+    },
   };
 }
 

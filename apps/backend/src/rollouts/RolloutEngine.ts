@@ -50,6 +50,8 @@ export interface RolloutEngineOptions {
   intervalMs?: number;
   /** The tenant's `rollout.approval.enabled`. */
   approvalEnabled?: () => boolean;
+  /** The tenant's `user.confirmation.flow.enabled`: rollouts that do not say wait for consent. */
+  confirmationFlow?: () => boolean;
   /** Whether a set may be rolled out (complete and valid); the Management API's rule. */
   assignable?: (set: DistributionSet) => Promise<void>;
   /** The targets a set may go to (their types accept it), ANDed with a rollout's filter. */
@@ -69,6 +71,7 @@ export class RolloutEngine {
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #approvalEnabled: () => boolean;
+  readonly #confirmationFlow: () => boolean;
   readonly #assignable: (set: DistributionSet) => Promise<void>;
   readonly #compatible: (set: DistributionSet) => Promise<FilterNode | undefined>;
   readonly #now: () => number;
@@ -92,6 +95,7 @@ export class RolloutEngine {
     this.#log = options.logger;
     this.#intervalMs = options.intervalMs ?? 2000;
     this.#approvalEnabled = options.approvalEnabled ?? (() => false);
+    this.#confirmationFlow = options.confirmationFlow ?? (() => false);
     this.#assignable = options.assignable ?? (async () => {});
     this.#compatible = options.compatible ?? (async () => undefined);
     this.#now = options.now ?? Date.now;
@@ -217,7 +221,7 @@ export class RolloutEngine {
       type: input.type ?? 'forced',
       ...(input.forcetime !== undefined ? { forcetime: input.forcetime } : {}),
       ...(input.weight !== undefined ? { weight: input.weight } : {}),
-      confirmationRequired: input.confirmationRequired ?? false,
+      confirmationRequired: input.confirmationRequired ?? this.#confirmationFlow(),
       ...(input.startAt !== undefined ? { startAt: input.startAt } : {}),
       conditions: defaults,
       totalTargets: all.length,

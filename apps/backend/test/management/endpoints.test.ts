@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../src/ArtifactStore.js';
 import { cancelTargetAction, getTargetAction } from '../../src/management/actions.js';
 import { downloadArtifact, listArtifacts, uploadArtifact } from '../../src/management/artifacts.js';
-import { createManagementApi } from '../../src/management/createManagementApi.js';
+import {
+  createManagementApi,
+  createTenantApi,
+  DEFAULT_TENANT_VALUES,
+} from '../../src/management/createManagementApi.js';
 import {
   assignTargetsToSet,
   createDistributionSets,
@@ -24,21 +28,25 @@ import { createTargets, getTarget, listTargets } from '../../src/management/targ
 import { listSoftwareModuleTypes } from '../../src/management/types.js';
 import { getUserinfo } from '../../src/management/userinfo.js';
 import { RolloutEngine } from '../../src/rollouts/RolloutEngine.js';
+import { TenantSettings } from '../../src/tenants/TenantSettings.js';
 
 const BASE = 'http://mgmt.test';
 let api: ManagementContext;
 
 beforeAll(async () => {
-  const service = new UpdateService({ store: new MemoryUpdateStore() });
+  const store = new MemoryUpdateStore();
+  const service = new UpdateService({ store });
   api = {
-    service,
-    artifacts: await ArtifactStore.open(),
+    ...createTenantApi({
+      service,
+      artifacts: await ArtifactStore.open(),
+      tenant: 'DEFAULT',
+      settings: new TenantSettings(store, DEFAULT_TENANT_VALUES, silentLogger),
+      maxArtifactBytes: 1024,
+      logger: silentLogger,
+      rollouts: new RolloutEngine({ service, logger: silentLogger }),
+    }),
     user: 'admin',
-    tenant: 'DEFAULT',
-    pollingTimeMs: 300_000,
-    maxArtifactBytes: 1024,
-    logger: silentLogger,
-    rollouts: new RolloutEngine({ service, logger: silentLogger }),
   };
 });
 afterAll(async () => {
@@ -221,6 +229,7 @@ describe('the router over HTTP', () => {
       method: 'GET',
       path: '/ping/:word',
       endpoint: async (_api, req) => ({ status: 200, body: { pong: req.params.word } }),
+      permissions: ['READ_TARGET'],
     },
   ];
 

@@ -137,6 +137,18 @@ export const HAWKBIT_ERRORS = {
     errorCode: 'hawkbit.server.error.rest.param.invalidDirection',
     exceptionClass: 'org.eclipse.hawkbit.rest.exception.SortParameterSyntaxErrorException',
   },
+  insufficientPermission: {
+    errorCode: 'hawkbit.server.error.insufficientPermission',
+    exceptionClass: `${REPO}.InsufficientPermissionException`,
+  },
+  configKeyInvalid: {
+    errorCode: 'hawkbit.server.error.configKeyInvalid',
+    exceptionClass: `${REPO}.InvalidTenantConfigurationKeyException`,
+  },
+  configValueInvalid: {
+    errorCode: 'hawkbit.server.error.configValueInvalid',
+    exceptionClass: `${REPO}.TenantConfigurationValidatorException`,
+  },
   unknown: {
     errorCode: 'hawkbit.server.error.unknown',
     exceptionClass: 'java.lang.RuntimeException',
