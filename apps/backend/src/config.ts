@@ -53,6 +53,11 @@ export const BackendConfig = z.object({
   databaseUrl: Url(['postgres:', 'postgresql:']).optional(),
   /** `memory` keeps targets and actions in this process only (benchmarks, tests). */
   store: z.enum(['database', 'memory']).default('database'),
+  /**
+   * Where embedded PGlite runs: a worker thread (its statements never hold the event loop that
+   * answers devices) or this thread (less memory, no message round trip per statement).
+   */
+  pgliteThread: z.enum(['worker', 'main']).default('worker'),
   /** Targets whose poll reads are kept in memory in front of the database; 0 turns it off. */
   pollCacheEntries: z.coerce.number().int().nonnegative().default(50_000),
   /** How often rollouts are evaluated, in ms (hawkBit's scheduler: 2000). */
@@ -209,6 +214,13 @@ export const BACKEND_CLI = {
       type: 'boolean',
       env: 'ROLLOUT_APPROVAL',
       description: "new rollouts wait for approval (hawkBit's rollout.approval.enabled)",
+    },
+    pgliteThread: {
+      type: 'string',
+      env: 'PGLITE_THREAD',
+      placeholder: 'worker|main',
+      description:
+        'where embedded PGlite runs: worker (default; its statements never hold the event loop) or main',
     },
     pollCacheEntries: {
       type: 'number',

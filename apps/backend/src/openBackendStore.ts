@@ -89,13 +89,21 @@ export async function openBackendStore(
     );
   let opened: Awaited<ReturnType<typeof openStore>>;
   try {
-    opened = await openStore({ dataDir: pgliteDir, tenant: config.tenant });
+    opened = await openStore({
+      dataDir: pgliteDir,
+      tenant: config.tenant,
+      pgliteThread: config.pgliteThread,
+    });
   } catch (error) {
     if (!copiedFromTemplate.has(pgliteDir)) throw error;
     // A template of an older PGlite may not open: start that new directory the slow way.
     options.logger.warn({ err: error }, 'PGlite template unusable: creating the database');
     await rm(pgliteDir, { recursive: true, force: true });
-    opened = await openStore({ dataDir: pgliteDir, tenant: config.tenant });
+    opened = await openStore({
+      dataDir: pgliteDir,
+      tenant: config.tenant,
+      pgliteThread: config.pgliteThread,
+    });
   }
   return {
     ...(await withPollCache(opened, config)),

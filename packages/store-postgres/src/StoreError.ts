@@ -9,7 +9,9 @@ export type StoreErrorCode =
   /** Neither or both of a database URL and a data directory, or a malformed one. */
   | 'INVALID_CONFIG'
   /** The root connection was used while one of its own transactions was open. */
-  | 'TRANSACTION_MISUSE';
+  | 'TRANSACTION_MISUSE'
+  /** The embedded database's worker thread is gone (closed, or it crashed). */
+  | 'CLOSED';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

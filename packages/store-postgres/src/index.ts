@@ -8,6 +8,7 @@ export type { Db, QueryResult, Sql } from './Db.js';
 export { lockDataDir } from './dataDirLock.js';
 export { checksumOf, MIGRATIONS, type Migration, migrate } from './migrations.js';
 export { openPgliteDb } from './openPgliteDb.js';
+export { openPgliteWorkerDb } from './openPgliteWorkerDb.js';
 export { openServerDb, type ServerDbOptions } from './openServerDb.js';
 export { type OpenedStore, type OpenStoreOptions, openStore } from './openStore.js';
 export { PostgresUpdateStore } from './PostgresUpdateStore.js';

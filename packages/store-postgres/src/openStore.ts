@@ -1,6 +1,7 @@
 import type { Db } from './Db.js';
 import { migrate } from './migrations.js';
 import { openPgliteDb } from './openPgliteDb.js';
+import { openPgliteWorkerDb } from './openPgliteWorkerDb.js';
 import { openServerDb } from './openServerDb.js';
 import { PostgresUpdateStore } from './PostgresUpdateStore.js';
 import { StoreError } from './StoreError.js';
@@ -12,6 +13,11 @@ export interface OpenStoreOptions {
   dataDir?: string;
   /** Whose rows: every statement is scoped to it. */
   tenant?: string;
+  /**
+   * Where PGlite runs: in a worker thread (default), so that its statements never hold this
+   * thread's event loop, or in this thread (`main`: less memory, no message round trip).
+   */
+  pgliteThread?: 'worker' | 'main';
 }
 
 export interface OpenedStore {
@@ -30,7 +36,11 @@ export async function openStore(options: OpenStoreOptions): Promise<OpenedStore>
       'give exactly one of a database URL and a data directory',
     );
   const db =
-    databaseUrl !== undefined ? await openServerDb(databaseUrl) : await openPgliteDb(dataDir!);
+    databaseUrl !== undefined
+      ? await openServerDb(databaseUrl)
+      : options.pgliteThread === 'main'
+        ? await openPgliteDb(dataDir!)
+        : await openPgliteWorkerDb(dataDir!);
   try {
     await migrate(db);
   } catch (error) {

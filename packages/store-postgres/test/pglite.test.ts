@@ -7,6 +7,7 @@ import {
   MIGRATIONS,
   migrate,
   openPgliteDb,
+  openPgliteWorkerDb,
   openStore,
   PostgresUpdateStore,
   StoreError,
@@ -21,7 +22,9 @@ let tenants = 0;
 
 beforeAll(async () => {
   copyTemplate = await pgliteTemplate(scratch.dir);
-  db = await openPgliteDb(copyTemplate());
+  // The worker thread is how the backend runs PGlite; `openPgliteDb` (this thread) makes the
+  // template and has its own test below.
+  db = await openPgliteWorkerDb(copyTemplate());
 }, 120_000);
 
 afterAll(async () => {
@@ -55,6 +58,48 @@ describe('PGlite database', () => {
     expect((await b.getTarget('shared-id'))?.name).toBe('other');
     expect(await a.nextId('action')).toBe(1);
     expect(await b.nextId('action')).toBe(1);
+  });
+
+  it('runs in this thread too, with the same SQL and the same misuse guard', async () => {
+    const main = await openPgliteDb(copyTemplate());
+    try {
+      expect(await migrate(main)).toEqual([]);
+      await main.transaction(async (tx) => tx.query('SELECT 1'));
+      const error = await main.transaction(async () => main.query('SELECT 1')).catch((e) => e);
+      expect(error).toMatchObject({ code: 'TRANSACTION_MISUSE' });
+    } finally {
+      await main.close();
+    }
+  });
+
+  it("keeps this thread's event loop free while a statement runs in the worker", async () => {
+    let gap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      gap = Math.max(gap, now - last);
+      last = now;
+    }, 5);
+    await db.query('SELECT count(*) FROM generate_series(1, 2000000)');
+    clearInterval(timer);
+    // In this thread the same statement holds the loop for about a second.
+    expect(gap).toBeLessThan(250);
+  });
+
+  it('rolls back a failed transaction and reports SQL errors with their codes', async () => {
+    await db.exec('CREATE TABLE IF NOT EXISTS worker_probe (x int)');
+    const boom = await db
+      .transaction(async (tx) => {
+        await tx.query('INSERT INTO worker_probe VALUES (1)');
+        throw new Error('boom');
+      })
+      .catch((e: Error) => e.message);
+    expect(boom).toBe('boom');
+    expect((await db.query('SELECT count(*)::int AS n FROM worker_probe')).rows).toEqual([
+      { n: 0 },
+    ]);
+    const missing = await db.query('SELECT * FROM no_such_table').catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: '42P01' });
   });
 
   it('turns a root call inside a transaction into an error, not a hang', async () => {
