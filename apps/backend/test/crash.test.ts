@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AppProcess, spawnApp } from '@otaflow/cli';
-import { openServerDb } from '@otaflow/store-postgres';
 import { describe, expect, it } from 'vitest';
+import { freePort, postgresAvailable, scratchDatabase } from './services.js';
 
 /**
  * The real `otaflow-backend` in a child process, killed with SIGKILL while DDI devices are
@@ -14,34 +14,9 @@ import { describe, expect, it } from 'vitest';
  * is lost, nothing half done is visible, the devices finish, and finished actions stay put.
  */
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const AUTH = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
 const TENANT = 'DEFAULT';
 const DEVICES = ['crash-done', 'crash-running', 'crash-downloaded', 'crash-idle'];
-
-async function serverAvailable(): Promise<boolean> {
-  try {
-    const db = await openServerDb(ADMIN_URL);
-    await db.query('SELECT 1');
-    await db.close();
-    return true;
-  } catch (error) {
-    if (process.env.CI === 'true') throw new Error(`PostgreSQL at ${ADMIN_URL} is required in CI`);
-    console.warn(`SKIPPING the PostgreSQL crash test: no server at ${ADMIN_URL} (${error})`);
-    return false;
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Running {
   app: AppProcess;
@@ -178,18 +153,9 @@ async function crashAndRecover(kind: 'pglite' | 'postgres') {
     const args = ['--port', String(await freePort()), '--data-dir', dataDir];
     args.push('--ddi-polling-sleep', '00:00:01', '--log-level', 'info');
     if (kind === 'postgres') {
-      const name = `otaflow_crash_${process.pid}_${Date.now().toString(36)}`;
-      const admin = await openServerDb(ADMIN_URL);
-      await admin.exec(`CREATE DATABASE ${name}`);
-      await admin.close();
-      cleanups.push(async () => {
-        const again = await openServerDb(ADMIN_URL);
-        await again.exec(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await again.close();
-      });
-      const url = new URL(ADMIN_URL);
-      url.pathname = `/${name}`;
-      args.push('--database-url', url.href);
+      const database = await scratchDatabase('otaflow_crash');
+      cleanups.push(() => database.drop());
+      args.push('--database-url', database.url);
     }
 
     running = await startBackend(args);
@@ -350,7 +316,7 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Pro
   }
 }
 
-const withServer = await serverAvailable();
+const withServer = await postgresAvailable('the PostgreSQL crash test');
 
 describe('kill -9 of the backend, and a start on the same state', () => {
   it('PGlite: every target, action, history entry and artifact survives; devices finish', async () => {

@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openServerDb } from '@otaflow/store-postgres';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { type BackendStore, openBackendStore } from '../src/openBackendStore.js';
 import { type Backend, startBackend } from '../src/server.js';
+import { postgresAvailable, scratchDatabase } from './services.js';
 import { as, poll, type TestUser, userNamed, writeUsersFile } from './tenantHelpers.js';
 
 /**
@@ -16,22 +16,7 @@ import { as, poll, type TestUser, userNamed, writeUsersFile } from './tenantHelp
  * tenant sees exactly what its own operations made, and a user of one tenant finds nothing of
  * the other by any id.
  */
-const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function serverAvailable(): Promise<boolean> {
-  try {
-    const db = await openServerDb(ADMIN_URL);
-    await db.query('SELECT 1');
-    await db.close();
-    return true;
-  } catch (error) {
-    if (process.env.CI === 'true') throw new Error(`PostgreSQL at ${ADMIN_URL} is required in CI`);
-    console.warn(`SKIPPING the tenant isolation test: no PostgreSQL at ${ADMIN_URL} (${error})`);
-    return false;
-  }
-}
-
-const available = await serverAvailable();
+const available = await postgresAvailable('the tenant isolation test');
 const TENANTS = ['ACME', 'BETA'] as const;
 type Tenant = (typeof TENANTS)[number];
 const ADMINS: Record<Tenant, TestUser> = {
@@ -78,23 +63,18 @@ describe.skipIf(!available)('tenant isolation on PostgreSQL', () => {
   let dir: string;
   let state: BackendStore;
   let backend: Backend;
-  let database: string;
+  let database: Awaited<ReturnType<typeof scratchDatabase>>;
   let run = 0;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'otaflow-isolation-'));
-    database = `otaflow_isolation_${process.pid}_${Date.now().toString(36)}`;
-    const admin = await openServerDb(ADMIN_URL);
-    await admin.exec(`CREATE DATABASE ${database}`);
-    await admin.close();
-    const url = new URL(ADMIN_URL);
-    url.pathname = `/${database}`;
+    database = await scratchDatabase('otaflow_isolation');
     const config = parseConfig({
       port: 0,
       host: '127.0.0.1',
       logLevel: 'silent',
       usersFile: await writeUsersFile(dir),
-      databaseUrl: url.href,
+      databaseUrl: database.url,
       dataDir: dir,
     });
     const logger = createLogger({ level: 'silent' });
@@ -110,9 +90,7 @@ describe.skipIf(!available)('tenant isolation on PostgreSQL', () => {
   afterAll(async () => {
     await backend?.close();
     await state?.close();
-    const admin = await openServerDb(ADMIN_URL);
-    await admin.exec(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.close();
+    await database?.drop();
     await rm(dir, { recursive: true, force: true });
   });
 
