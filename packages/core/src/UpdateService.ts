@@ -1109,13 +1109,17 @@ export class UpdateService {
     let already = 0;
     // Every target must exist before anything is written: a request naming an unknown one
     // assigns nothing. Checked a batch at a time, concurrently (a database pipelines the reads).
-    for (let i = 0; i < targets.length; i += ASSIGN_BATCH)
+    for (let i = 0; i < targets.length; i += ASSIGN_BATCH) {
       await Promise.all(
         targets.slice(i, i + ASSIGN_BATCH).map((input) => this.requireTarget(input.controllerId)),
       );
+      await yieldToEventLoop();
+    }
     const outcomes: Awaited<ReturnType<UpdateService['assignBatch']>> = [];
-    for (let i = 0; i < targets.length; i += ASSIGN_BATCH)
+    for (let i = 0; i < targets.length; i += ASSIGN_BATCH) {
       outcomes.push(...(await this.assignBatch(set, targets.slice(i, i + ASSIGN_BATCH))));
+      await yieldToEventLoop();
+    }
     for (const [i, input] of targets.entries()) {
       const outcome = outcomes[i];
       if (!outcome) {
@@ -1202,8 +1206,10 @@ export class UpdateService {
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(START_CONCURRENCY, batches.length) }, async () => {
-        for (let b = next++; b < batches.length; b = next++)
+        for (let b = next++; b < batches.length; b = next++) {
           started.push(...(await this.#startBatch(batches[b] ?? [])));
+          await yieldToEventLoop();
+        }
       }),
     );
     started.sort((a, b) => a.id - b.id);
@@ -1836,4 +1842,13 @@ async function settleAll<O>(work: readonly Promise<O>[]): Promise<O[]> {
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<O>).value);
+}
+
+/**
+ * Lets I/O in between a big job's batches: over a store that answers from memory, a batch's
+ * awaits are microtasks only, and a whole fleet's assignment would hold every device's request
+ * until it ended.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
