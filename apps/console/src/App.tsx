@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { authorization, logout, onLoggedOut } from './api';
+import { authorization, currentUser, logout, onLoggedOut } from './api';
 import {
   connectStream,
   disconnectStream,
@@ -40,6 +40,7 @@ function Shell() {
   const route = useRoute();
   const [live, setLive] = useState<StreamState>(streamState);
   useEffect(() => onStreamState(setLive), []);
+  const user = currentUser();
   return (
     <>
       <header class="top">
@@ -62,6 +63,12 @@ function Shell() {
         <span class={`live ${live}`} role="status" aria-live="polite">
           {live === 'live' ? 'live' : live === 'connecting' ? 'connecting…' : 'offline'}
         </span>
+        {user && (
+          <span class="who" title="user and tenant">
+            {user.username}
+            {user.tenant && ` · ${user.tenant}`}
+          </span>
+        )}
         <button type="button" onClick={logout}>
           Log out
         </button>

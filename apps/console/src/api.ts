@@ -4,6 +4,7 @@
  * cookies would need a session the hawkBit API does not have; every call sends the header itself.
  */
 const KEY = 'otaflow.console.authorization';
+const WHO = 'otaflow.console.user';
 export const API = '/rest/v1';
 
 export class ApiError extends Error {
@@ -36,6 +37,7 @@ export function onLoggedOut(listener: () => void): () => void {
 
 export function logout(): void {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(WHO);
   for (const listener of loggedOut) listener();
 }
 
@@ -58,7 +60,28 @@ export async function login(user: string, password: string): Promise<void> {
   const header = basic(user, password);
   const res = await fetch(`${API}/userinfo`, { headers: authHeaders(header) });
   if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => undefined));
+  const info = (await res.json().catch(() => ({}))) as Partial<User>;
   sessionStorage.setItem(KEY, header);
+  sessionStorage.setItem(
+    WHO,
+    JSON.stringify({ username: info.username ?? user, tenant: info.tenant ?? '' }),
+  );
+}
+
+/** Who is logged in, as `/userinfo` told at login: each user sees its own tenant only. */
+export interface User {
+  username: string;
+  tenant: string;
+}
+
+export function currentUser(): User | undefined {
+  const text = sessionStorage.getItem(WHO);
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as User;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {

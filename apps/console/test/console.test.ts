@@ -78,6 +78,8 @@ describe.skipIf(!runnable)('the console in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Fleet overview' }).waitFor();
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('live');
+    // Who is logged in, and the tenant whose fleet this is.
+    expect(await page.locator('header .who').textContent()).toBe('admin · DEFAULT');
   });
 
   it('creates a target from the targets page', async () => {
