@@ -55,6 +55,20 @@ export const BackendConfig = z.object({
   /** hawkBit's tenant key `rollout.approval.enabled`: new rollouts wait for approval. */
   rolloutApproval: Flag.default(false),
   mqttUrl: Url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
+  /**
+   * MQTT client id of the IoT Hub commander's persistent session; every backend on one broker
+   * needs its own, kept across its restarts (default `otaflow-commander-<tenant>`).
+   */
+  mqttClientId: z.string().min(1).max(256).optional(),
+  /**
+   * With an external broker, the commander reads device reports through the shared subscription
+   * `$share/<group>/...`, so that of several backends each report reaches one; empty: plain
+   * subscriptions. Never with the embedded broker (aedes has no shared subscriptions).
+   */
+  mqttShareGroup: z
+    .string()
+    .regex(/^[^/+#]*$/, 'no /, + or #')
+    .default('otaflow'),
   /** Embedded broker: a password any device may log in with (and so register itself); unset = none. */
   mqttDevicePassword: z.string().min(1).optional(),
   amqpUrl: Url(['amqp:', 'amqps:']).optional(),
@@ -210,6 +224,20 @@ export const BACKEND_CLI = {
       env: 'MQTT_URL',
       placeholder: 'url',
       description: 'MQTT broker for the IoT Hub commander (default: embedded broker)',
+    },
+    mqttClientId: {
+      type: 'string',
+      env: 'MQTT_CLIENT_ID',
+      placeholder: 'id',
+      description:
+        "the commander's MQTT client id; one per backend on a broker (default otaflow-commander-<tenant>)",
+    },
+    mqttShareGroup: {
+      type: 'string',
+      env: 'MQTT_SHARE_GROUP',
+      placeholder: 'name',
+      description:
+        'external broker: read device reports through $share/<name>/... so several backends split them; empty = plain subscriptions (default otaflow)',
     },
     mqttDevicePassword: {
       type: 'string',
