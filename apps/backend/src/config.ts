@@ -107,6 +107,16 @@ export const BackendConfig = z.object({
   httpBodyTimeoutMs: z.coerce.number().int().positive().default(30_000),
   /** A keep-alive connection with no request for this long (ms) is closed. */
   httpIdleTimeoutMs: z.coerce.number().int().positive().default(5_000),
+  /**
+   * On SIGTERM: how long requests under way may take to finish (ms) once no new connection is
+   * taken and `/readyz` says 503; what is left then is cut off.
+   */
+  shutdownTimeoutMs: z.coerce.number().int().nonnegative().default(10_000),
+  /**
+   * On SIGTERM: how long (ms) `/readyz` says 503 while requests are still taken, before the
+   * listener closes; lets a balancer with active health checks take this backend out first.
+   */
+  shutdownDelayMs: z.coerce.number().int().nonnegative().default(0),
   /** Open HTTP connections at most; more are closed at once. Keep it under `ulimit -n`. */
   httpMaxConnections: z.coerce.number().int().positive().default(10_000),
   /** HMAC key of signed `/artifacts/` links; random per start when unset. */
@@ -344,6 +354,20 @@ export const BACKEND_CLI = {
       env: 'HTTP_IDLE_TIMEOUT_MS',
       placeholder: 'ms',
       description: 'keep-alive connections without a request are closed after this (default 5000)',
+    },
+    shutdownTimeoutMs: {
+      type: 'string',
+      env: 'SHUTDOWN_TIMEOUT_MS',
+      placeholder: 'ms',
+      description:
+        'on SIGTERM, how long requests under way may take to finish before they are cut off (default 10000)',
+    },
+    shutdownDelayMs: {
+      type: 'string',
+      env: 'SHUTDOWN_DELAY_MS',
+      placeholder: 'ms',
+      description:
+        'on SIGTERM, how long /readyz says 503 while requests are still taken, before the listener closes (default 0)',
     },
     httpMaxConnections: {
       type: 'string',

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { CachingUpdateStore, MemoryUpdateStore, type UpdateStore } from '@otaflow/core';
 import {
   checksumOf,
+  type DbPoolStats,
   lockDataDir,
   MIGRATIONS,
   type OpenedStore,
@@ -28,6 +29,8 @@ export interface BackendStore {
   description: StoreDescription;
   /** The artifact blobs' directory; undefined: a temporary one (memory store, no data dir). */
   artifactsDir: string | undefined;
+  /** The database's connections, for metrics; none for the memory store. */
+  poolStats?: () => DbPoolStats;
   close(): Promise<void>;
 }
 
@@ -104,8 +107,9 @@ export async function openBackendStore(
 async function withPollCache(
   opened: OpenedStore,
   config: BackendConfig,
-): Promise<{ store: UpdateStore; close(): Promise<void> }> {
-  if (config.pollCacheEntries === 0) return { store: opened.store, close: opened.close };
+): Promise<{ store: UpdateStore; poolStats: () => DbPoolStats; close(): Promise<void> }> {
+  const poolStats = () => opened.db.poolStats();
+  if (config.pollCacheEntries === 0) return { store: opened.store, poolStats, close: opened.close };
   const cache = new CachingUpdateStore(opened.store, { maxEntries: config.pollCacheEntries });
   let feed: Awaited<ReturnType<typeof watchChanges>>;
   try {
@@ -116,6 +120,7 @@ async function withPollCache(
   }
   return {
     store: cache,
+    poolStats,
     async close() {
       await feed.close().catch(() => {});
       await opened.close();

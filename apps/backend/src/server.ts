@@ -21,7 +21,7 @@ import { createSiePublisher, type SiePublisher } from '@otaflow/sie-amqp';
 import { ArtifactStore } from './ArtifactStore.js';
 import type { BackendConfig } from './config.js';
 import { CONSOLE_PATH, createConsoleHandler } from './console.js';
-import { createHttpServer } from './createHttpServer.js';
+import { createHttpServer, drainHttpServer } from './createHttpServer.js';
 import { createDownloadSigner } from './downloadSigner.js';
 import { createDownloads } from './downloads.js';
 import { startEmbeddedBroker } from './embeddedBroker.js';
@@ -40,6 +40,13 @@ import { MGMT_BASE } from './management/representations.js';
 import { requireAssignableSet } from './management/requests.js';
 import { MANAGEMENT_ROUTES } from './management/routes.js';
 import { compatibleTargets } from './management/typeCatalogue.js';
+import {
+  BackendMetrics,
+  METRICS_PATH,
+  type Surface,
+  surfacesOf,
+} from './metrics/BackendMetrics.js';
+import { Readiness, type ReadinessReport } from './metrics/Readiness.js';
 import { RolloutEngine } from './rollouts/RolloutEngine.js';
 
 export { DEFAULT_RECEIVER_PATH as HUAWEI_RECEIVER_PATH };
@@ -94,6 +101,8 @@ export interface Backend {
   readonly service: UpdateService;
   readonly artifacts: ArtifactStore;
   readonly commander: Commander | undefined;
+  /** `/metrics`; `addCollector` takes more gauges (the outbox's depth and age, the pool's). */
+  readonly metrics: BackendMetrics;
   /** Closes the HTTP server, the adapters, the broker and the inspector. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -142,6 +151,9 @@ export async function startBackend(
     });
     // Pushed before every surface, so it runs after they all stopped: the last poll times land.
     closers.push({ name: 'poll-times', close: () => service.flushContacts() });
+    const metrics = new BackendMetrics({ store, service });
+    closers.push({ name: 'metrics', close: () => metrics.close() });
+    const readiness = new Readiness({ store });
     // Only at debug level: a listener makes the service build every event for every report.
     if (config.logLevel === 'debug')
       service.onEvent((event) => logger.debug({ event }, 'domain event'));
@@ -192,14 +204,16 @@ export async function startBackend(
     let ready = false;
     // Filled in below, once the server's URL is known; nothing is routed before `listen`.
     let routes: PrefixRoutes | undefined;
+    let surfaces = new Map<unknown, Surface>();
     const extra = options.handlers ?? [];
     const server = createHttpServer(config, logger, (req, res) => {
       void dispatch(req, res);
     });
     const dispatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const started = performance.now();
+      const path = pathOf(req.url);
+      const handler = routes && routeByPrefix(routes, path);
       try {
-        const path = pathOf(req.url);
-        const handler = routes && routeByPrefix(routes, path);
         if (handler && (await handler.handle(req, res))) return;
         for (const more of extra) if (await more.handle(req, res)) return;
         sendJson(res, 404, springError(404, path));
@@ -207,6 +221,15 @@ export async function startBackend(
         logger.error({ err: error, method: req.method, url: req.url }, 'request failed');
         if (!res.headersSent) sendJson(res, 500, springError(500, pathOf(req.url)));
         else res.destroy();
+      } finally {
+        const surface = surfaces.get(handler) ?? 'other';
+        metrics.request(
+          surface,
+          req.method,
+          path,
+          res.statusCode,
+          (performance.now() - started) / 1000,
+        );
       }
     };
     await new Promise<void>((resolve, reject) => {
@@ -277,7 +300,8 @@ export async function startBackend(
     // Pushed after the HTTP server, so it runs before it: streams end cleanly, then sockets close.
     closers.push({ name: 'events', close: () => events.close() });
     routes = {
-      health: healthHandler(() => ready),
+      health: healthHandler(() => (ready ? readiness.check() : undefined)),
+      metrics: metrics.handler,
       events,
       console: createConsoleHandler(options.consoleDir),
       management: createManagementApi({
@@ -299,6 +323,7 @@ export async function startBackend(
       huawei: huaweiReceiver,
       artifacts: downloads,
     };
+    surfaces = surfacesOf(routes);
 
     // ------------------------------------------------------------ IoT Hub commander
     const commander = createCommander({
@@ -317,6 +342,14 @@ export async function startBackend(
       // fallback for the embedded aedes) are the commander's own business.
     });
     closers.push({ name: 'commander', close: () => commander.stop() });
+    const mqttConnected = () => commander.client?.connected === true;
+    readiness.require({ name: 'mqtt', connected: mqttConnected });
+    metrics.addCollector(
+      'otaflow_mqtt_connected',
+      'IoT Hub commander connected (1) or not (0)',
+      () => (mqttConnected() ? 1 : 0),
+    );
+    commander.onReport((outcome) => metrics.report('mqtt', outcome.result));
     await withTimeout(
       commander.start(),
       options.mqttConnectTimeoutMs ?? 10_000,
@@ -362,6 +395,22 @@ export async function startBackend(
           },
         });
         sie = publisher;
+        // Required only once it started: a backend that runs without SIE says so at start.
+        readiness.require({ name: 'sie', connected: () => publisher.connected });
+        metrics.addCollector(
+          'otaflow_sie_connected',
+          'SIE publisher connected (1) or not (0)',
+          () => (publisher.connected ? 1 : 0),
+        );
+        metrics.addCollector(
+          'otaflow_sie_waiting_messages',
+          'SIE messages not yet confirmed by the broker, by where they wait',
+          () => {
+            const status = publisher.status();
+            return { buffered: status.buffered, unconfirmed: status.unconfirmed };
+          },
+          'stage',
+        );
       } catch (error) {
         logger.warn(
           { amqpUrl: redact(config.amqpUrl), err: error },
@@ -388,9 +437,18 @@ export async function startBackend(
       service,
       artifacts,
       commander,
+      metrics,
       close() {
         ready = false;
-        closing ??= closeAll();
+        closing ??= (async () => {
+          if (config.shutdownDelayMs > 0)
+            await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+          // The console's streams would hold the drain to its end: they go first.
+          events.close();
+          const left = await drainHttpServer(server, config.shutdownTimeoutMs);
+          if (left > 0) logger.warn({ requests: left }, 'shutdown timeout: requests cut off');
+          await closeAll();
+        })();
         return closing;
       },
     };
@@ -466,6 +524,7 @@ interface PrefixRoutes {
   huawei: HttpHandler;
   artifacts: HttpHandler;
   docs: HttpHandler;
+  metrics: HttpHandler;
 }
 
 /** The request path without its query. */
@@ -486,6 +545,7 @@ export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler |
   if (path.startsWith('/artifacts/')) return routes.artifacts;
   if (path === API_DOCS_PATH || path.startsWith(API_BROWSER_PATH.slice(0, -1))) return routes.docs;
   if (path === '/livez' || path === '/readyz') return routes.health;
+  if (path === METRICS_PATH) return routes.metrics;
   if (path === EVENTS_PATH) return routes.events;
   if (path === '/ui' || path.startsWith(CONSOLE_PATH)) return routes.console;
   if (path === routes.huaweiPath) return routes.huawei;
@@ -494,7 +554,8 @@ export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler |
   return undefined;
 }
 
-function healthHandler(isReady: () => boolean): HttpHandler {
+/** `/readyz` asks `readiness`; undefined: not started yet, or closing. */
+function healthHandler(readiness: () => Promise<ReadinessReport> | undefined): HttpHandler {
   return {
     async handle(req, res) {
       const path = pathOf(req.url);
@@ -503,8 +564,12 @@ function healthHandler(isReady: () => boolean): HttpHandler {
         return true;
       }
       if (path === '/readyz') {
-        const up = isReady();
-        sendJson(res, up ? 200 : 503, { status: up ? 'UP' : 'DOWN' });
+        const report = await readiness();
+        const up = report?.ready === true;
+        sendJson(res, up ? 200 : 503, {
+          status: up ? 'UP' : 'DOWN',
+          ...(report ? { database: report.database, brokers: report.brokers } : {}),
+        });
         return true;
       }
       return false;
