@@ -65,6 +65,20 @@ export const BackendConfig = z.object({
   /** hawkBit's tenant key `rollout.approval.enabled`: new rollouts wait for approval. */
   rolloutApproval: Flag.default(false),
   mqttUrl: Url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
+  /**
+   * MQTT client id of the IoT Hub commander's persistent session; every backend on one broker
+   * needs its own, kept across its restarts (default `otaflow-commander-<tenant>`).
+   */
+  mqttClientId: z.string().min(1).max(256).optional(),
+  /**
+   * With an external broker, the commander reads device reports through the shared subscription
+   * `$share/<group>/...`, so that of several backends each report reaches one; empty: plain
+   * subscriptions. Never with the embedded broker (aedes has no shared subscriptions).
+   */
+  mqttShareGroup: z
+    .string()
+    .regex(/^[^/+#]*$/, 'no /, + or #')
+    .default('otaflow'),
   /** Embedded broker: a password any device may log in with (and so register itself); unset = none. */
   mqttDevicePassword: z.string().min(1).optional(),
   amqpUrl: Url(['amqp:', 'amqps:']).optional(),
@@ -103,6 +117,16 @@ export const BackendConfig = z.object({
   httpBodyTimeoutMs: z.coerce.number().int().positive().default(30_000),
   /** A keep-alive connection with no request for this long (ms) is closed. */
   httpIdleTimeoutMs: z.coerce.number().int().positive().default(5_000),
+  /**
+   * On SIGTERM: how long requests under way may take to finish (ms) once no new connection is
+   * taken and `/readyz` says 503; what is left then is cut off.
+   */
+  shutdownTimeoutMs: z.coerce.number().int().nonnegative().default(10_000),
+  /**
+   * On SIGTERM: how long (ms) `/readyz` says 503 while requests are still taken, before the
+   * listener closes; lets a balancer with active health checks take this backend out first.
+   */
+  shutdownDelayMs: z.coerce.number().int().nonnegative().default(0),
   /** Open HTTP connections at most; more are closed at once. Keep it under `ulimit -n`. */
   httpMaxConnections: z.coerce.number().int().positive().default(10_000),
   /** HMAC key of signed `/artifacts/` links; random per start when unset. */
@@ -235,6 +259,20 @@ export const BACKEND_CLI = {
       placeholder: 'url',
       description: 'MQTT broker for the IoT Hub commander (default: embedded broker)',
     },
+    mqttClientId: {
+      type: 'string',
+      env: 'MQTT_CLIENT_ID',
+      placeholder: 'id',
+      description:
+        "the commander's MQTT client id; one per backend on a broker (default otaflow-commander-<tenant>)",
+    },
+    mqttShareGroup: {
+      type: 'string',
+      env: 'MQTT_SHARE_GROUP',
+      placeholder: 'name',
+      description:
+        'external broker: read device reports through $share/<name>/... so several backends split them; empty = plain subscriptions (default otaflow)',
+    },
     mqttDevicePassword: {
       type: 'string',
       env: 'MQTT_DEVICE_PASSWORD',
@@ -340,6 +378,20 @@ export const BACKEND_CLI = {
       env: 'HTTP_IDLE_TIMEOUT_MS',
       placeholder: 'ms',
       description: 'keep-alive connections without a request are closed after this (default 5000)',
+    },
+    shutdownTimeoutMs: {
+      type: 'string',
+      env: 'SHUTDOWN_TIMEOUT_MS',
+      placeholder: 'ms',
+      description:
+        'on SIGTERM, how long requests under way may take to finish before they are cut off (default 10000)',
+    },
+    shutdownDelayMs: {
+      type: 'string',
+      env: 'SHUTDOWN_DELAY_MS',
+      placeholder: 'ms',
+      description:
+        'on SIGTERM, how long /readyz says 503 while requests are still taken, before the listener closes (default 0)',
     },
     httpMaxConnections: {
       type: 'string',

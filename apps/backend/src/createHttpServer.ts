@@ -19,6 +19,14 @@ const DROP_LOG_INTERVAL_MS = 10_000;
 
 type Exchange = { req: http.IncomingMessage; res: http.ServerResponse };
 
+/** Requests under way, and who waits for there to be none (a drain). */
+interface Drain {
+  active: number;
+  draining: boolean;
+  idle: (() => void) | undefined;
+}
+const drains = new WeakMap<http.Server, Drain>();
+
 /** Node's parser errors worth their own status; everything else it cannot parse is 400. */
 function statusOf(error: NodeJS.ErrnoException): number | undefined {
   switch (error.code) {
@@ -70,6 +78,7 @@ export function createHttpServer(
   // Node refuses a headers timeout above the request timeout; the request timeout bounds both.
   const headersTimeout = Math.min(limits.httpHeadersTimeoutMs, limits.httpRequestTimeoutMs);
   const exchanges = new WeakMap<Socket, Exchange>();
+  const drain: Drain = { active: 0, draining: false, idle: undefined };
   const server = http.createServer(
     {
       headersTimeout,
@@ -82,14 +91,20 @@ export function createHttpServer(
     (req, res) => {
       const exchange = { req, res };
       exchanges.set(req.socket, exchange);
+      drain.active++;
+      // A kept-alive connection (a proxy's) is served to the end, then closed: the proxy opens
+      // its next one to another backend.
+      if (drain.draining) res.setHeader('Connection', 'close');
       // Node turns the inactivity timeout off on a kept-alive connection's later requests.
       req.socket.setTimeout(limits.httpBodyTimeoutMs);
       res.once('close', () => {
         if (exchanges.get(req.socket) === exchange) exchanges.delete(req.socket);
+        if (--drain.active === 0) drain.idle?.();
       });
       listener(req, res);
     },
   );
+  drains.set(server, drain);
   server.timeout = limits.httpBodyTimeoutMs;
   server.maxConnections = limits.httpMaxConnections;
 
@@ -124,4 +139,32 @@ export function createHttpServer(
     dropped = 0;
   });
   return server;
+}
+
+/**
+ * Stops taking connections and waits, up to `timeoutMs`, for the requests under way to be
+ * answered; idle kept-alive connections are closed at once, busy ones after their answer.
+ * Resolves to the number of requests still running when the time ran out (0: all done). The
+ * caller closes what is left (`closeAllConnections`).
+ */
+export function drainHttpServer(server: http.Server, timeoutMs: number): Promise<number> {
+  const drain = drains.get(server);
+  if (!drain) throw new Error('not a server of createHttpServer');
+  drain.draining = true;
+  server.close();
+  server.closeIdleConnections();
+  if (drain.active === 0) return Promise.resolve(0);
+  return new Promise<number>((resolve) => {
+    const timer = setTimeout(() => {
+      drain.idle = undefined;
+      resolve(drain.active);
+    }, timeoutMs);
+    drain.idle = () => {
+      clearTimeout(timer);
+      drain.idle = undefined;
+      // Connections that went idle since the first sweep.
+      server.closeIdleConnections();
+      resolve(0);
+    };
+  });
 }

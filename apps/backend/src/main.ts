@@ -2,6 +2,7 @@ import { runMain, untilAborted } from '@otaflow/cli';
 import { BackendError } from './BackendError.js';
 import { BACKEND_CLI, parseConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { addPoolMetrics } from './metrics/addPoolMetrics.js';
 import { type BackendStore, openBackendStore } from './openBackendStore.js';
 import { hashPassword } from './tenants/users.js';
 
@@ -66,6 +67,7 @@ await runMain(BACKEND_CLI, async ({ flags, signal }) => {
     await state.close().catch(() => {});
     return 1;
   }
+  if (state.poolStats) addPoolMetrics(backend.metrics, state.poolStats);
   await untilAborted(signal);
   logger.info(
     {

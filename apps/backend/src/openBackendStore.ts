@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { CachingUpdateStore, MemoryUpdateStore, type UpdateStore } from '@otaflow/core';
 import {
   checksumOf,
+  type DbPoolStats,
   lockDataDir,
   MIGRATIONS,
   type OpenedStore,
@@ -35,6 +36,8 @@ export interface BackendStore {
   description: StoreDescription;
   /** The artifact blobs' directory; undefined: a temporary one (memory store, no data dir). */
   artifactsDir: string | undefined;
+  /** The database's connections, for metrics; none for the memory store. */
+  poolStats?: () => DbPoolStats;
   close(): Promise<void>;
 }
 
@@ -120,7 +123,8 @@ export async function openBackendStore(
 async function withPollCache(
   opened: OpenedStore,
   config: BackendConfig,
-): Promise<Pick<BackendStore, 'store' | 'storeOf' | 'close'>> {
+): Promise<Pick<BackendStore, 'store' | 'storeOf' | 'poolStats' | 'close'>> {
+  const poolStats = () => opened.db.poolStats();
   const feeds: Array<{ close(): Promise<void> }> = [];
   const cached = async (store: UpdateStore, tenant: string): Promise<UpdateStore> => {
     if (config.pollCacheEntries === 0) return store;
@@ -138,6 +142,7 @@ async function withPollCache(
   return {
     store,
     storeOf: (tenant) => cached(new PostgresUpdateStore(opened.db, tenant, opened.db), tenant),
+    poolStats,
     async close() {
       for (const feed of feeds.splice(0)) await feed.close().catch(() => {});
       await opened.close();

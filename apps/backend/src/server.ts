@@ -15,7 +15,7 @@ import { createSiePublisher, type SiePublisher } from '@otaflow/sie-amqp';
 import type { ArtifactStore } from './ArtifactStore.js';
 import type { BackendConfig } from './config.js';
 import { CONSOLE_PATH, createConsoleHandler } from './console.js';
-import { createHttpServer } from './createHttpServer.js';
+import { createHttpServer, drainHttpServer } from './createHttpServer.js';
 import { createDownloads } from './downloads.js';
 import { startEmbeddedBroker } from './embeddedBroker.js';
 import { EVENTS_PATH, type EventStreamOptions } from './events/createEventStream.js';
@@ -28,6 +28,13 @@ import { createManagementApi } from './management/createManagementApi.js';
 import { problemOf } from './management/Problem.js';
 import { MGMT_BASE } from './management/representations.js';
 import { MANAGEMENT_ROUTES } from './management/routes.js';
+import {
+  BackendMetrics,
+  METRICS_PATH,
+  type Surface,
+  surfacesOf,
+} from './metrics/BackendMetrics.js';
+import { Readiness, type ReadinessReport } from './metrics/Readiness.js';
 import {
   startTenantRuntime,
   type TenantRuntime,
@@ -96,6 +103,8 @@ export interface Backend {
   readonly tenants: readonly string[];
   /** One tenant's runtime by name (case-insensitive); undefined for a tenant not served. */
   tenant(name: string): TenantRuntime | undefined;
+  /** `/metrics`; `addCollector` takes more gauges (the outbox's depth and age, the pool's). */
+  readonly metrics: BackendMetrics;
   /** Closes the HTTP server, the adapters, the broker and the inspector. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -170,12 +179,16 @@ export async function startBackend(
     const tenantOf = (name: string) => runtimes.get(name.toLowerCase());
     const main = tenantOf(config.tenant)!;
     const { service, artifacts } = main;
+    // Counts per status are the default tenant's; requests, polls and reports are every tenant's.
+    const metrics = new BackendMetrics({ store: main.store, service });
+    closers.push({ name: 'metrics', close: () => metrics.close() });
+    const readiness = new Readiness({ store: main.store });
 
     // ------------------------------------------------------------ MQTT broker
     let mqttUrl = config.mqttUrl;
     let embeddedBroker = false;
     let commanderLogin: { username: string; password: string } | undefined;
-    const commanderClientId = `otaflow-commander-${config.tenant}`;
+    const commanderClientId = config.mqttClientId ?? `otaflow-commander-${config.tenant}`;
     if (!mqttUrl) {
       const broker = await startEmbeddedBroker({
         tenant: config.tenant,
@@ -195,14 +208,16 @@ export async function startBackend(
     let ready = false;
     // Filled in below, once the server's URL is known; nothing is routed before `listen`.
     let routes: PrefixRoutes | undefined;
+    let surfaces = new Map<unknown, Surface>();
     const extra = options.handlers ?? [];
     const server = createHttpServer(config, logger, (req, res) => {
       void dispatch(req, res);
     });
     const dispatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const started = performance.now();
+      const path = pathOf(req.url);
+      const handler = routes && routeByPrefix(routes, path);
       try {
-        const path = pathOf(req.url);
-        const handler = routes && routeByPrefix(routes, path);
         if (handler && (await handler.handle(req, res))) return;
         for (const more of extra) if (await more.handle(req, res)) return;
         sendJson(res, 404, springError(404, path));
@@ -210,6 +225,15 @@ export async function startBackend(
         logger.error({ err: error, method: req.method, url: req.url }, 'request failed');
         if (!res.headersSent) sendJson(res, 500, springError(500, pathOf(req.url)));
         else res.destroy();
+      } finally {
+        const surface = surfaces.get(handler) ?? 'other';
+        metrics.request(
+          surface,
+          req.method,
+          path,
+          res.statusCode,
+          (performance.now() - started) / 1000,
+        );
       }
     };
     await new Promise<void>((resolve, reject) => {
@@ -266,7 +290,8 @@ export async function startBackend(
       },
     });
     routes = {
-      health: healthHandler(() => ready),
+      health: healthHandler(() => (ready ? readiness.check() : undefined)),
+      metrics: metrics.handler,
       events: tenantEvents(auth, tenantOf),
       console: createConsoleHandler(options.consoleDir),
       management: createManagementApi({
@@ -288,6 +313,7 @@ export async function startBackend(
       huawei: huaweiReceiver,
       artifacts: downloads,
     };
+    surfaces = surfacesOf(routes);
 
     // ------------------------------------------------------------ IoT Hub commander
     // One commander per tenant (its own Hono topics and client id); the embedded broker serves
@@ -308,13 +334,22 @@ export async function startBackend(
         artifactUrl: (module, artifact) =>
           artifactUrl(runtime.tenant, module.id, artifact.filename),
         logger: logger.child({ component: 'iothub', tenant: runtime.tenant }),
-        clientId: runtime === main ? commanderClientId : `otaflow-commander-${runtime.tenant}`,
+        clientId: runtime === main ? commanderClientId : `${commanderClientId}-${runtime.tenant}`,
+        // Several backends on one external broker split the reports; aedes knows no `$share`.
+        ...(!embeddedBroker && config.mqttShareGroup !== ''
+          ? { shareGroup: config.mqttShareGroup }
+          : {}),
         ...(commanderLogin && runtime === main ? { mqttOptions: commanderLogin } : {}),
         // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
         // fallback for the embedded aedes) are the commander's own business.
       });
       closers.push({ name: `commander ${runtime.tenant}`, close: () => commander.stop() });
       commanders.set(runtime.tenant, commander);
+      readiness.require({
+        name: commanders.size === 1 ? 'mqtt' : `mqtt ${runtime.tenant}`,
+        connected: () => commander.client?.connected === true,
+      });
+      commander.onReport((outcome) => metrics.report('mqtt', outcome.result));
       await withTimeout(
         commander.start(),
         options.mqttConnectTimeoutMs ?? 10_000,
@@ -322,6 +357,11 @@ export async function startBackend(
       );
     }
     const commander = commanders.get(main.tenant);
+    metrics.addCollector(
+      'otaflow_mqtt_connected',
+      'IoT Hub commanders connected (1 each when all are)',
+      () => [...commanders.values()].filter((c) => c.client?.connected === true).length,
+    );
 
     // ------------------------------------------------------------ Huawei platform
     let dispatcher: HuaweiUpgradeDispatcher | undefined;
@@ -371,6 +411,26 @@ export async function startBackend(
           },
         });
         if (runtime === main) sie = publisher;
+        // Required only once it started: a backend that runs without SIE says so at start.
+        readiness.require({
+          name: runtime === main ? 'sie' : `sie ${runtime.tenant}`,
+          connected: () => publisher.connected,
+        });
+        if (runtime !== main) continue;
+        metrics.addCollector(
+          'otaflow_sie_connected',
+          'SIE publisher connected (1) or not (0)',
+          () => (publisher.connected ? 1 : 0),
+        );
+        metrics.addCollector(
+          'otaflow_sie_waiting_messages',
+          'SIE messages not yet confirmed by the broker, by where they wait',
+          () => {
+            const status = publisher.status();
+            return { buffered: status.buffered, unconfirmed: status.unconfirmed };
+          },
+          'stage',
+        );
       }
     } else {
       logger.info('running without SIE: no AMQP_URL given');
@@ -393,9 +453,18 @@ export async function startBackend(
       commander,
       tenants: [...runtimes.values()].map((r) => r.tenant),
       tenant: tenantOf,
+      metrics,
       close() {
         ready = false;
-        closing ??= closeAll();
+        closing ??= (async () => {
+          if (config.shutdownDelayMs > 0)
+            await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+          // The console's streams would hold the drain to its end: they go first.
+          for (const runtime of runtimes.values()) runtime.events.close();
+          const left = await drainHttpServer(server, config.shutdownTimeoutMs);
+          if (left > 0) logger.warn({ requests: left }, 'shutdown timeout: requests cut off');
+          await closeAll();
+        })();
         return closing;
       },
     };
@@ -484,6 +553,7 @@ interface PrefixRoutes {
   huawei: HttpHandler;
   artifacts: HttpHandler;
   docs: HttpHandler;
+  metrics: HttpHandler;
 }
 
 /** The request path without its query. */
@@ -504,6 +574,7 @@ export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler |
   if (path.startsWith('/artifacts/')) return routes.artifacts;
   if (path === API_DOCS_PATH || path.startsWith(API_BROWSER_PATH.slice(0, -1))) return routes.docs;
   if (path === '/livez' || path === '/readyz') return routes.health;
+  if (path === METRICS_PATH) return routes.metrics;
   if (path === EVENTS_PATH) return routes.events;
   if (path === '/ui' || path.startsWith(CONSOLE_PATH)) return routes.console;
   if (path === routes.huaweiPath) return routes.huawei;
@@ -512,7 +583,8 @@ export function routeByPrefix(routes: PrefixRoutes, path: string): HttpHandler |
   return undefined;
 }
 
-function healthHandler(isReady: () => boolean): HttpHandler {
+/** `/readyz` asks `readiness`; undefined: not started yet, or closing. */
+function healthHandler(readiness: () => Promise<ReadinessReport> | undefined): HttpHandler {
   return {
     async handle(req, res) {
       const path = pathOf(req.url);
@@ -521,8 +593,12 @@ function healthHandler(isReady: () => boolean): HttpHandler {
         return true;
       }
       if (path === '/readyz') {
-        const up = isReady();
-        sendJson(res, up ? 200 : 503, { status: up ? 'UP' : 'DOWN' });
+        const report = await readiness();
+        const up = report?.ready === true;
+        sendJson(res, up ? 200 : 503, {
+          status: up ? 'UP' : 'DOWN',
+          ...(report ? { database: report.database, brokers: report.brokers } : {}),
+        });
         return true;
       }
       return false;

@@ -28,7 +28,14 @@ afterAll(async () => {
 describe('dispatch by path prefix', () => {
   it('routes each prefix to its handler, extra handlers after, 404 for the rest', async () => {
     expect(await (await fetch(`${backend.url}/livez`)).json()).toEqual({ status: 'UP' });
-    expect(await (await fetch(`${backend.url}/readyz`)).json()).toEqual({ status: 'UP' });
+    expect(await (await fetch(`${backend.url}/readyz`)).json()).toEqual({
+      status: 'UP',
+      database: 'UP',
+      brokers: { mqtt: 'UP' },
+    });
+    expect((await fetch(`${backend.url}/metrics`)).headers.get('content-type')).toMatch(
+      /^text\/plain/,
+    );
     expect(
       (await fetch(`${backend.url}/rest/v1/userinfo`, { headers: { Authorization: AUTH } })).status,
     ).toBe(200);

@@ -12,6 +12,7 @@ import {
   type TargetSelection,
   type UpdateStore,
 } from './UpdateStore.js';
+import type { ActionStatus } from './vocabulary.js';
 
 export interface CachingUpdateStoreOptions {
   /** Targets whose poll reads are kept; the least recently read go first (default 50,000). */
@@ -50,10 +51,17 @@ export class CachingUpdateStore implements UpdateStore {
   #enabled = true;
   #hits = 0;
   #misses = 0;
+  /** The store's own, where it has them: a count or a probe is never answered from the cache. */
+  readonly countActionsByStatus?: () => Promise<Partial<Record<ActionStatus, number>>>;
+  readonly ping?: () => Promise<void>;
 
   constructor(inner: UpdateStore, options: CachingUpdateStoreOptions = {}) {
     this.#inner = inner;
     this.#maxEntries = Math.max(0, options.maxEntries ?? 50_000);
+    const count = inner.countActionsByStatus;
+    if (count) this.countActionsByStatus = () => count.call(inner);
+    const ping = inner.ping;
+    if (ping) this.ping = () => ping.call(inner);
   }
 
   /** The store behind the cache. */

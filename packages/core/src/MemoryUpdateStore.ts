@@ -28,6 +28,8 @@ import type {
   TargetSelection,
   UpdateStore,
 } from './UpdateStore.js';
+import { actionStatusOfRecord } from './views.js';
+import type { ActionStatus } from './vocabulary.js';
 
 /** The record with `lastContactAt` moved forward to `at` (the same record when it is not later). */
 export function withContact(record: TargetRecord, at: number): TargetRecord {
@@ -572,6 +574,17 @@ export class MemoryUpdateStore implements UpdateStore {
     this.#sequences.set(sequence, next);
     return next;
   }
+
+  async countActionsByStatus() {
+    const counts: Partial<Record<ActionStatus, number>> = {};
+    for (const action of this.#actions.values()) {
+      const status = actionStatusOfRecord(action);
+      counts[status] = (counts[status] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  async ping() {}
 
   async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
     const tx = new MemoryTransaction(this);

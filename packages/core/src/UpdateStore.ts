@@ -3,6 +3,7 @@ import type { Collection, CollectionRecord, CollectionStore } from './collection
 import type { FilterNode } from './filter.js';
 import type { ListRequest } from './listFields.js';
 import type { ActionRecord, TargetRecord } from './records.js';
+import type { ActionStatus } from './vocabulary.js';
 
 export type Sequence =
   | 'action'
@@ -115,6 +116,17 @@ export interface UpdateStore {
   nextId(sequence: Sequence): Promise<number>;
   /** Optional: `count` ids of a sequence in one call, ascending. Without it, `nextId` each. */
   nextIds?(sequence: Sequence, count: number): Promise<number[]>;
+
+  /**
+   * Optional: how many of the tenant's actions are in each status (statuses with none left out),
+   * counted inside the store: what a metrics scrape reads, never a load of every action.
+   */
+  countActionsByStatus?(): Promise<Partial<Record<ActionStatus, number>>>;
+  /**
+   * Optional: resolves once the store answered a trivial request, rejects when it cannot (the
+   * database is unreachable). Readiness probes call it; callers put their own timeout around it.
+   */
+  ping?(): Promise<void>;
 
   /**
    * Runs `work` as one unit: every write through `tx` commits together when it resolves, and none

@@ -9,7 +9,12 @@ import {
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { CommandDelivery, type CommandRetryOptions } from './CommandDelivery.js';
 import { CommandRequests, type CommandResult } from './CommandRequests.js';
-import { commanderFilters, connectCommander } from './commanderConnection.js';
+import {
+  commanderFilters,
+  commanderReportFilters,
+  connectCommander,
+  isShareGroup,
+} from './commanderConnection.js';
 import { type ArtifactUrlOf, cancelValue, installSubject, installValue } from './commandValues.js';
 import {
   ACKNOWLEDGED_REF,
@@ -55,6 +60,13 @@ export interface CommanderOptions {
    * must never share one (the broker would switch the session between them).
    */
   clientId?: string;
+  /**
+   * Read device reports through the broker's shared subscription `$share/<group>/...` (MQTT 5,
+   * and Mosquitto in 3.1.1 too): with several commanders of one tenant in the group, each report
+   * goes to one of them. Unset: plain subscriptions (a single commander; aedes, which has no
+   * shared subscriptions). `stop()` leaves the group, so the others get every later report.
+   */
+  shareGroup?: string;
   /** MQTT 5 session expiry after a disconnect (default 3600 s); 3.1.1 sessions do not expire. */
   sessionExpirySeconds?: number;
   /** MQTT 5 receive maximum: QoS 1 reports the broker may have in flight to us (default 65535). */
@@ -116,6 +128,11 @@ export class Commander {
   constructor(options: CommanderOptions) {
     if (!options.url && !options.client)
       throw new IotHubError('INVALID_OPTIONS', 'give url or client');
+    if (options.shareGroup !== undefined && !isShareGroup(options.shareGroup))
+      throw new IotHubError(
+        'INVALID_OPTIONS',
+        `share group "${options.shareGroup}": one or more characters, none of / + #`,
+      );
     this.options = options;
     const service = options.service;
     const log = options.logger ?? silentLogger;
@@ -219,7 +236,7 @@ export class Commander {
     const client = this.#client;
     if (!client) return Promise.resolve();
     this.#subscribed = client
-      .subscribeAsync(commanderFilters(this.options.tenant), { qos: 1 })
+      .subscribeAsync(commanderFilters(this.options.tenant, this.options.shareGroup), { qos: 1 })
       .then(() => undefined)
       .catch((err) => this.#log.warn({ err }, 'subscribe failed'));
     return this.#subscribed;
@@ -235,10 +252,25 @@ export class Commander {
     if (!client) return;
     client.off('message', this.#onMessage);
     client.off('connect', this.#onConnect);
+    await this.#leaveGroup(client);
     if (this.#ownsClient) {
       this.#pubacks?.detach();
       await client.endAsync();
     }
+  }
+
+  /**
+   * Mosquitto goes on giving a shared subscription's share to a member whose persistent session
+   * is offline (queued until it returns or the session expires): a commander stopping on purpose
+   * unsubscribes first, so the group's other members get every report from now on.
+   */
+  async #leaveGroup(client: MqttClient): Promise<void> {
+    const group = this.options.shareGroup;
+    if (group === undefined || !client.connected) return;
+    const filters = commanderReportFilters(this.options.tenant).map((f) => `$share/${group}/${f}`);
+    await client
+      .unsubscribeAsync(filters)
+      .catch((err) => this.#log.warn({ err }, 'leaving the share group failed'));
   }
 
   // ------------------------------------------------------------------ commands

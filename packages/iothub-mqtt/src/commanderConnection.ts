@@ -1,15 +1,34 @@
 import type { Logger } from '@otaflow/core';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
-/** What a commander subscribes to (QoS 1): reports in both topic forms, and command responses. */
-export function commanderFilters(tenant: string): string[] {
+/** The device reports a commander reads (QoS 1): events and telemetry, in both topic forms. */
+export function commanderReportFilters(tenant: string): string[] {
+  return [`e/${tenant}/+/#`, `event/${tenant}/+/#`, `t/${tenant}/+/#`, `telemetry/${tenant}/+/#`];
+}
+
+/**
+ * The answers to our commands. Never shared: a response belongs to the commander that sent the
+ * request, and every other one drops it as "no request of ours".
+ */
+export function commanderResponseFilters(tenant: string): string[] {
+  return [`command/${tenant}/+/res/#`, `c/${tenant}/+/s/#`];
+}
+
+/** MQTT 5 (4.8.2): a share name is at least one character and holds no `/`, `+` or `#`. */
+export function isShareGroup(group: string): boolean {
+  return /^[^/+#]+$/.test(group);
+}
+
+/**
+ * What a commander subscribes to (QoS 1): reports in both topic forms, and command responses.
+ * With `shareGroup`, the reports through `$share/<group>/...`, so that of several commanders in
+ * the group the broker gives each report to one.
+ */
+export function commanderFilters(tenant: string, shareGroup?: string): string[] {
+  const reports = commanderReportFilters(tenant);
   return [
-    `e/${tenant}/+/#`,
-    `event/${tenant}/+/#`,
-    `t/${tenant}/+/#`,
-    `telemetry/${tenant}/+/#`,
-    `command/${tenant}/+/res/#`,
-    `c/${tenant}/+/s/#`,
+    ...(shareGroup === undefined ? reports : reports.map((f) => `$share/${shareGroup}/${f}`)),
+    ...commanderResponseFilters(tenant),
   ];
 }
 

@@ -29,7 +29,14 @@ export {
   defaultThingIdOf,
 } from './Commander.js';
 export { CommandRequests, type CommandResult } from './CommandRequests.js';
-export { commanderFilters, connectCommander, refusesMqtt5 } from './commanderConnection.js';
+export {
+  commanderFilters,
+  commanderReportFilters,
+  commanderResponseFilters,
+  connectCommander,
+  isShareGroup,
+  refusesMqtt5,
+} from './commanderConnection.js';
 export { cancelValue, installValue, moduleAction } from './commandValues.js';
 export {
   ACKNOWLEDGED_REF,

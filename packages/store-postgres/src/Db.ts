@@ -14,6 +14,17 @@ export interface Sql {
   exec(script: string): Promise<void>;
 }
 
+/** What the connection pool can say of itself, for metrics. */
+export interface DbPoolStats {
+  /** Connections the pool may open (PGlite: its single session). */
+  size: number;
+  /**
+   * Statements and transactions under way through the root handle. Above `size`, the rest wait
+   * for a connection (postgres.js queues them; it reports no idle/waiting counts of its own).
+   */
+  busy: number;
+}
+
 /**
  * A database behind either connection (a PostgreSQL server or embedded PGlite), with the same SQL
  * text on both. Repositories take `Sql`; only the store's root holds a `Db`.
@@ -32,6 +43,7 @@ export interface Db extends Sql {
     onListen?: () => void,
   ): Promise<() => Promise<void>>;
   close(): Promise<void>;
+  poolStats(): DbPoolStats;
   /** What the ready line names: `postgresql` or `pglite`, and where. */
   readonly kind: 'postgresql' | 'pglite';
   readonly location: string;

@@ -1,5 +1,6 @@
 import {
   type ActionRecord,
+  type ActionStatus,
   type Collection,
   type CollectionRecord,
   type CollectionStore,
@@ -100,6 +101,20 @@ export class PostgresUpdateStore implements UpdateStore {
   /** Where the rows live, for the ready line. Undefined on a unit's `tx`. */
   get db(): Db | undefined {
     return this.#db;
+  }
+
+  async countActionsByStatus(): Promise<Partial<Record<ActionStatus, number>>> {
+    const { rows } = await this.#sql.query<{ status: ActionStatus; n: number }>(
+      'SELECT status, count(*)::int AS n FROM actions WHERE tenant = $1 GROUP BY status',
+      [this.#tenant],
+    );
+    const counts: Partial<Record<ActionStatus, number>> = {};
+    for (const row of rows) counts[row.status] = row.n;
+    return counts;
+  }
+
+  async ping(): Promise<void> {
+    await this.#sql.query('SELECT 1');
   }
 
   async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ export {
   type ChangeListener,
   watchChanges,
 } from './changeFeed.js';
-export type { Db, QueryResult, Sql } from './Db.js';
+export type { Db, DbPoolStats, QueryResult, Sql } from './Db.js';
 export { lockDataDir } from './dataDirLock.js';
 export { checksumOf, MIGRATIONS, type Migration, migrate } from './migrations.js';
 export { openPgliteDb } from './openPgliteDb.js';

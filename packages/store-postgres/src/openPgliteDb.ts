@@ -43,21 +43,30 @@ export async function openPgliteDb(dataDir: string): Promise<Db> {
     },
   });
   const root = wrap(pglite);
+  let busy = 0;
+  const done = () => {
+    busy--;
+  };
   return {
     kind: 'pglite',
     location: dataDir,
-    query(text, params) {
+    query<R>(text: string, params?: readonly unknown[]) {
       if (inside.getStore()) misuse();
-      return root.query(text, params);
+      busy++;
+      return root.query<R>(text, params).finally(done);
     },
     async exec(script) {
       if (inside.getStore()) misuse();
-      await pglite.exec(script);
+      busy++;
+      await pglite.exec(script).finally(done);
     },
     transaction(work) {
       if (inside.getStore()) misuse();
-      return pglite.transaction((tx) => inside.run(true, () => work(wrap(tx))));
+      busy++;
+      return pglite.transaction((tx) => inside.run(true, () => work(wrap(tx)))).finally(done);
     },
+    // One session in this process: whatever is busy beyond one waits for PGlite's mutex.
+    poolStats: () => ({ size: 1, busy }),
     async listen(channel, onPayload, onListen) {
       // In this process: the subscription never drops.
       const stop = await pglite.listen(channel, onPayload);

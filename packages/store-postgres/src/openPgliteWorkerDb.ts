@@ -163,30 +163,42 @@ export async function openPgliteWorkerDb(dataDir: string): Promise<Db> {
     },
   });
   const root = sqlOf(undefined);
+  const run = async <T>(work: (tx: Sql) => Promise<T>): Promise<T> => {
+    const tx = await call<number>({ op: 'begin' });
+    let result: T;
+    try {
+      result = await inside.run(true, () => work(sqlOf(tx)));
+    } catch (error) {
+      await call({ op: 'rollback', tx }).catch(() => {});
+      throw error;
+    }
+    await call({ op: 'commit', tx });
+    return result;
+  };
   let closed: Promise<void> | undefined;
+  let busy = 0;
+  const done = () => {
+    busy--;
+  };
   return {
     kind: 'pglite',
     location: dataDir,
-    query(text, params) {
+    query<R>(text: string, params?: readonly unknown[]) {
       if (inside.getStore()) misuse();
-      return root.query(text, params);
+      busy++;
+      return root.query<R>(text, params).finally(done);
     },
     exec(script) {
       if (inside.getStore()) misuse();
-      return root.exec(script);
+      busy++;
+      return root.exec(script).finally(done);
     },
-    async transaction(work) {
+    // One session, in the worker: whatever is busy beyond one waits for PGlite's mutex there.
+    poolStats: () => ({ size: 1, busy }),
+    transaction(work) {
       if (inside.getStore()) misuse();
-      const tx = await call<number>({ op: 'begin' });
-      let result: Awaited<ReturnType<typeof work>>;
-      try {
-        result = await inside.run(true, () => work(sqlOf(tx)));
-      } catch (error) {
-        await call({ op: 'rollback', tx }).catch(() => {});
-        throw error;
-      }
-      await call({ op: 'commit', tx });
-      return result;
+      busy++;
+      return run(work).finally(done);
     },
     async listen(channel, onPayload, onListen) {
       let set = listeners.get(channel);

@@ -60,7 +60,8 @@ export async function openServerDb(
       'the database URL must look like postgres://user@host:port/database',
     );
   }
-  const sql = postgres(databaseUrl, { max: options.max ?? 10, onnotice: () => {} });
+  const size = options.max ?? 10;
+  const sql = postgres(databaseUrl, { max: size, onnotice: () => {} });
   // Fail at start, not on the first request, when the server is not there.
   await sql.unsafe('SELECT 1');
   const inside = new AsyncLocalStorage<true>();
@@ -73,27 +74,37 @@ export async function openServerDb(
   };
   const root = wrap(sql);
   let closed: Promise<void> | undefined;
+  let busy = 0;
+  const done = () => {
+    busy--;
+  };
   return {
     kind: 'postgresql',
     location,
-    query(text, params) {
+    query<R>(text: string, params?: readonly unknown[]) {
       guard();
-      return root.query(text, params);
+      busy++;
+      return root.query<R>(text, params).finally(done);
     },
     exec(script) {
       guard();
-      return root.exec(script);
+      busy++;
+      return root.exec(script).finally(done);
     },
     async transaction(work) {
       guard();
+      busy++;
       try {
         return (await sql.begin((tx) => inside.run(true, () => work(wrap(tx))))) as Awaited<
           ReturnType<typeof work>
         >;
       } catch (error) {
         throw asConflict(error);
+      } finally {
+        busy--;
       }
     },
+    poolStats: () => ({ size, busy }),
     async listen(channel, onPayload, onListen) {
       const { unlisten } = await sql.listen(channel, onPayload, onListen);
       return unlisten;

@@ -280,6 +280,9 @@ export function describeUpdateStore(name: string, factory: StoreFactory) {
         ok: false,
         code: 'ACTION_CLOSED',
       });
+      // Counted in the store, this tenant's only: what a metrics scrape reads.
+      expect(await store.countActionsByStatus?.()).toEqual({ FINISHED: 1, ERROR: 1 });
+      await expect(store.ping?.()).resolves.toBeUndefined();
     });
   });
   describe(`${name}: poll times`, () => {
