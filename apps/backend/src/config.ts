@@ -78,7 +78,7 @@ export const BackendConfig = z.object({
   mqttShareGroup: z
     .string()
     .regex(/^[^/+#]*$/, 'no /, + or #')
-    .default('otaflow'),
+    .optional(),
   /** Embedded broker: a password any device may log in with (and so register itself); unset = none. */
   mqttDevicePassword: z.string().min(1).optional(),
   amqpUrl: Url(['amqp:', 'amqps:']).optional(),
@@ -264,14 +264,14 @@ export const BACKEND_CLI = {
       env: 'MQTT_CLIENT_ID',
       placeholder: 'id',
       description:
-        "the commander's MQTT client id; one per backend on a broker (default otaflow-commander-<tenant>)",
+        "the commander's MQTT client id; one per backend on a broker (default otaflow-commander-<tenant>-<host name>-<port>)",
     },
     mqttShareGroup: {
       type: 'string',
       env: 'MQTT_SHARE_GROUP',
       placeholder: 'name',
       description:
-        'external broker: read device reports through $share/<name>/... so several backends split them; empty = plain subscriptions (default otaflow)',
+        'external broker: read device reports through $share/<name>/... so several backends split them; empty = plain subscriptions (default: one group per PostgreSQL database, none for PGlite or memory)',
     },
     mqttDevicePassword: {
       type: 'string',

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import net from 'node:net';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MemoryUpdateStore, type UpdateService, type UpdateStore } from '@otaflow/core';
 import { sendJson, springError } from '@otaflow/ddi-http';
@@ -188,7 +189,14 @@ export async function startBackend(
     let mqttUrl = config.mqttUrl;
     let embeddedBroker = false;
     let commanderLogin: { username: string; password: string } | undefined;
-    const commanderClientId = config.mqttClientId ?? `otaflow-commander-${config.tenant}`;
+    // Each backend on an external broker needs a client id of its own (a second one would take
+    // the first one's session over); the host name and port keep it stable across restarts.
+    const commanderClientId =
+      config.mqttClientId ??
+      (config.mqttUrl
+        ? `otaflow-commander-${config.tenant}-${hostname()}-${config.port}`
+        : `otaflow-commander-${config.tenant}`);
+    const shareGroup = config.mqttShareGroup ?? defaultShareGroup(config.databaseUrl);
     if (!mqttUrl) {
       const broker = await startEmbeddedBroker({
         tenant: config.tenant,
@@ -336,9 +344,7 @@ export async function startBackend(
         logger: logger.child({ component: 'iothub', tenant: runtime.tenant }),
         clientId: runtime === main ? commanderClientId : `${commanderClientId}-${runtime.tenant}`,
         // Several backends on one external broker split the reports; aedes knows no `$share`.
-        ...(!embeddedBroker && config.mqttShareGroup !== ''
-          ? { shareGroup: config.mqttShareGroup }
-          : {}),
+        ...(!embeddedBroker && shareGroup !== '' ? { shareGroup } : {}),
         ...(commanderLogin && runtime === main ? { mqttOptions: commanderLogin } : {}),
         // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
         // fallback for the embedded aedes) are the commander's own business.
@@ -493,6 +499,19 @@ export async function startBackend(
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * Backends share a fleet exactly when they share a PostgreSQL database, so that is what names
+ * their share group by default: backends of one database split the reports, while backends of
+ * other databases (other deployments, tests) on the same broker never take each other's. PGlite
+ * and memory state belong to one backend: plain subscriptions.
+ */
+export function defaultShareGroup(databaseUrl: string | undefined): string {
+  if (databaseUrl === undefined) return '';
+  const url = new URL(databaseUrl);
+  const where = `${url.hostname}:${url.port || 5432}${url.pathname}`;
+  return `otaflow-${createHash('sha256').update(where).digest('hex').slice(0, 12)}`;
 }
 
 /** The default tenant first, then every user's tenant once (names compare case-insensitively). */
