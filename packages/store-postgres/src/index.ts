@@ -10,5 +10,6 @@ export { checksumOf, MIGRATIONS, type Migration, migrate } from './migrations.js
 export { openPgliteDb } from './openPgliteDb.js';
 export { openServerDb, type ServerDbOptions } from './openServerDb.js';
 export { type OpenedStore, type OpenStoreOptions, openStore } from './openStore.js';
+export { OUTBOX_CHANNEL, type OutboxFeed, watchOutbox } from './outboxFeed.js';
 export { PostgresUpdateStore } from './PostgresUpdateStore.js';
 export { StoreError, type StoreErrorCode } from './StoreError.js';
