@@ -43,6 +43,7 @@ await runMain(BACKEND_CLI, async ({ flags, signal }) => {
       store: state.store,
       storeDescription: { ...state.description },
       ...(state.artifactsDir ? { artifactsDir: state.artifactsDir } : {}),
+      ...(state.outboxWakeups ? { outboxWakeups: state.outboxWakeups } : {}),
     });
   } catch (error) {
     logger.error({ err: error }, 'start failed');

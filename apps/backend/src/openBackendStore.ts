@@ -11,9 +11,11 @@ import {
   type OpenedStore,
   openStore,
   watchChanges,
+  watchOutbox,
 } from '@otaflow/store-postgres';
 import type { BackendConfig } from './config.js';
 import type { Logger } from './logger.js';
+import type { OutboxWakeups } from './outbox/startRelays.js';
 
 /** Where the state is, as the ready line shows it. */
 export interface StoreDescription {
@@ -28,6 +30,8 @@ export interface BackendStore {
   description: StoreDescription;
   /** The artifact blobs' directory; undefined: a temporary one (memory store, no data dir). */
   artifactsDir: string | undefined;
+  /** Outbox wake-ups from every backend on the database (none for the memory store). */
+  outboxWakeups?: OutboxWakeups;
   close(): Promise<void>;
 }
 
@@ -70,6 +74,7 @@ export async function openBackendStore(
     const opened = await openStore({ databaseUrl: config.databaseUrl, tenant: config.tenant });
     return {
       ...(await withPollCache(opened, config)),
+      outboxWakeups: wakeupsOf(opened, config),
       description: { store: 'postgres', storeLocation: masked(config.databaseUrl), artifactsDir },
       artifactsDir,
     };
@@ -91,6 +96,7 @@ export async function openBackendStore(
   }
   return {
     ...(await withPollCache(opened, config)),
+    outboxWakeups: wakeupsOf(opened, config),
     description: { store: 'pglite', storeLocation: dataDir, artifactsDir },
     artifactsDir,
   };
@@ -121,6 +127,11 @@ async function withPollCache(
       await opened.close();
     },
   };
+}
+
+/** LISTEN for the tenant's outbox commits on the store's database. */
+function wakeupsOf(opened: OpenedStore, config: BackendConfig): OutboxWakeups {
+  return async (onAppend) => (await watchOutbox(opened.db, config.tenant, onAppend)).close;
 }
 
 const copiedFromTemplate = new Set<string>();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
-import { MemoryUpdateStore, UpdateService, type UpdateStore } from '@otaflow/core';
+import { MemoryUpdateStore, type OutboxSink, UpdateService, type UpdateStore } from '@otaflow/core';
 import {
   createDdiServer,
   type DdiAuthOptions,
@@ -40,6 +40,8 @@ import { MGMT_BASE } from './management/representations.js';
 import { requireAssignableSet } from './management/requests.js';
 import { MANAGEMENT_ROUTES } from './management/routes.js';
 import { compatibleTargets } from './management/typeCatalogue.js';
+import { outboxChannelsOf } from './outbox/outboxChannelsOf.js';
+import { type OutboxWakeups, startRelays } from './outbox/startRelays.js';
 import { RolloutEngine } from './rollouts/RolloutEngine.js';
 
 export { DEFAULT_RECEIVER_PATH as HUAWEI_RECEIVER_PATH };
@@ -77,6 +79,13 @@ export interface BackendOptions {
   events?: Pick<EventStreamOptions, 'capacity' | 'maxPending' | 'heartbeatMs'>;
   /** The built console served under `/ui/` (default: the console app's `dist` beside this app). */
   consoleDir?: string;
+  /**
+   * SIE events, device commands and Huawei tasks through the store's outbox and relays (default:
+   * on when the store keeps an outbox); false: straight from in-process events.
+   */
+  outbox?: boolean;
+  /** Outbox wake-ups from other backends on the database (`openBackendStore`'s). */
+  outboxWakeups?: OutboxWakeups;
 }
 
 export interface Backend {
@@ -132,8 +141,10 @@ export async function startBackend(
     }
 
     const store = options.store ?? new MemoryUpdateStore();
+    const channels = outboxChannelsOf(config, store, options.outbox);
     const service = new UpdateService({
       store,
+      ...(channels ? { outbox: { channels } } : {}),
       onListenerError: (error, event) =>
         logger.warn({ event: event.type, err: error }, 'domain event listener failed'),
       onContactFlushError: (error) =>
@@ -309,6 +320,7 @@ export async function startBackend(
       logger: logger.child({ component: 'iothub' }),
       clientId: commanderClientId,
       ...(commanderLogin ? { mqttOptions: commanderLogin } : {}),
+      ...(channels ? { outbox: true } : {}),
       // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
       // fallback for the embedded aedes) are the commander's own business.
     });
@@ -329,12 +341,13 @@ export async function startBackend(
         callbackUrl: huaweiCallbackUrl,
         logger: logger.child({ component: 'huawei-dispatcher' }),
       });
-      await dispatcher.attach(service);
+      await dispatcher.attach(service, { outbox: channels !== undefined });
       closers.push({ name: 'huawei-dispatcher', close: () => dispatcher?.stop() });
     }
 
     // ------------------------------------------------------------ SIE
     let sie: SiePublisher | undefined;
+    let sieSink: OutboxSink | undefined;
     if (config.amqpUrl) {
       const publisher = createSiePublisher({
         url: config.amqpUrl,
@@ -349,7 +362,7 @@ export async function startBackend(
       });
       try {
         await publisher.start({ timeoutMs: options.amqpConnectTimeoutMs ?? 5000 });
-        const detach = publisher.attach(service);
+        const detach = channels ? () => {} : publisher.attach(service);
         closers.push({
           name: 'sie',
           close: async () => {
@@ -358,15 +371,40 @@ export async function startBackend(
           },
         });
         sie = publisher;
+        sieSink = publisher.outboxSink();
       } catch (error) {
         logger.warn(
           { amqpUrl: redact(config.amqpUrl), err: error },
-          'running without SIE: AMQP broker not reachable',
+          channels
+            ? 'running without SIE for now: AMQP broker not reachable; its events wait in the outbox'
+            : 'running without SIE: AMQP broker not reachable',
         );
-        await publisher.close().catch(() => {});
+        if (channels) {
+          // The publisher keeps reconnecting; the relay hands it the events once it is up.
+          closers.push({ name: 'sie', close: () => publisher.close() });
+          sieSink = publisher.outboxSink();
+        } else await publisher.close().catch(() => {});
       }
     } else {
       logger.info('running without SIE: no AMQP_URL given');
+    }
+
+    // ------------------------------------------------------------ outbox relays
+    if (channels) {
+      const relays = await startRelays({
+        store,
+        service,
+        sinks: {
+          commands: commander.outboxSink(),
+          ...(sieSink ? { sie: sieSink } : {}),
+          ...(dispatcher ? { huawei: dispatcher.outboxSink() } : {}),
+        },
+        logger,
+        wakeups: options.outboxWakeups,
+      });
+      // Stopped first, awaited last: a batch under way ends once its adapter has closed.
+      closers.unshift({ name: 'outbox-drained', close: () => relays.stop() });
+      closers.push({ name: 'outbox', close: () => void relays.stop() });
     }
 
     ready = true;

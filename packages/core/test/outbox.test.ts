@@ -310,6 +310,38 @@ describe('OutboxRelay', () => {
     expect((await relay.backlog()).depth).toBe(0);
   });
 
+  it('gives back at once the claim of a batch whose sink failed as it stopped', async () => {
+    let now = 1_000;
+    const store = await filled(2, () => now);
+    let fail: () => void = () => {};
+    let started: () => void = () => {};
+    const inSink = new Promise<void>((r) => {
+      started = r;
+    });
+    const relay = new OutboxRelay({
+      store,
+      channel: 'sie',
+      owner: 'stopping',
+      sink: () =>
+        new Promise<void>((_, reject) => {
+          fail = () => reject(new Error('adapter closed'));
+          started();
+        }),
+    }).start();
+    await inSink;
+    const stopped = relay.stop();
+    fail();
+    await stopped;
+    now += 1;
+    const taken = await outboxOf(store).claimOutbox({
+      channel: 'sie',
+      limit: 5,
+      owner: 'next',
+      leaseMs: 60_000,
+    });
+    expect(taken).toHaveLength(2);
+  });
+
   it('is woken by a nudge after a commit rather than waiting for its poll', async () => {
     const store = new MemoryUpdateStore();
     const service = new UpdateService({ store, outbox: { channels: ['sie'] } });
