@@ -41,7 +41,7 @@ import { requireAssignableSet } from './management/requests.js';
 import { MANAGEMENT_ROUTES } from './management/routes.js';
 import { compatibleTargets } from './management/typeCatalogue.js';
 import { outboxChannelsOf } from './outbox/outboxChannelsOf.js';
-import { type OutboxWakeups, startRelays } from './outbox/startRelays.js';
+import { type OutboxWakeups, type Relays, startRelays } from './outbox/startRelays.js';
 import { RolloutEngine } from './rollouts/RolloutEngine.js';
 
 export { DEFAULT_RECEIVER_PATH as HUAWEI_RECEIVER_PATH };
@@ -103,6 +103,8 @@ export interface Backend {
   readonly service: UpdateService;
   readonly artifacts: ArtifactStore;
   readonly commander: Commander | undefined;
+  /** The outbox relays (depth and oldest age per channel for metrics); undefined without an outbox. */
+  readonly outbox: Relays | undefined;
   /** Closes the HTTP server, the adapters, the broker and the inspector. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -390,8 +392,9 @@ export async function startBackend(
     }
 
     // ------------------------------------------------------------ outbox relays
+    let relays: Relays | undefined;
     if (channels) {
-      const relays = await startRelays({
+      const started = await startRelays({
         store,
         service,
         sinks: {
@@ -402,9 +405,10 @@ export async function startBackend(
         logger,
         wakeups: options.outboxWakeups,
       });
+      relays = started;
       // Stopped first, awaited last: a batch under way ends once its adapter has closed.
-      closers.unshift({ name: 'outbox-drained', close: () => relays.stop() });
-      closers.push({ name: 'outbox', close: () => void relays.stop() });
+      closers.unshift({ name: 'outbox-drained', close: () => started.stop() });
+      closers.push({ name: 'outbox', close: () => void started.stop() });
     }
 
     ready = true;
@@ -422,6 +426,7 @@ export async function startBackend(
       service,
       artifacts,
       commander,
+      outbox: relays,
       close() {
         ready = false;
         closing ??= closeAll();

@@ -49,7 +49,7 @@ it('keeps the SIE events of a backend whose broker is away in the outbox, and th
       [{ id: 'ob-1' }, { id: 'ob-2' }],
     );
     expect(assigned.status).toBe(200);
-    const waiting = (await outboxOf(first.store).outboxStats()).find((s) => s.channel === 'sie');
+    const waiting = (await first.backend.outbox?.backlog())?.find((s) => s.channel === 'sie');
     // Two TARGET_CREATED; per target ACTION_CREATED and TARGET_UPDATED; one UPDATE_ASSIGNMENT.
     expect(waiting?.depth).toBe(7);
     await first.close();
