@@ -61,6 +61,7 @@ await runMain(BACKEND_CLI, async ({ flags, signal }) => {
       storeOf: state.storeOf,
       storeDescription: { ...state.description },
       ...(state.artifactsDir ? { artifactsDir: state.artifactsDir } : {}),
+      ...(state.outboxWakeups ? { outboxWakeups: state.outboxWakeups } : {}),
     });
   } catch (error) {
     logger.error({ err: error }, 'start failed');

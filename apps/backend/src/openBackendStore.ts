@@ -13,9 +13,11 @@ import {
   openStore,
   PostgresUpdateStore,
   watchChanges,
+  watchOutbox,
 } from '@otaflow/store-postgres';
 import type { BackendConfig } from './config.js';
 import type { Logger } from './logger.js';
+import type { OutboxWakeups } from './outbox/startRelays.js';
 
 /** Where the state is, as the ready line shows it. */
 export interface StoreDescription {
@@ -38,6 +40,8 @@ export interface BackendStore {
   artifactsDir: string | undefined;
   /** The database's connections, for metrics; none for the memory store. */
   poolStats?: () => DbPoolStats;
+  /** A tenant's outbox wake-ups from every backend on the database (none for the memory store). */
+  outboxWakeups?: (tenant: string) => OutboxWakeups;
   close(): Promise<void>;
 }
 
@@ -81,6 +85,7 @@ export async function openBackendStore(
     const opened = await openStore({ databaseUrl: config.databaseUrl, tenant: config.tenant });
     return {
       ...(await withPollCache(opened, config)),
+      outboxWakeups: wakeupsOf(opened),
       description: { store: 'postgres', storeLocation: masked(config.databaseUrl), artifactsDir },
       artifactsDir,
     };
@@ -110,6 +115,7 @@ export async function openBackendStore(
   }
   return {
     ...(await withPollCache(opened, config)),
+    outboxWakeups: wakeupsOf(opened),
     description: { store: 'pglite', storeLocation: dataDir, artifactsDir },
     artifactsDir,
   };
@@ -148,6 +154,11 @@ async function withPollCache(
       await opened.close();
     },
   };
+}
+
+/** LISTEN for a tenant's outbox commits on the store's database. */
+function wakeupsOf(opened: OpenedStore): (tenant: string) => OutboxWakeups {
+  return (tenant) => async (onAppend) => (await watchOutbox(opened.db, tenant, onAppend)).close;
 }
 
 const copiedFromTemplate = new Set<string>();

@@ -3,7 +3,12 @@ import type http from 'node:http';
 import net from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MemoryUpdateStore, type UpdateService, type UpdateStore } from '@otaflow/core';
+import {
+  MemoryUpdateStore,
+  type OutboxSink,
+  type UpdateService,
+  type UpdateStore,
+} from '@otaflow/core';
 import { sendJson, springError } from '@otaflow/ddi-http';
 import {
   createHuaweiReceiver,
@@ -36,6 +41,7 @@ import {
   surfacesOf,
 } from './metrics/BackendMetrics.js';
 import { Readiness, type ReadinessReport } from './metrics/Readiness.js';
+import { type OutboxWakeups, type Relays, startRelays } from './outbox/startRelays.js';
 import {
   startTenantRuntime,
   type TenantRuntime,
@@ -82,6 +88,13 @@ export interface BackendOptions {
   events?: Pick<EventStreamOptions, 'capacity' | 'maxPending' | 'heartbeatMs'>;
   /** The built console served under `/ui/` (default: the console app's `dist` beside this app). */
   consoleDir?: string;
+  /**
+   * SIE events, device commands and Huawei tasks through the store's outbox and relays (default:
+   * on when the store keeps an outbox); false: straight from in-process events.
+   */
+  outbox?: boolean;
+  /** A tenant's outbox wake-ups from other backends on the database (`openBackendStore`'s). */
+  outboxWakeups?: (tenant: string) => OutboxWakeups;
 }
 
 export interface Backend {
@@ -106,6 +119,8 @@ export interface Backend {
   tenant(name: string): TenantRuntime | undefined;
   /** `/metrics`; `addCollector` takes more gauges (the outbox's depth and age, the pool's). */
   readonly metrics: BackendMetrics;
+  /** The default tenant's outbox relays (depth and oldest age per channel); none without an outbox. */
+  readonly outbox: Relays | undefined;
   /** Closes the HTTP server, the adapters, the broker and the inspector. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -166,6 +181,7 @@ export async function startBackend(
         isDefault,
         ...(inspection ? { inspection } : {}),
         ...(options.events ? { events: options.events } : {}),
+        ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
         ...(options.ddi
           ? {
               ddi: (parts: { service: UpdateService; artifacts: ArtifactStore; logger: Logger }) =>
@@ -346,6 +362,7 @@ export async function startBackend(
         // Several backends on one external broker split the reports; aedes knows no `$share`.
         ...(!embeddedBroker && shareGroup !== '' ? { shareGroup } : {}),
         ...(commanderLogin && runtime === main ? { mqttOptions: commanderLogin } : {}),
+        ...(runtime.channels ? { outbox: true } : {}),
         // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
         // fallback for the embedded aedes) are the commander's own business.
       });
@@ -379,12 +396,13 @@ export async function startBackend(
         callbackUrl: huaweiCallbackUrl,
         logger: logger.child({ component: 'huawei-dispatcher' }),
       });
-      await dispatcher.attach(service);
+      await dispatcher.attach(service, { outbox: main.channels !== undefined });
       closers.push({ name: 'huawei-dispatcher', close: () => dispatcher?.stop() });
     }
 
     // ------------------------------------------------------------ SIE
     let sie: SiePublisher | undefined;
+    const sieSinks = new Map<TenantRuntime, OutboxSink>();
     if (config.amqpUrl) {
       for (const runtime of runtimes.values()) {
         const publisher = createSiePublisher({
@@ -401,14 +419,22 @@ export async function startBackend(
         try {
           await publisher.start({ timeoutMs: options.amqpConnectTimeoutMs ?? 5000 });
         } catch (error) {
+          if (!runtime.channels) {
+            logger.warn(
+              { amqpUrl: redact(config.amqpUrl), err: error },
+              'running without SIE: AMQP broker not reachable',
+            );
+            await publisher.close().catch(() => {});
+            break;
+          }
+          // The publisher keeps reconnecting; the relay hands it the events once it is up.
           logger.warn(
-            { amqpUrl: redact(config.amqpUrl), err: error },
-            'running without SIE: AMQP broker not reachable',
+            { amqpUrl: redact(config.amqpUrl), err: error, tenant: runtime.tenant },
+            'running without SIE for now: AMQP broker not reachable; its events wait in the outbox',
           );
-          await publisher.close().catch(() => {});
-          break;
         }
-        const detach = publisher.attach(runtime.service);
+        const detach = runtime.channels ? () => {} : publisher.attach(runtime.service);
+        if (runtime.channels) sieSinks.set(runtime, publisher.outboxSink());
         closers.push({
           name: `sie ${runtime.tenant}`,
           close: async () => {
@@ -417,7 +443,7 @@ export async function startBackend(
           },
         });
         if (runtime === main) sie = publisher;
-        // Required only once it started: a backend that runs without SIE says so at start.
+        // Required once it runs: a backend that runs without SIE says so at start.
         readiness.require({
           name: runtime === main ? 'sie' : `sie ${runtime.tenant}`,
           connected: () => publisher.connected,
@@ -442,6 +468,49 @@ export async function startBackend(
       logger.info('running without SIE: no AMQP_URL given');
     }
 
+    // ------------------------------------------------------------ outbox relays
+    // Per tenant, one relay per channel from the tenant's outbox into its adapter; claimed by one
+    // backend at a time, so with several backends each entry leaves once (or again after a crash).
+    const relaysOf = new Map<TenantRuntime, Relays>();
+    for (const runtime of runtimes.values()) {
+      if (!runtime.channels) continue;
+      const commander = commanders.get(runtime.tenant);
+      const sieSink = sieSinks.get(runtime);
+      const started = await startRelays({
+        store: runtime.store,
+        service: runtime.service,
+        sinks: {
+          ...(commander ? { commands: commander.outboxSink() } : {}),
+          ...(sieSink ? { sie: sieSink } : {}),
+          ...(dispatcher && runtime === main ? { huawei: dispatcher.outboxSink() } : {}),
+        },
+        logger: logger.child({ tenant: runtime.tenant }),
+        wakeups: options.outboxWakeups?.(runtime.tenant),
+      });
+      relaysOf.set(runtime, started);
+      // Stopped first, awaited last: a batch under way ends once its adapter has closed.
+      closers.unshift({ name: `outbox ${runtime.tenant} drained`, close: () => started.stop() });
+      closers.push({ name: `outbox ${runtime.tenant}`, close: () => void started.stop() });
+    }
+    const relays = relaysOf.get(main);
+    if (relays)
+      metrics.addCollector(
+        'otaflow_outbox_depth',
+        "Entries waiting in the default tenant's outbox, by channel",
+        async () => Object.fromEntries((await relays.backlog()).map((c) => [c.channel, c.depth])),
+        'channel',
+      );
+    if (relays)
+      metrics.addCollector(
+        'otaflow_outbox_oldest_age_seconds',
+        "Age of the oldest entry waiting in the default tenant's outbox, by channel",
+        async () =>
+          Object.fromEntries(
+            (await relays.backlog()).map((c) => [c.channel, c.oldestAgeMs / 1000]),
+          ),
+        'channel',
+      );
+
     ready = true;
     let closing: Promise<void> | undefined;
     const backend: Backend = {
@@ -460,6 +529,7 @@ export async function startBackend(
       tenants: [...runtimes.values()].map((r) => r.tenant),
       tenant: tenantOf,
       metrics,
+      outbox: relays,
       close() {
         ready = false;
         closing ??= (async () => {

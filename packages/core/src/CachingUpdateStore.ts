@@ -1,5 +1,12 @@
 import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
 import { withContact } from './MemoryUpdateStore.js';
+import {
+  type OutboxAppend,
+  type OutboxChannelStats,
+  type OutboxClaim,
+  type OutboxEntry,
+  outboxOf,
+} from './outbox.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 import {
   getTargetsOf,
@@ -219,6 +226,20 @@ export class CachingUpdateStore implements UpdateStore {
     return nextIdsOf(this.#inner, sequence, count);
   }
 
+  // The outbox is not cached: it passes through (a typed error when the inner store has none).
+  appendOutbox(entries: readonly OutboxAppend[]): Promise<void> {
+    return outboxOf(this.#inner).appendOutbox(entries);
+  }
+  claimOutbox(claim: OutboxClaim): Promise<OutboxEntry[]> {
+    return outboxOf(this.#inner).claimOutbox(claim);
+  }
+  completeOutbox(ids: readonly number[], owner: string): Promise<number> {
+    return outboxOf(this.#inner).completeOutbox(ids, owner);
+  }
+  outboxStats(): Promise<OutboxChannelStats[]> {
+    return outboxOf(this.#inner).outboxStats();
+  }
+
   /** Which targets a filter moves is known only to the store: everything is forgotten. */
   async setTargetGroup(group: string | undefined, selection: TargetSelection): Promise<number> {
     this.invalidateAll();
@@ -354,6 +375,18 @@ class UnitView implements UpdateStore {
   }
   nextIds(sequence: Sequence, count: number) {
     return nextIdsOf(this.tx, sequence, count);
+  }
+  appendOutbox(entries: readonly OutboxAppend[]) {
+    return outboxOf(this.tx).appendOutbox(entries);
+  }
+  claimOutbox(claim: OutboxClaim) {
+    return outboxOf(this.tx).claimOutbox(claim);
+  }
+  completeOutbox(ids: readonly number[], owner: string) {
+    return outboxOf(this.tx).completeOutbox(ids, owner);
+  }
+  outboxStats() {
+    return outboxOf(this.tx).outboxStats();
   }
   transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
     return work(this);

@@ -18,6 +18,7 @@ import {
   stagedCollection,
 } from './MemoryCollections.js';
 import { OtaflowError } from './OtaflowError.js';
+import type { OutboxAppend, OutboxChannelStats, OutboxClaim, OutboxEntry } from './outbox.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 import { loadTargetRelations } from './targetRelations.js';
 import type {
@@ -120,7 +121,8 @@ type StagedWrite =
   | { kind: 'deleteModule'; id: number }
   | { kind: 'set'; set: DistributionSet; expected: number | undefined }
   | { kind: 'deleteSet'; id: number }
-  | { kind: 'collection'; write: StagedCollectionWrite };
+  | { kind: 'collection'; write: StagedCollectionWrite }
+  | { kind: 'outbox'; entries: readonly OutboxAppend[] };
 
 /** The store's key a staged write touches: its first write decides what commit checks. */
 function keyOf(write: StagedWrite): string {
@@ -143,6 +145,8 @@ function keyOf(write: StagedWrite): string {
       return `s\u0000${write.id}`;
     case 'collection':
       return `c\u0000${write.write.collection.name}\u0000${write.write.id}`;
+    case 'outbox':
+      return 'o';
   }
 }
 
@@ -345,14 +349,41 @@ class MemoryTransaction implements UpdateStore {
     return this.base.nextId(sequence);
   }
 
+  async appendOutbox(entries: readonly OutboxAppend[]) {
+    if (entries.length > 0) this.writes.push({ kind: 'outbox', entries });
+  }
+  claimOutbox(claim: OutboxClaim) {
+    return this.base.claimOutbox!(claim);
+  }
+  completeOutbox(ids: readonly number[], owner: string) {
+    return this.base.completeOutbox!(ids, owner);
+  }
+  outboxStats() {
+    return this.base.outboxStats!();
+  }
+
   /** A nested unit joins this one. */
   transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
     return work(this);
   }
 }
 
+interface HeldEntry extends OutboxEntry {
+  owner?: string;
+  leaseUntil?: number;
+}
+
+export interface MemoryUpdateStoreOptions {
+  /** Epoch ms for outbox times and leases; injectable so tests control lease expiry. */
+  clock?: () => number;
+}
+
 /** The in-memory store: one instance per process, nothing at module level. */
 export class MemoryUpdateStore implements UpdateStore {
+  readonly #clock: () => number;
+  /** By id, so in id order (ids only grow). */
+  readonly #outbox = new Map<number, HeldEntry>();
+  #outboxId = 0;
   readonly #targets = new Map<string, TargetRecord>();
   readonly #actions = new Map<number, ActionRecord>();
   readonly #actionsByTarget = new Map<string, Set<number>>();
@@ -367,6 +398,10 @@ export class MemoryUpdateStore implements UpdateStore {
   readonly #setsByName = new Map<string, Set<number>>();
   readonly #sequences = new Map<Sequence, number>();
   readonly #collections = new MemoryCollections();
+
+  constructor(options: MemoryUpdateStoreOptions = {}) {
+    this.#clock = options.clock ?? Date.now;
+  }
 
   collection<T extends CollectionRecord>(collection: Collection<T>): CollectionStore<T> {
     return this.#collections.store(collection, this);
@@ -586,6 +621,60 @@ export class MemoryUpdateStore implements UpdateStore {
 
   async ping() {}
 
+  async appendOutbox(entries: readonly OutboxAppend[]) {
+    this.#appendOutbox(entries);
+  }
+  #appendOutbox(entries: readonly OutboxAppend[]) {
+    const createdAt = this.#clock();
+    for (const { channel, event } of entries) {
+      const id = ++this.#outboxId;
+      this.#outbox.set(id, { id, channel, event, createdAt });
+    }
+  }
+
+  async claimOutbox({ channel, limit, owner, leaseMs }: OutboxClaim): Promise<OutboxEntry[]> {
+    const now = this.#clock();
+    const out: OutboxEntry[] = [];
+    for (const entry of this.#outbox.values()) {
+      if (out.length >= limit) break;
+      if (entry.channel !== channel) continue;
+      const free =
+        entry.owner === undefined || entry.owner === owner || (entry.leaseUntil ?? 0) < now;
+      if (!free) continue;
+      entry.owner = owner;
+      entry.leaseUntil = now + leaseMs;
+      out.push({ id: entry.id, channel, event: entry.event, createdAt: entry.createdAt });
+    }
+    return out;
+  }
+
+  async completeOutbox(ids: readonly number[], owner: string): Promise<number> {
+    let done = 0;
+    for (const id of ids) {
+      const entry = this.#outbox.get(id);
+      if (entry?.owner !== owner) continue;
+      this.#outbox.delete(id);
+      done++;
+    }
+    return done;
+  }
+
+  async outboxStats(): Promise<OutboxChannelStats[]> {
+    const now = this.#clock();
+    const byChannel = new Map<string, OutboxChannelStats>();
+    for (const entry of this.#outbox.values()) {
+      const stats = byChannel.get(entry.channel);
+      if (stats) stats.depth++;
+      else
+        byChannel.set(entry.channel, {
+          channel: entry.channel,
+          depth: 1,
+          oldestAgeMs: Math.max(0, now - entry.createdAt),
+        });
+    }
+    return [...byChannel.values()].sort((a, b) => (a.channel < b.channel ? -1 : 1));
+  }
+
   async transaction<T>(work: (tx: UpdateStore) => Promise<T>): Promise<T> {
     const tx = new MemoryTransaction(this);
     const result = await work(tx);
@@ -645,6 +734,7 @@ export class MemoryUpdateStore implements UpdateStore {
       else if (write.kind === 'deleteModule') this.#modules.delete(write.id);
       else if (write.kind === 'set') this.#putDistributionSet(write.set);
       else if (write.kind === 'collection') this.#collections.apply(write.write);
+      else if (write.kind === 'outbox') this.#appendOutbox(write.entries);
       else this.#deleteDistributionSet(write.id);
     }
   }

@@ -13,6 +13,8 @@ export type CoreErrorCode =
   | 'LOCKED'
   | 'DELETED'
   | 'INVALID_DISTRIBUTION_SET'
+  /** An outbox was asked of a store that keeps none. */
+  | 'OUTBOX_UNSUPPORTED'
   | 'CONFLICT';
 
 export class OtaflowError extends Error {

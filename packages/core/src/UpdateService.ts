@@ -12,6 +12,7 @@ import {
 } from './fastTransitions.js';
 import { KeyedLock } from './KeyedLock.js';
 import { OtaflowError } from './OtaflowError.js';
+import { outboxOf } from './outbox.js';
 import { type PersistedSnapshot, persistTarget } from './persistence.js';
 import {
   type ActionRecord,
@@ -80,6 +81,12 @@ export interface UpdateServiceOptions {
   contactFlushMs?: number;
   /** Called when writing poll times fails; they are kept for the next try. */
   onContactFlushError?: (error: unknown) => void;
+  /**
+   * Writes every domain event to the store's outbox, once per channel, in the unit that makes
+   * the change (before it commits), for relays (`OutboxRelay`) to hand on. In-process listeners
+   * still hear every event after its commit.
+   */
+  outbox?: { channels: readonly string[] };
 }
 
 export interface MachineTransition {
@@ -274,6 +281,8 @@ export class UpdateService {
   #contactFlush: Promise<void> | undefined;
   readonly #contactFlushMs: number;
   readonly #onContactFlushError: (error: unknown) => void;
+  /** Outbox channels; empty when there is no outbox. */
+  readonly #channels: readonly string[];
 
   constructor(options: UpdateServiceOptions) {
     this.#store = options.store;
@@ -283,6 +292,8 @@ export class UpdateService {
     this.#onTransition = options.onTransition;
     this.#contactFlushMs = Math.max(0, options.contactFlushMs ?? 1000);
     this.#onContactFlushError = options.onContactFlushError ?? (() => {});
+    this.#channels = [...new Set(options.outbox?.channels ?? [])];
+    if (this.#channels.length > 0) outboxOf(this.#store);
   }
 
   /**
@@ -348,7 +359,7 @@ export class UpdateService {
    * have, so an injected clock sees the same calls either way.
    */
   #listened(): boolean {
-    if (this.#listeners.size > 0) return true;
+    if (this.#listeners.size > 0 || this.#channels.length > 0) return true;
     this.#clock();
     return false;
   }
@@ -388,14 +399,28 @@ export class UpdateService {
         return work(tx);
       });
     let events: DomainEvent[] = [];
-    const result = await store.transaction((tx) => {
+    const result = await store.transaction(async (tx) => {
       // A store may run the work again after a conflict: only the last attempt's events count.
       events = [];
       this.#deferred.set(tx, events);
-      return work(tx);
+      const out = await work(tx);
+      // In the unit, so the events commit with the change or not at all.
+      if (this.#channels.length > 0 && events.length > 0)
+        await outboxOf(tx).appendOutbox(
+          events.flatMap((event) => this.#channels.map((channel) => ({ channel, event }))),
+        );
+      return out;
     });
     for (const event of events) this.#emit(event);
     return result;
+  }
+
+  /**
+   * A change that emits: with an outbox, one unit, so that its events are written with it; without
+   * one, straight on the store, its events sent at once (the change is already there).
+   */
+  #change<T>(work: (store: UpdateStore) => Promise<T>): Promise<T> {
+    return this.#channels.length > 0 ? this.#unit(this.#store, work) : work(this.#store);
   }
 
   async #withTarget<T>(controllerId: string, work: () => Promise<T>): Promise<T> {
@@ -413,11 +438,13 @@ export class UpdateService {
         throw new OtaflowError('TARGET_EXISTS', `target ${input.controllerId} exists`);
       }
       const record = this.#newTarget(input);
-      await this.#store.putTarget(record, -1);
-      this.#observe('target', record.controllerId, undefined, record.state);
-      const view = targetViewOfRecord(record);
-      this.#emitTarget('TARGET_CREATED', view);
-      return view;
+      return this.#change(async (store) => {
+        await store.putTarget(record, -1);
+        this.#observe('target', record.controllerId, undefined, record.state);
+        const view = targetViewOfRecord(record);
+        this.#emitTarget('TARGET_CREATED', view, store);
+        return view;
+      });
     });
   }
 
@@ -502,24 +529,31 @@ export class UpdateService {
       }
       // A patch that changes nothing is not an update: no write, no TARGET_UPDATED.
       if (!changed) return targetViewOfRecord(record);
-      await this.#store.putTarget(next, record.version);
-      const view = targetViewOfRecord(next);
-      this.#emitTarget('TARGET_UPDATED', view);
-      return view;
+      return this.#change(async (store) => {
+        await store.putTarget(next, record.version);
+        const view = targetViewOfRecord(next);
+        this.#emitTarget('TARGET_UPDATED', view, store);
+        return view;
+      });
     });
   }
 
   async deleteTarget(controllerId: string): Promise<void> {
     await this.#withTarget(controllerId, async () => {
       const record = await this.requireTarget(controllerId);
-      await this.#store.deleteTarget(controllerId);
-      this.#emit({
-        type: 'TARGET_DELETED',
-        controllerId,
-        updateStatus: 'UNKNOWN',
-        timestamp: this.#clock(),
+      return this.#change(async (store) => {
+        await store.deleteTarget(controllerId);
+        this.#emit(
+          {
+            type: 'TARGET_DELETED',
+            controllerId,
+            updateStatus: 'UNKNOWN',
+            timestamp: this.#clock(),
+          },
+          store,
+        );
+        return record;
       });
-      return record;
     });
   }
 
@@ -539,32 +573,38 @@ export class UpdateService {
   ): Promise<TargetView> {
     checkControllerId(controllerId);
     return this.#withTarget(controllerId, async () => {
-      let record = await this.#store.getTarget(controllerId);
-      let created = false;
-      if (!record) {
+      const found = await this.#store.getTarget(controllerId);
+      let created: TargetRecord | undefined;
+      if (!found) {
         if (!options.autoRegister)
           throw new OtaflowError('TARGET_NOT_FOUND', `target ${controllerId} not found`);
         const input: CreateTargetInput = { controllerId };
         if (options.channel) input.channel = options.channel;
         if (options.name) input.name = options.name;
-        record = this.#newTarget(input);
-        await this.#store.putTarget(record, -1);
-        this.#observe('target', controllerId, undefined, record.state);
-        created = true;
-        this.#emitTarget('TARGET_CREATED', targetViewOfRecord(record));
+        created = this.#newTarget(input);
       }
+      const record = found ?? (created as TargetRecord);
       const before = targetStatusOfState(record.state.value);
       const contacted: TargetEvent = { type: 'target.contacted', at: this.#clock() };
       const state = stepPersistedTarget(record.state, contacted);
       const next: TargetRecord = { ...record, version: record.version + 1, state };
       if (options.channel && record.channel !== options.channel) next.channel = options.channel;
       if (options.address && record.address !== options.address) next.address = options.address;
-      await this.#store.putTarget(next, record.version);
-      if (targetStatusOfState(state.value) !== before)
-        this.#observe('target', controllerId, contacted, next.state);
-      const view = targetViewOfRecord(next);
-      if (created || before !== view.updateStatus) this.#emitTarget('TARGET_UPDATED', view);
-      return view;
+      const moved = targetStatusOfState(state.value) !== before;
+      const write = async (store: UpdateStore) => {
+        if (created) {
+          await store.putTarget(created, -1);
+          this.#observe('target', controllerId, undefined, created.state);
+          this.#emitTarget('TARGET_CREATED', targetViewOfRecord(created), store);
+        }
+        await store.putTarget(next, record.version);
+        if (moved) this.#observe('target', controllerId, contacted, next.state);
+        const view = targetViewOfRecord(next);
+        if (created || moved) this.#emitTarget('TARGET_UPDATED', view, store);
+        return view;
+      };
+      // A plain poll emits nothing and stays one write; only a change with events needs a unit.
+      return created || moved ? this.#change(write) : write(this.#store);
     });
   }
 
@@ -659,11 +699,13 @@ export class UpdateService {
           context: { ...context, type: 'forced', lastModifiedAt: this.#clock() },
         },
       };
-      await this.#store.putAction(next, record.version);
-      const view = actionViewOfRecord(next);
-      this.#observe('action', actionId, undefined, next.state);
-      this.#emitAction('ACTION_UPDATED', view);
-      return view;
+      return this.#change(async (store) => {
+        await store.putAction(next, record.version);
+        const view = actionViewOfRecord(next);
+        this.#observe('action', actionId, undefined, next.state);
+        this.#emitAction('ACTION_UPDATED', view, store);
+        return view;
+      });
     });
   }
 
@@ -1137,7 +1179,8 @@ export class UpdateService {
     }
     // hawkBit locks a set when it is first assigned: what devices got no longer changes.
     if (created.length > 0 && !set.locked) await this.lockDistributionSet(set.id, true);
-    if (assignedTargets.length > 0) {
+    // With an outbox each batch's unit wrote its own UPDATE_ASSIGNMENT (assignBatch).
+    if (assignedTargets.length > 0 && this.#channels.length === 0) {
       this.#emit({
         type: 'UPDATE_ASSIGNMENT',
         distributionSetId,
@@ -1165,27 +1208,60 @@ export class UpdateService {
     set: DistributionSet,
     batch: readonly AssignTargetInput[],
   ): Promise<({ action: ActionView; securityToken: string } | undefined)[]> {
+    // With an outbox, the UPDATE_ASSIGNMENT of what a unit assigned is written in that unit;
+    // its modules are read before, since a unit reads through its own `tx` only.
+    const modules = this.#channels.length > 0 ? await this.modulesOf(set) : undefined;
+    const assigned = (
+      out: ({ action: ActionView; securityToken: string } | undefined)[],
+      tx: UpdateStore,
+    ) => {
+      const targets: AssignedTarget[] = [];
+      for (const o of out)
+        if (o)
+          targets.push({
+            actionId: o.action.id,
+            controllerId: o.action.controllerId,
+            securityToken: o.securityToken,
+            type: o.action.type,
+            confirmation: confirmationStateOf(o.action),
+          });
+      if (modules && targets.length > 0)
+        this.#emit(
+          {
+            type: 'UPDATE_ASSIGNMENT',
+            distributionSetId: set.id,
+            softwareModules: modules.map(toAssignedModule),
+            targets,
+            timestamp: this.#clock(),
+          },
+          tx,
+        );
+      return out;
+    };
     const one = (input: AssignTargetInput) =>
       this.#withTarget(input.controllerId, () =>
-        this.#unit(this.#store, (tx) => this.#assignOne(set, input, tx)),
+        this.#unit(this.#store, async (tx) =>
+          assigned([await this.#assignOne(set, input, tx)], tx),
+        ),
       );
-    if (batch.length === 1) return [await one(batch[0]!)];
+    if (batch.length === 1) return one(batch[0]!);
     try {
       return await this.#withTargets(
         batch.map((t) => t.controllerId),
         () =>
-          this.#unit(this.#store, (tx) =>
-            perTarget(
+          this.#unit(this.#store, async (tx) => {
+            const out = await perTarget(
               batch,
               (input) => input.controllerId,
               (input) => this.#assignOne(set, input, tx),
-            ),
-          ),
+            );
+            return assigned(out, tx);
+          }),
       );
     } catch (error) {
       if (!(error instanceof OtaflowError && error.code === 'CONFLICT')) throw error;
       const out: ({ action: ActionView; securityToken: string } | undefined)[] = [];
-      for (const input of batch) out.push(await one(input));
+      for (const input of batch) out.push(...(await one(input)));
       return out;
     }
   }
@@ -1213,7 +1289,8 @@ export class UpdateService {
       }),
     );
     started.sort((a, b) => a.id - b.id);
-    await this.#emitAssignments(started);
+    // With an outbox each batch's unit wrote its own UPDATE_ASSIGNMENT (#startBatch).
+    if (this.#channels.length === 0) await this.#emitAssignments(started);
     return started;
   }
 
@@ -1250,19 +1327,23 @@ export class UpdateService {
       );
       return result.ok ? result.action : undefined;
     };
+    // With an outbox, the sets and modules of the UPDATE_ASSIGNMENT are read before the unit.
+    const sources = this.#channels.length > 0 ? await this.#assignmentSources(records) : undefined;
     const startAll = (batch: readonly ActionRecord[]) =>
       this.#withTargets(
         batch.map((r) => r.controllerId),
         () =>
-          this.#unit(this.#store, async (tx) =>
-            (
+          this.#unit(this.#store, async (tx) => {
+            const out = (
               await perTarget(
                 batch,
                 (record) => record.controllerId,
                 (record) => startOne(record, tx),
               )
-            ).filter((view): view is ActionView => view !== undefined),
-          ),
+            ).filter((view): view is ActionView => view !== undefined);
+            if (sources) await this.#emitAssignments(out, tx, sources);
+            return out;
+          }),
       );
     try {
       return await startAll(records);
@@ -1330,19 +1411,42 @@ export class UpdateService {
         state: newPersistedAction(actionInput),
       });
     });
-    await this.#unit(this.#store, (tx) => putNewActionsOf(tx, records));
-    if (records.length > 0 && !set.locked) await this.lockDistributionSet(set.id, true);
-    const views = records.map((record) => {
-      this.#observe('action', record.id, undefined, record.state);
-      const view = actionViewOfRecord(record);
-      this.#emitAction('ACTION_CREATED', view);
-      return view;
+    const views = await this.#unit(this.#store, async (tx) => {
+      await putNewActionsOf(tx, records);
+      return records.map((record) => {
+        this.#observe('action', record.id, undefined, record.state);
+        const view = actionViewOfRecord(record);
+        this.#emitAction('ACTION_CREATED', view, tx);
+        return view;
+      });
     });
+    if (records.length > 0 && !set.locked) await this.lockDistributionSet(set.id, true);
     return views;
   }
 
-  /** One UPDATE_ASSIGNMENT per distribution set for actions that devices can now see. */
-  async #emitAssignments(actions: readonly ActionView[]): Promise<void> {
+  /** The modules of each distribution set of `records`, by set id (sets that are gone left out). */
+  async #assignmentSources(
+    records: readonly ActionRecord[],
+  ): Promise<Map<number, SoftwareModule[]>> {
+    const sources = new Map<number, SoftwareModule[]>();
+    for (const r of records) {
+      const id = Number(r.state.context.distributionSetId);
+      if (sources.has(id)) continue;
+      const set = await this.getDistributionSet(id);
+      if (set) sources.set(id, await this.modulesOf(set));
+    }
+    return sources;
+  }
+
+  /**
+   * One UPDATE_ASSIGNMENT per distribution set for actions that devices can now see. Inside a
+   * unit, `store` is its `tx` and `sources` the modules read before it.
+   */
+  async #emitAssignments(
+    actions: readonly ActionView[],
+    store: UpdateStore = this.#store,
+    sources?: Map<number, SoftwareModule[]>,
+  ): Promise<void> {
     if (!this.#listened() || actions.length === 0) return;
     const bySet = new Map<number, ActionView[]>();
     for (const a of actions) {
@@ -1351,12 +1455,15 @@ export class UpdateService {
       else bySet.set(a.distributionSetId, [a]);
     }
     for (const [distributionSetId, views] of bySet) {
-      const set = await this.getDistributionSet(distributionSetId);
-      if (!set) continue;
-      const modules = await this.modulesOf(set);
+      let modules = sources?.get(distributionSetId);
+      if (!sources) {
+        const set = await this.getDistributionSet(distributionSetId);
+        if (set) modules = await this.modulesOf(set);
+      }
+      if (!modules) continue;
       const targets: AssignedTarget[] = [];
       for (const view of views) {
-        const target = await this.#store.getTarget(view.controllerId);
+        const target = await store.getTarget(view.controllerId);
         if (!target) continue;
         targets.push({
           actionId: view.id,
@@ -1366,13 +1473,16 @@ export class UpdateService {
           confirmation: confirmationStateOf(view),
         });
       }
-      this.#emit({
-        type: 'UPDATE_ASSIGNMENT',
-        distributionSetId,
-        softwareModules: modules.map(toAssignedModule),
-        targets,
-        timestamp: this.#clock(),
-      });
+      this.#emit(
+        {
+          type: 'UPDATE_ASSIGNMENT',
+          distributionSetId,
+          softwareModules: modules.map(toAssignedModule),
+          targets,
+          timestamp: this.#clock(),
+        },
+        store,
+      );
     }
   }
 
@@ -1539,7 +1649,13 @@ export class UpdateService {
               action: actionViewOfRecord(record),
             };
           // A closing report writes the action and its target as one unit: #applyLocked.
-          if (record && step?.ok && !step.closed) {
+          // With an outbox, a changed status emits, and its event must be written in a unit.
+          if (
+            record &&
+            step?.ok &&
+            !step.closed &&
+            !(step.changedStatus && this.#channels.length > 0)
+          ) {
             const next = nextActionRecord(record, step.state, once);
             let written = true;
             try {
@@ -1592,7 +1708,7 @@ export class UpdateService {
       };
     }
     const next = nextActionRecord(record, result.state, once);
-    if (result.closed) {
+    if (result.closed || (result.changedStatus && this.#channels.length > 0)) {
       // The action and its target commit together (inside a unit already, this joins it): a
       // crash or a conflict between the two writes must not leave a closed action whose target
       // still says PENDING.

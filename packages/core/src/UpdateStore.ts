@@ -2,6 +2,7 @@ import type { DistributionSet, SoftwareModule } from './catalogue.js';
 import type { Collection, CollectionRecord, CollectionStore } from './collections.js';
 import type { FilterNode } from './filter.js';
 import type { ListRequest } from './listFields.js';
+import type { OutboxAppend, OutboxChannelStats, OutboxClaim, OutboxEntry } from './outbox.js';
 import type { ActionRecord, TargetRecord } from './records.js';
 import type { ActionStatus } from './vocabulary.js';
 
@@ -127,6 +128,15 @@ export interface UpdateStore {
    * database is unreachable). Readiness probes call it; callers put their own timeout around it.
    */
   ping?(): Promise<void>;
+
+  /**
+   * The outbox (`outbox.ts`): what leaves the process is written here in the unit that makes the
+   * change, and a relay hands it on. Optional: a store without it serves in-process listeners only.
+   */
+  appendOutbox?(entries: readonly OutboxAppend[]): Promise<void>;
+  claimOutbox?(claim: OutboxClaim): Promise<OutboxEntry[]>;
+  completeOutbox?(ids: readonly number[], owner: string): Promise<number>;
+  outboxStats?(): Promise<OutboxChannelStats[]>;
 
   /**
    * Runs `work` as one unit: every write through `tx` commits together when it resolves, and none

@@ -118,7 +118,7 @@ export {
   TARGET_LIST_FIELDS,
   type TargetRelations,
 } from './listFields.js';
-export { MemoryUpdateStore } from './MemoryUpdateStore.js';
+export { MemoryUpdateStore, type MemoryUpdateStoreOptions } from './MemoryUpdateStore.js';
 export type { EventTemplate, MappingResult, ReportFields } from './mappingResult.js';
 export {
   MAX_METADATA_PER_ENTITY,
@@ -127,6 +127,20 @@ export {
   metadataScope,
 } from './metadata.js';
 export { type CoreErrorCode, OtaflowError } from './OtaflowError.js';
+export {
+  OutboxRelay,
+  type OutboxRelayOptions,
+  type OutboxRelayStats,
+  type OutboxSink,
+} from './OutboxRelay.js';
+export {
+  type OutboxAppend,
+  type OutboxChannelStats,
+  type OutboxClaim,
+  type OutboxEntry,
+  type OutboxStore,
+  outboxOf,
+} from './outbox.js';
 export {
   PersistedSnapshot,
   persistAction,

@@ -17,6 +17,7 @@ export async function serviceWithSet(
     name?: string;
     version?: string;
     secondVersion?: string;
+    outbox?: { channels: readonly string[] };
   } = {},
 ) {
   let now = 1_000;
@@ -27,6 +28,7 @@ export async function serviceWithSet(
     clock: () => now++,
     onTransition: (t) => transitions.push(t),
     ...(options.maxHistory === undefined ? {} : { maxHistory: options.maxHistory }),
+    ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
   });
   const events: DomainEvent[] = [];
   service.onEvent((e) => {

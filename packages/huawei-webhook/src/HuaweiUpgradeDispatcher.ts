@@ -3,6 +3,7 @@ import {
   type DistributionSet,
   type DomainEvent,
   type Logger,
+  type OutboxSink,
   type SoftwareModule,
   silentLogger,
   type TargetView,
@@ -98,12 +99,15 @@ export class HuaweiUpgradeDispatcher {
     this.#token = options.accessToken;
   }
 
-  /** Listens to the service's domain events, then subscribes the callback URL. */
-  async attach(service: UpdateService): Promise<void> {
+  /**
+   * Listens to the service's domain events, then subscribes the callback URL. With `outbox`, no
+   * event is heard in process: tasks come from an outbox relay through `outboxSink()`.
+   */
+  async attach(service: UpdateService, options: { outbox?: boolean } = {}): Promise<void> {
     if (this.#detach)
       throw new HuaweiError('DISPATCH_FAILED', 'the dispatcher is already attached');
     this.#service = service;
-    this.#detach = service.onEvent((event) => this.#onEvent(event));
+    this.#detach = options.outbox ? () => {} : service.onEvent((event) => this.#onEvent(event));
     try {
       await this.subscribe();
     } catch (error) {
@@ -150,6 +154,28 @@ export class HuaweiUpgradeDispatcher {
     );
     this.#inFlight.add(work);
     void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  /**
+   * An `OutboxRelay` sink: creates the upgrade task of each running action of a Huawei target, in
+   * order, and resolves once the platform has accepted them (an action that has its task already
+   * is skipped, so a resend creates none twice once its refs are stored). A platform that is
+   * unreachable or answers 5xx rejects the batch, so the relay retries; any other refusal closes
+   * the action as without an outbox (`failActionOnError`) and the batch goes on.
+   */
+  outboxSink(): OutboxSink {
+    return async (entries) => {
+      for (const { event } of entries) {
+        if (event.type !== 'ACTION_CREATED' && event.type !== 'ACTION_UPDATED') continue;
+        if (!event.actionActive || !DISPATCHABLE.has(event.actionStatus)) continue;
+        try {
+          await this.dispatch(event.actionId);
+        } catch (error) {
+          if (isRetriable(error)) throw error;
+          await this.#failed(event.actionId, error);
+        }
+      }
+    };
   }
 
   async #failed(actionId: number, error: unknown): Promise<void> {
@@ -260,11 +286,7 @@ export class HuaweiUpgradeDispatcher {
       try {
         return await this.#authorized(method, path, body);
       } catch (error) {
-        const retriable =
-          error instanceof HuaweiError &&
-          (error.code === 'PLATFORM_UNREACHABLE' ||
-            (error.details?.status !== undefined && error.details.status >= 500));
-        if (!retriable || attempt >= attempts) throw error;
+        if (!isRetriable(error) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
       }
     }
@@ -351,4 +373,13 @@ function defaultFileId(context: DispatchContext): string {
     if (entry) return entry.value;
   }
   return context.distributionSet.version;
+}
+
+/** The platform may take it later: unreachable, or a 5xx. */
+function isRetriable(error: unknown): boolean {
+  return (
+    error instanceof HuaweiError &&
+    (error.code === 'PLATFORM_UNREACHABLE' ||
+      (error.details?.status !== undefined && error.details.status >= 500))
+  );
 }

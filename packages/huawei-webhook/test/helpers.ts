@@ -8,9 +8,13 @@ export async function setup(options: {
   deviceIds: string[];
   moduleType?: string;
   version?: string;
+  outbox?: { channels: readonly string[] };
 }) {
   const store = new MemoryUpdateStore();
-  const service = new UpdateService({ store });
+  const service = new UpdateService({
+    store,
+    ...(options.outbox ? { outbox: options.outbox } : {}),
+  });
   for (const controllerId of options.deviceIds)
     await service.createTarget({ controllerId, channel: 'huawei' });
   const module = await service.createSoftwareModule({

@@ -20,6 +20,8 @@ export interface CommandRequest {
   value: unknown;
   /** The update's correlationId (the value's), returned in the result. */
   correlationId: string;
+  /** Called when the broker has the command (PUBACK, QoS 1), or with the error of the publish. */
+  published?: (error: Error | undefined) => void;
 }
 
 export interface CommandRequestsOptions {
@@ -78,6 +80,7 @@ export class CommandRequests {
       commandRequestTopic(this.#options.address(deviceId), requestId, subject),
       JSON.stringify(envelope),
       { qos: 1 },
+      (error) => request.published?.(error ?? undefined),
     );
     const { status, response } = await answer;
     if (status >= 300) {

@@ -1,6 +1,7 @@
 import {
   type DomainEvent,
   type Logger,
+  type OutboxSink,
   type StoredActionView,
   type Suv2MappingOptions,
   silentLogger,
@@ -75,6 +76,11 @@ export interface CommanderOptions {
   commandRetry?: CommandRetryOptions;
   /** A pino logger or anything with core's `Logger` shape; silent by default. */
   logger?: Logger;
+  /**
+   * Commands come from an outbox relay (`outboxSink()`) instead of the service's in-process
+   * events: one backend claims each, and it is handed on again until the broker has it.
+   */
+  outbox?: boolean;
 }
 
 /** A device's published message waiting for its turn, with the PUBACK it owes (our own client). */
@@ -103,6 +109,8 @@ export class Commander {
   readonly #thingIdOf: (deviceId: string) => string;
   readonly #requests: CommandRequests;
   readonly #delivery: CommandDelivery;
+  /** Outbox sinks waiting for the broker to have an action's command (`outboxSink`). */
+  readonly #pubackWaiters = new Map<number, Array<(error: Error | undefined) => void>>();
   readonly #ingest: ReportIngest;
   readonly #queue: ReportQueue<QueuedReport>;
   readonly #listeners = new Set<(outcome: ReportOutcome) => void>();
@@ -212,7 +220,8 @@ export class Commander {
       });
     }
     await this.#subscribed;
-    this.#unsubscribe = this.#service.onEvent((event) => this.#onDomainEvent(event));
+    if (!this.options.outbox)
+      this.#unsubscribe = this.#service.onEvent((event) => this.#onDomainEvent(event));
   }
 
   /** Our own client: a report is acknowledged once processed (`DeferredPubacks`). */
@@ -293,6 +302,57 @@ export class Commander {
     })().catch((err) => this.#log.warn({ err, actionId }, 'command failed'));
   }
 
+  /**
+   * An `OutboxRelay` sink (with `outbox: true`): for each event that owes an MQTT device a command
+   * (install, download, cancel), sends it and resolves once the broker acknowledged it (PUBACK);
+   * waiting for the device's answer and re-sending stay with the delivery loop, as without an
+   * outbox. Rejects when a command owed could not be handed to the broker, so the relay retries.
+   */
+  outboxSink(): OutboxSink {
+    return async (entries) => {
+      for (const entry of entries) await this.#commandFromOutbox(entry.event);
+    };
+  }
+
+  async #commandFromOutbox(event: DomainEvent): Promise<void> {
+    if (event.type !== 'ACTION_CREATED' && event.type !== 'ACTION_UPDATED') return;
+    const wantsInstall = event.actionStatus === 'RUNNING' && event.actionActive;
+    const wantsCancel = event.type === 'ACTION_UPDATED' && event.actionStatus === 'CANCELING';
+    if (!wantsInstall && !wantsCancel) return;
+    const target = await this.#service.getTarget(event.controllerId);
+    if (target?.channel !== 'mqtt') return;
+    const actionId = event.actionId;
+    // What the device has not acknowledged yet, read now: a resend after a crash sends only that.
+    if (!pendingCommand(await this.#service.getAction(actionId))) return;
+    let settle: (error: Error | undefined) => void = () => {};
+    const pubacked = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
+    const waiters = this.#pubackWaiters.get(actionId) ?? [];
+    waiters.push(settle);
+    this.#pubackWaiters.set(actionId, waiters);
+    try {
+      const loop = this.#delivery.deliver(actionId).then(() => 'ended' as const);
+      if ((await Promise.race([pubacked.then(() => 'pubacked' as const), loop])) === 'pubacked')
+        return;
+      // The loop ended (or one was running already) without this send reaching the broker.
+      if (pendingCommand(await this.#service.getAction(actionId)))
+        throw new IotHubError('NOT_CONNECTED', `command of action ${actionId} not at the broker`);
+    } finally {
+      const left = this.#pubackWaiters.get(actionId)?.filter((w) => w !== settle) ?? [];
+      if (left.length > 0) this.#pubackWaiters.set(actionId, left);
+      else this.#pubackWaiters.delete(actionId);
+      pubacked.catch(() => {});
+    }
+  }
+
+  #published(actionId: number, error: Error | undefined): void {
+    const waiters = this.#pubackWaiters.get(actionId);
+    if (!waiters) return;
+    this.#pubackWaiters.delete(actionId);
+    for (const settle of waiters) settle(error);
+  }
+
   /** A device (re)announced itself: whatever it has not acknowledged yet goes out now. */
   async #resendPending(deviceId: string): Promise<void> {
     for (const action of await this.#service.listActions(deviceId))
@@ -321,7 +381,7 @@ export class Commander {
     const correlationId = await correlationIdFor(this.#service, view);
     const value = installValue(view, modules, correlationId, this.options.artifactUrl);
     const subject = installSubject(view);
-    const result = await this.#send(view.controllerId, subject, value, correlationId);
+    const result = await this.#send(view.controllerId, subject, value, correlationId, actionId);
     if (view.refs[ACKNOWLEDGED_REF] === undefined)
       await this.#acknowledged(actionId, `${subject}:${correlationId}`);
     return result;
@@ -340,6 +400,7 @@ export class Commander {
       'cancel',
       cancelValue(modules, correlationId),
       correlationId,
+      actionId,
     );
     await this.#acknowledged(actionId, `cancel:${correlationId}`);
     return result;
@@ -354,6 +415,7 @@ export class Commander {
     subject: PendingCommand | 'download',
     value: unknown,
     correlationId: string,
+    actionId: number,
   ): Promise<CommandResult> {
     if (!this.#client) throw new IotHubError('NOT_CONNECTED', 'commander not started');
     const featureId = await this.#featureOf(deviceId);
@@ -364,6 +426,7 @@ export class Commander {
       subject,
       value,
       correlationId,
+      published: (error) => this.#published(actionId, error),
     });
   }
 

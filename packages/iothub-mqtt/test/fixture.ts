@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { UpdateService } from '@otaflow/core';
+import type { MemoryUpdateStore, UpdateService } from '@otaflow/core';
 import {
   type AgentStateStore,
   type Commander,
@@ -25,6 +25,7 @@ export interface Fixture {
   url: string;
   server: ArtifactServer;
   service: UpdateService;
+  store: MemoryUpdateStore;
   commander: Commander;
   outcomes: ReportOutcome[];
   log: ReturnType<typeof collectingLogger>;
@@ -60,12 +61,19 @@ export async function fixture(
     body?: Buffer;
     commanderClientId?: string;
     commander?: Partial<Parameters<typeof createCommander>[0]>;
+    outbox?: { channels: readonly string[] };
   } = {},
 ): Promise<Fixture> {
   const tenant = unique('tenant');
   const server = await new ArtifactServer().start();
   const body = options.body ?? Buffer.from('artifact bytes '.repeat(4000));
-  const { service, set } = await catalogue(server, body, 'app', options.served);
+  const { service, store, set } = await catalogue(
+    server,
+    body,
+    'app',
+    options.served,
+    options.outbox,
+  );
   const log = collectingLogger();
   const commanderOptions: Parameters<typeof createCommander>[0] = {
     url,
@@ -88,6 +96,7 @@ export async function fixture(
     url,
     server,
     service,
+    store,
     commander,
     outcomes,
     log,

@@ -216,8 +216,10 @@ export async function catalogue(
   body: Buffer,
   name = 'app',
   served?: Partial<ServedFile>,
+  outbox?: { channels: readonly string[] },
 ) {
-  const service = new UpdateService({ store: new MemoryUpdateStore() });
+  const store = new MemoryUpdateStore();
+  const service = new UpdateService({ store, ...(outbox ? { outbox } : {}) });
   const module = await service.createSoftwareModule({
     type: 'application',
     name,
@@ -234,7 +236,7 @@ export async function catalogue(
     modules: [module.id],
   });
   server.files.set(`/${module.id}/${artifact.filename}`, { body, ...served });
-  return { service, module, artifact, set };
+  return { service, store, module, artifact, set };
 }
 
 /**

@@ -49,7 +49,11 @@ export interface SieConsumerOptions {
   handlers: SieHandlers;
   /** Where invalid messages go; without it they are logged, acknowledged and counted. */
   deadLetter?: SieDeadLetterTarget;
-  /** Drop messages seen recently: `true` keeps 10000 keys; or a size and key choice. */
+  /**
+   * Drop messages seen recently. Default: by `message_id` only (10000 ids), which drops a
+   * publisher's resend (an outbox batch sent again carries the same ids); `true`: by id, or by
+   * content hash for a message without one; or a size and key choice; `false`: keep every one.
+   */
   dedupe?: boolean | { size?: number; key?: DedupeKey };
   /** After a handler rejected, wait this long before the message is requeued. Default 1000 ms. */
   retryDelayMs?: number;
@@ -120,8 +124,13 @@ export class SieConsumer {
     this.#options = { ...options, prefetch };
     this.#logger = options.logger ?? silentLogger;
     this.#queue = options.queue ?? SIE_QUEUE;
-    if (options.dedupe) {
-      const config = options.dedupe === true ? {} : options.dedupe;
+    if (options.dedupe !== false) {
+      const config =
+        options.dedupe === undefined
+          ? { key: 'messageId' as const }
+          : options.dedupe === true
+            ? {}
+            : options.dedupe;
       this.#dedupe = new Deduplicator(config.size ?? 10_000, config.key);
     }
     this.#reconnector = new Reconnector({

@@ -1,7 +1,15 @@
-import { type DomainEvent, type Logger, silentLogger, type UpdateService } from '@otaflow/core';
+import {
+  type DomainEvent,
+  type Logger,
+  type OutboxEntry,
+  type OutboxSink,
+  silentLogger,
+  type UpdateService,
+} from '@otaflow/core';
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import { encodeSieMessage } from './encodeSieMessage.js';
 import type { SieMessage } from './messages.js';
+import { outboxMessageId } from './outboxMessageId.js';
 import { isRefusal, type ReconnectOptions, Reconnector, redact } from './Reconnector.js';
 import { SieError } from './SieError.js';
 import { declareSieTopology, SIE_EXCHANGE, SIE_QUEUE } from './topology.js';
@@ -145,8 +153,41 @@ export class SiePublisher {
     return this.publishMessages(messages);
   }
 
-  /** Publishes ready-made SIE messages, in order; resolves when all are confirmed. */
-  publishMessages(messages: readonly SieMessage[]): Promise<void> {
+  /**
+   * Publishes the SIE messages of outbox entries, each with the `message_id` its entry fixes
+   * (`outboxMessageId`), so that a batch sent again after a crash carries the same ids and a
+   * consumer drops the repeats; resolves when the broker confirmed all of them.
+   */
+  publishOutbox(entries: readonly OutboxEntry[]): Promise<void> {
+    const messages: SieMessage[] = [];
+    const ids: string[] = [];
+    try {
+      for (const entry of entries) {
+        const made = toSieMessages(entry.event, {
+          tenant: this.#options.tenant,
+          artifactUrls: this.#options.artifactUrls,
+        });
+        made.forEach((message, index) => {
+          messages.push(message);
+          ids.push(outboxMessageId(this.#options.tenant, entry.id, index));
+        });
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.publishMessages(messages, ids);
+  }
+
+  /** `publishOutbox` as an `OutboxRelay`'s sink. */
+  outboxSink(): OutboxSink {
+    return (entries) => this.publishOutbox(entries);
+  }
+
+  /**
+   * Publishes ready-made SIE messages, in order; resolves when all are confirmed. `messageIds`,
+   * one per message, replace the random ones.
+   */
+  publishMessages(messages: readonly SieMessage[], messageIds?: readonly string[]): Promise<void> {
     if (this.#closing) {
       return Promise.reject(new SieError('CLOSED', 'the SIE publisher is closed'));
     }
@@ -161,9 +202,11 @@ export class SiePublisher {
       );
     }
     this.#reconnector.ensureRunning();
-    const messageId = this.#options.messageIds === false ? false : undefined;
-    const promises = messages.map((message) => {
-      const { content, options } = encodeSieMessage(message, { messageId });
+    const random = this.#options.messageIds === false ? false : undefined;
+    const promises = messages.map((message, i) => {
+      const { content, options } = encodeSieMessage(message, {
+        messageId: messageIds?.[i] ?? random,
+      });
       return new Promise<void>((resolve, reject) => {
         this.#buffer.push({ content, options, resolve, reject });
       });

@@ -19,6 +19,7 @@ export {
   TargetEventBody,
   UpdateAssignmentBody,
 } from './messages.js';
+export { outboxMessageId } from './outboxMessageId.js';
 export type { ReconnectOptions } from './Reconnector.js';
 export {
   createSieConsumer,

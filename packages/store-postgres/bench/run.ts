@@ -18,6 +18,7 @@ import {
 import postgres from 'postgres';
 import { migrate, openServerDb, PostgresUpdateStore } from '../src/index.js';
 import { compileListSql, TARGET_LIST } from '../src/listSql.js';
+import { benchOutbox } from './outbox.js';
 import { benchReports } from './reports.js';
 
 const TARGETS = 100_000;
@@ -118,6 +119,7 @@ async function main() {
     });
     console.log('store', ours, 'raw', baseline);
     const reports = await benchReports(db, raw);
+    const outbox = await benchOutbox(db);
     const result = {
       name: '@otaflow/store-postgres',
       date: new Date().toISOString(),
@@ -151,6 +153,14 @@ async function main() {
           unit: 'reports/s',
           baseline: Math.round(reports.raw),
           ratio: round(reports.ratio),
+          goal: 0.8,
+        },
+        {
+          metric: `closing reports with the outbox on (2 events x 2 channels written in the unit), vs the same units with it off, 64 devices at once`,
+          value: Math.round(outbox.withOutbox),
+          unit: 'units/s',
+          baseline: Math.round(outbox.without),
+          ratio: round(outbox.ratio),
           goal: 0.8,
         },
         {

@@ -5,9 +5,14 @@ import {
   type CollectionRecord,
   type CollectionStore,
   type DistributionSet,
+  type DomainEvent,
   ipAddressOf,
   listQueryOf,
   OtaflowError,
+  type OutboxAppend,
+  type OutboxChannelStats,
+  type OutboxClaim,
+  type OutboxEntry,
   type Page,
   type PageQuery,
   type Sequence,
@@ -28,6 +33,7 @@ import {
   SET_LIST,
   TARGET_LIST,
 } from './listSql.js';
+import { OUTBOX_CHANNEL } from './outboxFeed.js';
 import { postgresCollection } from './PostgresCollection.js';
 
 /** Active unless closed: hawkBit's final statuses. */
@@ -584,6 +590,77 @@ export class PostgresUpdateStore implements UpdateStore {
       [this.#tenant, sequence],
     );
     return Number(rows[0]!.value);
+  }
+
+  // ---------------------------------------------------------------- outbox (migration 008)
+
+  /**
+   * One statement: the rows, in the order given, and one NOTIFY per channel (sent at commit, and
+   * only if the unit commits) so that idle relays on every backend look at once.
+   */
+  async appendOutbox(entries: readonly OutboxAppend[]) {
+    if (entries.length === 0) return;
+    await this.#sql.query(
+      `WITH added AS (
+         INSERT INTO outbox (tenant, channel, payload)
+         SELECT $1, x.e->>'channel', x.e->'event'
+           FROM jsonb_array_elements($2::text::jsonb) WITH ORDINALITY AS x(e, o)
+          ORDER BY x.o
+         RETURNING channel)
+       SELECT pg_notify('${OUTBOX_CHANNEL}', $1 || E'\\n' || c.channel)
+         FROM (SELECT DISTINCT channel FROM added) c`,
+      [this.#tenant, JSON.stringify(entries)],
+    );
+  }
+
+  /** Skips rows another claim has locked this instant as well as rows under a running lease. */
+  async claimOutbox({ channel, limit, owner, leaseMs }: OutboxClaim): Promise<OutboxEntry[]> {
+    const { rows } = await this.#sql.query<{
+      id: string;
+      payload: DomainEvent;
+      created_ms: string;
+    }>(
+      `UPDATE outbox o
+          SET lease_owner = $3, lease_until = clock_timestamp() + $4::int * interval '1 millisecond'
+         FROM (SELECT id FROM outbox
+                WHERE tenant = $1 AND channel = $2
+                  AND (lease_until IS NULL OR lease_until < clock_timestamp() OR lease_owner = $3)
+                ORDER BY id LIMIT $5
+                FOR UPDATE SKIP LOCKED) c
+        WHERE o.tenant = $1 AND o.id = c.id
+        RETURNING o.id, o.payload, floor(extract(epoch FROM o.created_at) * 1000)::bigint AS created_ms`,
+      [this.#tenant, channel, owner, Math.max(0, Math.trunc(leaseMs)), limit],
+    );
+    return rows
+      .map((r) => ({
+        id: Number(r.id),
+        channel,
+        event: r.payload,
+        createdAt: Number(r.created_ms),
+      }))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  async completeOutbox(ids: readonly number[], owner: string) {
+    if (ids.length === 0) return 0;
+    const { rowCount } = await this.#sql.query(
+      `DELETE FROM outbox
+        WHERE tenant = $1 AND lease_owner = $2
+          AND id IN (SELECT jsonb_array_elements_text($3::text::jsonb)::bigint)`,
+      [this.#tenant, owner, JSON.stringify(ids)],
+    );
+    return rowCount;
+  }
+
+  async outboxStats(): Promise<OutboxChannelStats[]> {
+    const { rows } = await this.#sql.query<{ channel: string; depth: number; age: string }>(
+      `SELECT channel, count(*)::int AS depth,
+              greatest(0, floor(extract(epoch FROM clock_timestamp() - min(created_at)) * 1000))::bigint AS age
+         FROM outbox WHERE tenant = $1
+        GROUP BY channel ORDER BY channel COLLATE "C"`,
+      [this.#tenant],
+    );
+    return rows.map((r) => ({ channel: r.channel, depth: r.depth, oldestAgeMs: Number(r.age) }));
   }
 
   /**

@@ -11,5 +11,6 @@ export { openPgliteDb } from './openPgliteDb.js';
 export { openPgliteWorkerDb } from './openPgliteWorkerDb.js';
 export { openServerDb, type ServerDbOptions } from './openServerDb.js';
 export { type OpenedStore, type OpenStoreOptions, openStore } from './openStore.js';
+export { OUTBOX_CHANNEL, type OutboxFeed, watchOutbox } from './outboxFeed.js';
 export { PostgresUpdateStore } from './PostgresUpdateStore.js';
 export { StoreError, type StoreErrorCode } from './StoreError.js';

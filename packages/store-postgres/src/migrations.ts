@@ -6,6 +6,7 @@ import { sql as collections } from './migrations/004_collections.js';
 import { sql as actionHistory } from './migrations/005_action_history.js';
 import { sql as rolloutActions } from './migrations/006_rollout_actions.js';
 import { sql as targetGroup } from './migrations/007_target_group.js';
+import { sql as outbox } from './migrations/008_outbox.js';
 import { StoreError } from './StoreError.js';
 
 export interface Migration {
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'action_history', sql: actionHistory },
   { version: 6, name: 'rollout_actions', sql: rolloutActions },
   { version: 7, name: 'target_group', sql: targetGroup },
+  { version: 8, name: 'outbox', sql: outbox },
 ];
 
 /** Any number: it only has to be the same in every process that migrates this database. */

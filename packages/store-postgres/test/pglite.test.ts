@@ -13,6 +13,7 @@ import {
   StoreError,
 } from '../src/index.js';
 import { pgliteTemplate, scratchDir } from './databases.js';
+import { describeOutbox } from './outboxContract.js';
 import { describeUpdateStore, targetRecord } from './updateStoreContract.js';
 
 const scratch = scratchDir();
@@ -34,6 +35,12 @@ afterAll(async () => {
 
 // One database for the contract; a tenant per test keeps the tests apart (and proves the scoping).
 describeUpdateStore('PGlite', async () => new PostgresUpdateStore(db, `tenant-${tenants++}`, db));
+
+// One session: both "backends" share it, as two relays in one process do.
+describeOutbox('PGlite', async () => {
+  const tenant = `outbox-${tenants++}`;
+  return { a: new PostgresUpdateStore(db, tenant, db), b: new PostgresUpdateStore(db, tenant, db) };
+});
 
 describe('PGlite database', () => {
   it('migrated the template from an empty directory, and migrating again applies nothing', async () => {

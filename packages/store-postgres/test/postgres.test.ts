@@ -7,19 +7,23 @@ import {
   openServerDb,
   openStore,
   PostgresUpdateStore,
+  watchOutbox,
 } from '../src/index.js';
 import { scratchDatabase, serverAvailable } from './databases.js';
+import { describeOutbox } from './outboxContract.js';
 import { describeUpdateStore, targetRecord } from './updateStoreContract.js';
 
 const available = await serverAvailable();
 const dropAfter: Array<() => Promise<void>> = [];
 let db: Db;
+let scratchUrl = '';
 let tenants = 0;
 
 describe.skipIf(!available)('PostgreSQL server', () => {
   beforeAll(async () => {
     const scratch = await scratchDatabase();
     dropAfter.push(scratch.drop);
+    scratchUrl = scratch.url;
     db = await openServerDb(scratch.url);
     dropAfter.push(() => db.close());
     await migrate(db);
@@ -33,6 +37,62 @@ describe.skipIf(!available)('PostgreSQL server', () => {
     'PostgreSQL',
     async () => new PostgresUpdateStore(db, `tenant-${tenants++}`, db),
   );
+
+  // Two connections (two pools): what two backends on one database see.
+  let dbB: Db | undefined;
+  describeOutbox('PostgreSQL', async () => {
+    if (!dbB) {
+      dbB = await openServerDb(scratchUrl);
+      dropAfter.push(() => dbB!.close());
+    }
+    const tenant = `outbox-${tenants++}`;
+    return {
+      a: new PostgresUpdateStore(db, tenant, db),
+      b: new PostgresUpdateStore(dbB, tenant, dbB),
+    };
+  });
+
+  it('tells another connection of committed outbox entries of its tenant, never of a rolled-back unit', async () => {
+    const other = await openServerDb(scratchUrl);
+    const heard: (string | undefined)[] = [];
+    let arrived: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const feed = await watchOutbox(other, 'feed', (channel) => {
+      heard.push(channel);
+      if (channel === 'last') arrived();
+    });
+    try {
+      const store = new PostgresUpdateStore(db, 'feed', db);
+      const elsewhere = new PostgresUpdateStore(db, 'feed-other', db);
+      const entry = (channel: string) => ({
+        channel,
+        event: {
+          type: 'TARGET_DELETED' as const,
+          controllerId: 'd',
+          updateStatus: 'UNKNOWN' as const,
+          timestamp: 1,
+        },
+      });
+      await expect(
+        store.transaction(async (tx) => {
+          await tx.appendOutbox!([entry('rolled-back')]);
+          throw new Error('no');
+        }),
+      ).rejects.toThrow('no');
+      await elsewhere.appendOutbox([entry('other-tenant')]);
+      await store.transaction((tx) =>
+        tx.appendOutbox!([entry('sie'), entry('sie'), entry('commands')]),
+      );
+      await store.appendOutbox([entry('last')]);
+      await done; // notifications come in commit order: everything before `last` is here
+      expect(heard.sort()).toEqual(['commands', 'last', 'sie']);
+    } finally {
+      await feed.close();
+      await other.close();
+    }
+  });
 
   // From an empty database and from every earlier version: up to v, then all the way.
   for (let from = 0; from < MIGRATIONS.length; from++) {

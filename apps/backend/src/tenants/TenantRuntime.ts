@@ -17,6 +17,8 @@ import type { TenantApi } from '../management/ManagementContext.js';
 import { DEFAULT_QUOTAS } from '../management/quotas.js';
 import { requireAssignableSet } from '../management/requests.js';
 import { compatibleTargets } from '../management/typeCatalogue.js';
+import { outboxChannelsOf } from '../outbox/outboxChannelsOf.js';
+import type { OutboxChannel } from '../outbox/startRelays.js';
 import { RolloutEngine } from '../rollouts/RolloutEngine.js';
 import { TenantSettings, type TenantValues } from './TenantSettings.js';
 
@@ -33,6 +35,8 @@ export interface TenantRuntime {
   /** The tenant's DDI (`/{tenant}/controller/v1`); its auth follows the tenant's configuration. */
   readonly ddi: HttpHandler;
   readonly signer: DownloadSigner;
+  /** The outbox channels the service writes; undefined: events go to in-process listeners only. */
+  readonly channels: readonly OutboxChannel[] | undefined;
   /** How DDI and unsigned downloads let devices in now. */
   ddiAuth(): DdiAuthOptions;
   /** Stops the tenant's background work and flushes its poll times; the store stays open. */
@@ -52,6 +56,8 @@ export interface TenantRuntimeParts {
   isDefault: boolean;
   inspection?: Inspection;
   events?: Pick<EventStreamOptions, 'capacity' | 'maxPending' | 'heartbeatMs'>;
+  /** SIE, commands and Huawei tasks through the store's outbox (default: when it keeps one). */
+  outbox?: boolean;
   /** Replaces the DDI handler (tests, embedders). */
   ddi?: (context: {
     service: UpdateService;
@@ -113,8 +119,18 @@ export async function startTenantRuntime(parts: TenantRuntimeParts): Promise<Ten
     }
   };
   try {
+    // The Huawei platform's devices are the default tenant's: no channel the others never read.
+    const channels = outboxChannelsOf(
+      {
+        amqpUrl: config.amqpUrl,
+        huaweiPlatformUrl: isDefault ? config.huaweiPlatformUrl : undefined,
+      },
+      store,
+      parts.outbox,
+    );
     const service = new UpdateService({
       store,
+      ...(channels ? { outbox: { channels } } : {}),
       onListenerError: (error, event) =>
         logger.warn({ event: event.type, err: error }, 'domain event listener failed'),
       onContactFlushError: (error) =>
@@ -218,6 +234,7 @@ export async function startTenantRuntime(parts: TenantRuntimeParts): Promise<Ten
       events,
       ddi,
       signer,
+      channels,
       ddiAuth: () => ddiAuthOf(settings.values),
       close: closeAll,
     };
