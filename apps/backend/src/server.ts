@@ -416,9 +416,11 @@ export async function startBackend(
             HTTP: artifactUrl(runtime.tenant, module.moduleId, artifact.filename),
           }),
         });
+        let connected = true;
         try {
           await publisher.start({ timeoutMs: options.amqpConnectTimeoutMs ?? 5000 });
         } catch (error) {
+          connected = false;
           if (!runtime.channels) {
             logger.warn(
               { amqpUrl: redact(config.amqpUrl), err: error },
@@ -442,6 +444,7 @@ export async function startBackend(
             await publisher.close();
           },
         });
+        if (!connected) continue;
         if (runtime === main) sie = publisher;
         // Required once it runs: a backend that runs without SIE says so at start.
         readiness.require({
