@@ -7,6 +7,7 @@ import {
   type Page,
   type PageQuery,
   putNewActionsOf,
+  putNewTargetsOf,
   type Sequence,
   type TargetContact,
   type TargetSelection,
@@ -169,6 +170,16 @@ export class CachingUpdateStore implements UpdateStore {
 
   putTarget(record: TargetRecord, expectedVersion?: number): Promise<void> {
     return this.#writing(record.controllerId, () => this.#inner.putTarget(record, expectedVersion));
+  }
+
+  async putNewTargets(records: readonly TargetRecord[]): Promise<void> {
+    for (const r of records) this.invalidate(r.controllerId);
+    try {
+      await putNewTargetsOf(this.#inner, records);
+    } finally {
+      // A poll that missed the target while the write was under way kept nothing stale.
+      for (const r of records) this.invalidate(r.controllerId);
+    }
   }
 
   deleteTarget(controllerId: string): Promise<boolean> {
@@ -339,6 +350,10 @@ class UnitView implements UpdateStore {
     const action = await this.tx.getAction(id);
     if (action) this.#touch(action.controllerId);
     return this.tx.deleteAction(id);
+  }
+  async putNewTargets(records: readonly TargetRecord[]) {
+    for (const r of records) this.#touch(r.controllerId);
+    return putNewTargetsOf(this.tx, records);
   }
   async putNewActions(records: readonly ActionRecord[]) {
     for (const r of records) this.#touch(r.controllerId);

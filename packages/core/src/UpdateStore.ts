@@ -47,6 +47,11 @@ export interface UpdateStore {
   /** Filtered by `TARGET_LIST_FIELDS`; ties (and no sort) in insertion order. */
   listTargets(query?: PageQuery): Promise<Page<TargetRecord>>;
   putTarget(record: TargetRecord, expectedVersion?: number): Promise<void>;
+  /**
+   * Optional: many targets that must not exist yet, in one write (the Management API's array
+   * POST); CONFLICT when any exists. Without it, `putTarget(record, -1)` each.
+   */
+  putNewTargets?(records: readonly TargetRecord[]): Promise<void>;
   deleteTarget(controllerId: string): Promise<boolean>;
   /**
    * Moves each target's `lastContactAt` forward to its contact's time (never back), and nothing
@@ -132,6 +137,15 @@ export async function putNewActionsOf(
 ): Promise<void> {
   if (store.putNewActions) return store.putNewActions(records);
   for (const record of records) await store.putAction(record, -1);
+}
+
+/** `store.putNewTargets`, or one `putTarget(record, -1)` each where the store has no batch. */
+export async function putNewTargetsOf(
+  store: UpdateStore,
+  records: readonly TargetRecord[],
+): Promise<void> {
+  if (store.putNewTargets) return store.putNewTargets(records);
+  for (const record of records) await store.putTarget(record, -1);
 }
 
 /** `store.nextIds`, or one `nextId` each where the store has no batch. */
