@@ -176,6 +176,40 @@ export class PostgresUpdateStore implements UpdateStore {
     }
   }
 
+  /**
+   * New targets in one statement (the Management API creates a fleet in bulk requests): rows
+   * from one JSON parameter by `jsonb_to_recordset`; CONFLICT when any existed already.
+   */
+  async putNewTargets(records: readonly TargetRecord[]) {
+    if (records.length === 0) return;
+    const input = records.map((record) => {
+      const view = targetViewOfRecord(record);
+      return {
+        controller_id: record.controllerId,
+        version: record.version,
+        name: record.name,
+        update_status: view.updateStatus,
+        created_at: iso(view.createdAt),
+        last_modified_at: iso(view.lastModifiedAt),
+        record,
+        ip_address: ipAddressOf(record.address) ?? null,
+      };
+    });
+    const { rowCount } = await this.#sql.query(
+      `INSERT INTO targets (tenant, controller_id, version, name, update_status, created_at,
+                            last_modified_at, record, ip_address)
+       SELECT $1, controller_id, version, name, update_status, created_at, last_modified_at,
+              record, ip_address
+         FROM jsonb_to_recordset($2::text::jsonb)
+           AS t(controller_id text, version int, name text, update_status text,
+                created_at timestamptz, last_modified_at timestamptz, record jsonb, ip_address text)
+       ON CONFLICT DO NOTHING`,
+      [this.#tenant, JSON.stringify(input)],
+    );
+    // Inside a unit (as the service writes them) the CONFLICT rolls the whole batch back.
+    if (rowCount !== records.length) throw conflict('target', records[0]!.controllerId, -1);
+  }
+
   async touchTargets(contacts: readonly TargetContact[]) {
     if (contacts.length === 0) return;
     // One row per target (the latest time), bound as one JSON parameter: the same SQL on both
