@@ -55,6 +55,12 @@ export interface CommanderOptions {
    * must never share one (the broker would switch the session between them).
    */
   clientId?: string;
+  /**
+   * Several backends on one broker: the group of an MQTT 5 shared subscription for the reports,
+   * so each report reaches one of them (`commanderFilters`). Each backend still needs a
+   * `clientId` of its own. Unset: this commander gets every report.
+   */
+  sharedGroup?: string;
   /** MQTT 5 session expiry after a disconnect (default 3600 s); 3.1.1 sessions do not expire. */
   sessionExpirySeconds?: number;
   /** MQTT 5 receive maximum: QoS 1 reports the broker may have in flight to us (default 65535). */
@@ -219,7 +225,7 @@ export class Commander {
     const client = this.#client;
     if (!client) return Promise.resolve();
     this.#subscribed = client
-      .subscribeAsync(commanderFilters(this.options.tenant), { qos: 1 })
+      .subscribeAsync(commanderFilters(this.options.tenant, this.options.sharedGroup), { qos: 1 })
       .then(() => undefined)
       .catch((err) => this.#log.warn({ err }, 'subscribe failed'));
     return this.#subscribed;

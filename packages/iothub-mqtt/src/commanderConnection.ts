@@ -1,13 +1,20 @@
 import type { Logger } from '@otaflow/core';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
-/** What a commander subscribes to (QoS 1): reports in both topic forms, and command responses. */
-export function commanderFilters(tenant: string): string[] {
+/**
+ * What a commander subscribes to (QoS 1): reports in both topic forms, and command responses.
+ * With `sharedGroup`, the reports go through an MQTT 5 shared subscription
+ * (`$share/<group>/...`): commanders of several backends in one group each get a share of the
+ * devices' reports instead of all of them. Command responses stay unshared, since only the
+ * commander that sent a command waits for its response (the others drop it as not theirs).
+ */
+export function commanderFilters(tenant: string, sharedGroup?: string): string[] {
+  const share = sharedGroup ? `$share/${sharedGroup}/` : '';
   return [
-    `e/${tenant}/+/#`,
-    `event/${tenant}/+/#`,
-    `t/${tenant}/+/#`,
-    `telemetry/${tenant}/+/#`,
+    `${share}e/${tenant}/+/#`,
+    `${share}event/${tenant}/+/#`,
+    `${share}t/${tenant}/+/#`,
+    `${share}telemetry/${tenant}/+/#`,
     `command/${tenant}/+/res/#`,
     `c/${tenant}/+/s/#`,
   ];
