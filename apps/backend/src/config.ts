@@ -57,6 +57,13 @@ export const BackendConfig = z.object({
   mqttUrl: Url(['mqtt:', 'mqtts:', 'ws:', 'wss:']).optional(),
   /** Embedded broker: a password any device may log in with (and so register itself); unset = none. */
   mqttDevicePassword: z.string().min(1).optional(),
+  /** The commander's MQTT client id; several backends on one broker need one each. */
+  mqttClientId: z.string().min(1).max(128).optional(),
+  /** MQTT 5 shared-subscription group of the commanders of several backends on one broker. */
+  mqttSharedGroup: z
+    .string()
+    .regex(/^[^/+#]{1,64}$/, 'mqtt shared group: no /, + or #')
+    .optional(),
   amqpUrl: Url(['amqp:', 'amqps:']).optional(),
   inspect: Flag.default(false),
   inspectPort: Port.default(8090),
@@ -217,6 +224,20 @@ export const BACKEND_CLI = {
       placeholder: 'secret',
       description:
         'embedded broker: shared password of <device-id>@<tenant> logins, lets new devices register (default: none, each target its security token)',
+    },
+    mqttClientId: {
+      type: 'string',
+      env: 'MQTT_CLIENT_ID',
+      placeholder: 'id',
+      description:
+        "the commander's MQTT client id (default otaflow-commander-<tenant>); one per backend on a shared broker",
+    },
+    mqttSharedGroup: {
+      type: 'string',
+      env: 'MQTT_SHARED_GROUP',
+      placeholder: 'group',
+      description:
+        'several backends on one MQTT 5 broker: the shared-subscription group that spreads device reports over their commanders (default: none, every report to this one)',
     },
     amqpUrl: {
       type: 'string',

@@ -172,7 +172,7 @@ export async function startBackend(
     let mqttUrl = config.mqttUrl;
     let embeddedBroker = false;
     let commanderLogin: { username: string; password: string } | undefined;
-    const commanderClientId = `otaflow-commander-${config.tenant}`;
+    const commanderClientId = config.mqttClientId ?? `otaflow-commander-${config.tenant}`;
     if (!mqttUrl) {
       const broker = await startEmbeddedBroker({
         tenant: config.tenant,
@@ -308,6 +308,7 @@ export async function startBackend(
       artifactUrl: (module, artifact) => artifactUrl(module.id, artifact.filename),
       logger: logger.child({ component: 'iothub' }),
       clientId: commanderClientId,
+      ...(config.mqttSharedGroup ? { sharedGroup: config.mqttSharedGroup } : {}),
       ...(commanderLogin ? { mqttOptions: commanderLogin } : {}),
       // Session and flow control (MQTT 5, large receive maximum, persistent session, 3.1.1
       // fallback for the embedded aedes) are the commander's own business.
