@@ -58,6 +58,33 @@ describe.skipIf(!available)('PostgreSQL server', () => {
     });
   }
 
+  it('writes a poll time as a HOT update: no index entry for it', async () => {
+    // A database of its own: the other tests' rows leave no page without room.
+    const scratch = await scratchDatabase();
+    const own = await openServerDb(scratch.url);
+    dropAfter.push(async () => {
+      await own.close();
+      await scratch.drop();
+    });
+    await migrate(own);
+    const tenant = 'hot';
+    const store = new PostgresUpdateStore(own, tenant, own);
+    await store.putNewTargets(['h1', 'h2', 'h3'].map((id) => targetRecord(id)));
+    const hot = await own.transaction(async (tx) => {
+      await new PostgresUpdateStore(tx, tenant).touchTargets(
+        ['h1', 'h2', 'h3'].map((controllerId) => ({ controllerId, at: 5_000 })),
+      );
+      // This transaction's own counts: no other test's writes in them.
+      const { rows } = await tx.query<{ upd: string; hot: string }>(
+        `SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables
+          WHERE relname = 'targets'`,
+      );
+      return rows[0];
+    });
+    expect(hot).toEqual({ upd: '3', hot: '3' });
+    expect((await store.getTarget('h2'))?.state.context).toMatchObject({ lastContactAt: 5_000 });
+  });
+
   it("appends a report's status rows and rewrites none of the earlier ones", async () => {
     const tenant = `history-${tenants++}`;
     const store = new PostgresUpdateStore(db, tenant, db);
