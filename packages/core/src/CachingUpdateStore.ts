@@ -110,13 +110,18 @@ export class CachingUpdateStore implements UpdateStore {
     this.#misses++;
     const mark = this.#mark(controllerId);
     let target: TargetRecord | undefined;
+    let actions: ActionRecord[] | undefined;
     try {
-      target = await this.#inner.getTarget(controllerId);
+      // A poll reads the actions next: both in one round trip where the store can.
+      if (this.#inner.getTargetAndActions)
+        ({ target, actions } = await this.#inner.getTargetAndActions(controllerId));
+      else target = await this.#inner.getTarget(controllerId);
     } finally {
       this.#done(controllerId, mark);
     }
     this.#keep(controllerId, mark, (entry) => {
       entry.target = target ?? null;
+      if (actions) entry.actions = actions.slice();
     });
     return target;
   }

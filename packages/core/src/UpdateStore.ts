@@ -42,6 +42,14 @@ export type PageQuery = ListRequest;
  */
 export interface UpdateStore {
   getTarget(controllerId: string): Promise<TargetRecord | undefined>;
+  /**
+   * Optional: what a device's poll reads, its target (undefined: none) and the target's actions
+   * as `listActionsOfTarget` lists them, in one read of one snapshot. The poll cache fills both
+   * with it on a miss: one database round trip instead of two.
+   */
+  getTargetAndActions?(
+    controllerId: string,
+  ): Promise<{ target: TargetRecord | undefined; actions: ActionRecord[] }>;
   /** Optional: the targets of these ids that exist, in one read. Without it, `getTarget` each. */
   getTargets?(controllerIds: readonly string[]): Promise<TargetRecord[]>;
   /** Filtered by `TARGET_LIST_FIELDS`; ties (and no sort) in insertion order. */

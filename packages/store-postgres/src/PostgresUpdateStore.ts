@@ -118,6 +118,18 @@ export class PostgresUpdateStore implements UpdateStore {
     return rows[0]?.record;
   }
 
+  async getTargetAndActions(controllerId: string) {
+    const { rows } = await this.#sql.query<{ target: TargetRecord | null; actions: ActionRow[] }>(
+      `SELECT (SELECT record FROM targets WHERE tenant = $1 AND controller_id = $2) AS target,
+              (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]'::jsonb)
+                 FROM (SELECT ${ACTION_COLUMNS} FROM actions
+                        WHERE tenant = $1 AND controller_id = $2) a) AS actions`,
+      [this.#tenant, controllerId],
+    );
+    const row = rows[0];
+    return { target: row?.target ?? undefined, actions: (row?.actions ?? []).map(actionOf) };
+  }
+
   async getTargets(controllerIds: readonly string[]) {
     if (controllerIds.length === 0) return [];
     const { rows } = await this.#sql.query<{ record: TargetRecord }>(

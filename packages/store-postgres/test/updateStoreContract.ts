@@ -199,6 +199,25 @@ export function describeUpdateStore(name: string, factory: StoreFactory) {
       expect(await store.getAction(ids[0]!)).toEqual(a);
     });
 
+    it('reads a target and its actions together as a poll does, when the store can', async () => {
+      const store = await factory();
+      if (!store.getTargetAndActions) return;
+      expect(await store.getTargetAndActions('none')).toEqual({ target: undefined, actions: [] });
+      await store.putTarget(targetRecord('p1'), -1);
+      expect(await store.getTargetAndActions('p1')).toEqual({
+        target: await store.getTarget('p1'),
+        actions: [],
+      });
+      const [first, second] = await nextIdsOf(store, 'action', 2);
+      await putNewActionsOf(store, [
+        await actionRecord('p1', second!),
+        await actionRecord('p1', first!),
+      ]);
+      const both = await store.getTargetAndActions('p1');
+      expect(both.actions).toEqual(await store.listActionsOfTarget('p1'));
+      expect(both.actions.map((a) => a.id)).toEqual([first, second]);
+    });
+
     it('writes many new targets in one batch, and none when one exists', async () => {
       const store = await factory();
       const fleet = ['n1', 'n2', 'n3'].map((id) => ({
