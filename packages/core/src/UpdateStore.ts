@@ -64,7 +64,8 @@ export interface UpdateStore {
   /**
    * Moves each target's `lastContactAt` forward to its contact's time (never back), and nothing
    * else: no version is taken, so a concurrent versioned write does not conflict with it (and may
-   * put an older time back; the next contact moves it on). Unknown targets are skipped. Many
+   * put an older time back; the next contact moves it on). Unknown targets are skipped, and a
+   * store may skip one another writer holds locked rather than wait for it. Many
    * devices' polls in one call: hawkBit, too, persists poll times in batches. Not part of a unit.
    */
   touchTargets(contacts: readonly TargetContact[]): Promise<void>;

@@ -231,13 +231,22 @@ export class PostgresUpdateStore implements UpdateStore {
     for (const { controllerId, at } of contacts)
       latest.set(controllerId, Math.max(at, latest.get(controllerId) ?? at));
     const rows = [...latest].map(([id, at]) => ({ id, at: Math.trunc(at) }));
+    // SKIP LOCKED: a target another unit holds (an assignment of thousands, a report) keeps its
+    // old time until its next contact, and the batch neither waits for that unit nor, locking
+    // rows in the opposite order, deadlocks with it and makes it start over.
     await this.#sql.query(
-      `UPDATE targets t
-          SET record = jsonb_set(t.record, '{state,context,lastContactAt}', to_jsonb(c.at))
-         FROM jsonb_to_recordset($2::text::jsonb) AS c(id text, at bigint)
-        WHERE t.tenant = $1 AND t.controller_id = c.id
-          AND COALESCE(CASE WHEN jsonb_typeof(t.record #> '{state,context,lastContactAt}') = 'number'
-                            THEN (t.record #>> '{state,context,lastContactAt}')::numeric END, -1) < c.at`,
+      `WITH c AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS c(id text, at bigint)),
+            free AS (
+         SELECT t.controller_id, c.at FROM targets t JOIN c ON t.controller_id = c.id
+          WHERE t.tenant = $1
+            AND COALESCE(CASE WHEN jsonb_typeof(t.record #> '{state,context,lastContactAt}') = 'number'
+                              THEN (t.record #>> '{state,context,lastContactAt}')::numeric END, -1) < c.at
+          ORDER BY t.controller_id
+            FOR UPDATE OF t SKIP LOCKED)
+       UPDATE targets t
+          SET record = jsonb_set(t.record, '{state,context,lastContactAt}', to_jsonb(free.at))
+         FROM free
+        WHERE t.tenant = $1 AND t.controller_id = free.controller_id`,
       [this.#tenant, JSON.stringify(rows)],
     );
   }

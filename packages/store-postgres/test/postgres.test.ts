@@ -85,6 +85,31 @@ describe.skipIf(!available)('PostgreSQL server', () => {
     expect((await store.getTarget('h2'))?.state.context).toMatchObject({ lastContactAt: 5_000 });
   });
 
+  it('skips a poll time of a target another unit holds, instead of waiting for it', async () => {
+    const scratch = await scratchDatabase();
+    const [first, second] = [await openServerDb(scratch.url), await openServerDb(scratch.url)];
+    dropAfter.push(async () => {
+      await first.close();
+      await second.close();
+      await scratch.drop();
+    });
+    await migrate(first);
+    const store = new PostgresUpdateStore(first, 't', first);
+    await store.putNewTargets([targetRecord('held'), targetRecord('free')]);
+    // A unit of another backend (an assignment, say) holds 'held' while the batch comes in.
+    await second.transaction(async (tx) => {
+      await tx.query(
+        `SELECT 1 FROM targets WHERE tenant = 't' AND controller_id = 'held' FOR UPDATE`,
+      );
+      await store.touchTargets([
+        { controllerId: 'held', at: 7_000 },
+        { controllerId: 'free', at: 7_000 },
+      ]);
+    });
+    expect((await store.getTarget('free'))?.state.context).toMatchObject({ lastContactAt: 7_000 });
+    expect((await store.getTarget('held'))?.state.context).not.toHaveProperty('lastContactAt');
+  });
+
   it("appends a report's status rows and rewrites none of the earlier ones", async () => {
     const tenant = `history-${tenants++}`;
     const store = new PostgresUpdateStore(db, tenant, db);
