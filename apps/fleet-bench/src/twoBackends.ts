@@ -99,8 +99,10 @@ export async function runTwoBackendFleet(o: TwoBackendOptions): Promise<TwoBacke
           sleep,
           '--ddi-registration-rate',
           '0',
+          // One blob store for both, as behind a load balancer: an artifact uploaded through
+          // one backend is downloaded through the other.
           '--data-dir',
-          join(workDir, `backend-${name}`),
+          join(workDir, 'backend'),
           '--log-level',
           'info',
         ],
