@@ -1,4 +1,4 @@
-import { METADATA, metadataScope } from '@otaflow/core';
+import { METADATA, metadataScope, OtaflowError } from '@otaflow/core';
 import { z } from 'zod';
 import { storeListQuery } from '../query.js';
 import { resolveAuditFields } from './auditFields.js';
@@ -11,7 +11,7 @@ import type {
   Route,
 } from './ManagementContext.js';
 import { LIST_QUERY } from './openApiDocument.js';
-import { emptyProblem, hawkbitProblem } from './Problem.js';
+import { alreadyExists, emptyProblem, hawkbitProblem } from './Problem.js';
 import { assignmentJson, paged, setJson, targetJson, targetTypeNames } from './representations.js';
 import {
   arrayBody,
@@ -42,7 +42,13 @@ export async function createTargets(
   }
   // One read and one write for the whole array (core's createTargets): a fleet is created in
   // bulk requests, and a known or repeated controllerId still fails all of it with 409.
-  const created = await api.service.createTargets(list.map((t) => stripUndefined(t)));
+  const created = await api.service
+    .createTargets(list.map((t) => stripUndefined(t)))
+    .catch((error: unknown) => {
+      throw error instanceof OtaflowError && error.code === 'TARGET_EXISTS'
+        ? alreadyExists()
+        : error;
+    });
   const names = await targetTypeNames(api);
   return {
     status: 201,
