@@ -36,12 +36,23 @@ const lines = [
   'script on the same machine, so the ratio is what carries over to other machines.',
   '',
 ];
-for (const dir of ['packages', 'apps'].flatMap((kind) =>
-  readdirSync(join(root, kind)).map((n) => join(kind, n)),
-)) {
-  const file = join(root, dir, 'bench', 'result.json');
-  if (!existsSync(file)) continue;
-  const result = JSON.parse(readFileSync(file, 'utf8'));
+// A package's `bench/result.json` first, then its other results (`bench/<phase>-result.json`: a
+// phase that writes figures of its own, e.g. the backend's scale run).
+const resultsOf = (dir) => {
+  const bench = join(root, dir, 'bench');
+  if (!existsSync(bench)) return [];
+  const others = readdirSync(bench)
+    .filter((f) => f.endsWith('-result.json'))
+    .sort();
+  return [...(existsSync(join(bench, 'result.json')) ? ['result.json'] : []), ...others].map((f) =>
+    join(dir, 'bench', f),
+  );
+};
+for (const file of ['packages', 'apps']
+  .flatMap((kind) => readdirSync(join(root, kind)).map((n) => join(kind, n)))
+  .flatMap(resultsOf)) {
+  const dir = file.split('/bench/')[0];
+  const result = JSON.parse(readFileSync(join(root, file), 'utf8'));
   const m = result.machine ?? {};
   lines.push(`## ${result.name ?? dir}`, '');
   lines.push(
@@ -76,14 +87,7 @@ writeFileSync(join(root, 'BENCHMARKS.md'), `${lines.join('\n')}\n`);
 // The report and the results are committed, so they leave in the repository's own format.
 spawnSync(
   'pnpm',
-  [
-    'exec',
-    'biome',
-    'format',
-    '--write',
-    'BENCHMARKS.md',
-    ...dirs.map((d) => join(d, 'bench', 'result.json')),
-  ],
+  ['exec', 'biome', 'format', '--write', 'BENCHMARKS.md', ...dirs.flatMap(resultsOf)],
   { cwd: root, stdio: 'ignore' },
 );
 console.log(`\nwrote BENCHMARKS.md${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);

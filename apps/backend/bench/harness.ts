@@ -17,11 +17,14 @@ export interface Figure {
   metric: string;
   value: number;
   unit: string;
-  baseline: number;
-  ratio: number;
+  /** Null where the figure has no baseline of its own (an RSS, a CPU share). */
+  baseline: number | null;
+  ratio: number | null;
   goal: number | null;
   /** The goal is a ceiling for the ratio (a time against the baseline's). */
   ratioBelow?: boolean;
+  /** The goal is a ceiling for the value itself (a latency, an RSS). */
+  goalBelow?: boolean;
 }
 
 export interface Sample {
@@ -166,10 +169,16 @@ export function figuresOf(metric: string, goal: number | null, m: Comparison): F
 }
 
 /** Writes a result file in the format scripts/bench.mjs reads, and prints it as a table. */
-export async function writeResult(file: URL, name: string, figures: Figure[]): Promise<void> {
+export async function writeResult(
+  file: URL,
+  name: string,
+  figures: Figure[],
+  note?: string,
+): Promise<void> {
   const result = {
     name,
     date: new Date().toISOString(),
+    ...(note ? { note } : {}),
     machine: {
       cores: cpus().length,
       memoryGiB: Math.round(totalmem() / 2 ** 30),

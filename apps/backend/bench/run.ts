@@ -19,7 +19,10 @@
  *   whose state did not change must cost no database round trip (the poll cache, kept right by
  *   the database's change notifications).
  *
- * Env: BENCH_ONLY=polls,feedback,db-polls,rollout picks phases; BENCH_ROUNDS=n measures n rounds (5); BENCH_SERVER_PROF=<dir> runs the server processes
+ * - a million targets on PostgreSQL behind two backend processes (`scale`, scale.ts: bulk creation,
+ *   then polls at a 5-minute interval's rate, open-loop), written to bench/scale-result.json.
+ *
+ * Env: BENCH_ONLY=polls,feedback,db-polls,rollout,scale picks phases; BENCH_ROUNDS=n measures n rounds (5); BENCH_SERVER_PROF=<dir> runs the server processes
  * with --cpu-prof into <dir>.
  */
 
@@ -38,9 +41,12 @@ import {
   writeResult,
 } from './harness.js';
 import { benchRollout } from './rollout.js';
+import { benchScale } from './scale.js';
 import { CONTROLLERS, cid, FEEDBACK, TENANT } from './shared.js';
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'polls,feedback,db-polls,rollout').split(','));
+const ONLY = new Set(
+  (process.env.BENCH_ONLY ?? 'polls,feedback,db-polls,rollout,scale').split(','),
+);
 const HEADERS = { accept: 'application/hal+json' };
 const poll = (i: number): Req => ({
   path: `/${TENANT}/controller/v1/${cid(i)}`,
@@ -51,7 +57,10 @@ const poll = (i: number): Req => ({
 const started = Date.now();
 // In process and before the servers start, so that it has the cores to itself.
 const rolloutFigures = ONLY.has('rollout') ? await benchRollout() : [];
-if (![...ONLY].some((phase) => phase !== 'rollout')) {
+// Its own processes and its own result file (BENCH_SCALE_TARGETS and siblings size it).
+if (ONLY.has('scale')) await benchScale();
+if (ONLY.has('scale') && ONLY.size === 1) process.exit(0);
+if (![...ONLY].some((phase) => phase !== 'rollout' && phase !== 'scale')) {
   await writeResult(new URL('./result.json', import.meta.url), '@otaflow/backend', rolloutFigures);
   process.exit(0);
 }

@@ -192,6 +192,13 @@ describe('targets', () => {
     expect(dup.status).toBe(409);
     expect(dup.json.errorCode).toBe('hawkbit.server.error.repo.entityAlreadyExists');
     expect((await call(backend, 'GET', '/rest/v1/targets/t-dup-new')).status).toBe(404);
+    const twice = await call(backend, 'POST', '/rest/v1/targets', [
+      { controllerId: 't-twice' },
+      { controllerId: 't-twice-other' },
+      { controllerId: 't-twice' },
+    ]);
+    expect(twice.status).toBe(409);
+    expect((await call(backend, 'GET', '/rest/v1/targets/t-twice-other')).status).toBe(404);
 
     const badSort = await call(backend, 'GET', '/rest/v1/targets?sort=controllerId:UP');
     expect(badSort.json.errorCode).toBe('hawkbit.server.error.rest.param.invalidDirection');

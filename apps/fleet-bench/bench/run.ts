@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseFlags } from '@otaflow/cli';
 import postgres from 'postgres';
-import { type FleetResult, type FleetStore, runFleet } from '../src/index.js';
+import {
+  type FleetResult,
+  type FleetStore,
+  runFleet,
+  runTwoBackendFleet,
+  type TwoBackendResult,
+} from '../src/index.js';
 
 const BENCH_CLI = {
   name: 'fleet-bench',
@@ -86,6 +92,13 @@ const BENCH_CLI = {
       default: 'postgres://postgres@127.0.0.1:5432/postgres',
       description: 'PostgreSQL server for the postgres run (a scratch database is created there)',
     },
+    backends: {
+      type: 'number',
+      env: 'FLEET_BACKENDS',
+      default: 1,
+      description:
+        '2: two backends on one PostgreSQL database (DDI halves, MQTT shared), figures per backend, into bench/two-backends-result.json',
+    },
     cpuProf: {
       type: 'boolean',
       env: 'FLEET_CPU_PROF',
@@ -129,6 +142,141 @@ async function withScratchDatabase<T>(work: (url: string) => Promise<T>): Promis
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     await admin.end();
   }
+}
+
+if (f.backends === 2) {
+  const r: TwoBackendResult = await withScratchDatabase((databaseUrl) =>
+    runTwoBackendFleet({
+      ddi: f.ddi,
+      mqtt: f.mqtt,
+      pollSeconds: f.pollSeconds,
+      artifactBytes: f.artifactBytes,
+      mqttUrl: f.mqttUrl,
+      amqpUrl: f.amqpUrl,
+      databaseUrl,
+      updateTimeoutMs: f.timeout * 1000,
+      log: (line) => say(`[two backends] ${line}`),
+    }),
+  );
+  const missing = Object.values(r.sie.check.missing).reduce((a, b) => a + b, 0);
+  const figures = [
+    {
+      metric: 'targets IN_SYNC after the update',
+      value: r.inSync,
+      unit: 'targets',
+      baseline: r.targets,
+      ratio: r.inSync / r.targets,
+      goal: 1,
+    },
+    {
+      metric: 'updates lost',
+      value: r.lost,
+      unit: 'targets',
+      baseline: null,
+      ratio: null,
+      goal: 0,
+      goalBelow: true,
+    },
+    {
+      metric: 'assignment -> every target IN_SYNC',
+      value: r.updateSeconds,
+      unit: 's',
+      baseline: null,
+      ratio: null,
+      goal: null,
+    },
+    {
+      metric: 'reports applied (DDI feedback + MQTT lastOperation), both backends',
+      value: r.reportsPerSecond,
+      unit: 'reports/s',
+      baseline: null,
+      ratio: null,
+      goal: null,
+    },
+    {
+      metric: 'SIE events delivered, both backends',
+      value: r.sie.perSecond,
+      unit: 'events/s',
+      baseline: null,
+      ratio: null,
+      goal: null,
+    },
+    {
+      metric: 'SIE events of the update missing',
+      value: missing,
+      unit: 'events',
+      baseline: null,
+      ratio: null,
+      goal: 0,
+      goalBelow: true,
+    },
+    ...r.backends.flatMap((b) => [
+      {
+        metric: `backend ${b.name} (${b.ddiDevices} DDI devices): DDI requests handled during the update`,
+        value: b.requestsPerSecond,
+        unit: 'req/s',
+        baseline: null,
+        ratio: null,
+        goal: null,
+      },
+      {
+        metric: `backend ${b.name}: poll p50 / p99 during the update`,
+        value: b.poll.p99,
+        unit: 'ms (p99)',
+        baseline: b.poll.p50,
+        ratio: null,
+        goal: null,
+      },
+      {
+        metric: `backend ${b.name}: feedback p99 during the update`,
+        value: b.feedback.p99,
+        unit: 'ms',
+        baseline: null,
+        ratio: null,
+        goal: null,
+      },
+      {
+        metric: `backend ${b.name}: peak RSS (VmHWM)`,
+        value: b.peakRssBytes / 2 ** 20,
+        unit: 'MiB',
+        baseline: null,
+        ratio: null,
+        goal: 1024,
+        goalBelow: true,
+      },
+      {
+        metric: `backend ${b.name}: CPU during the update`,
+        value: b.cpuSecondsUpdate,
+        unit: 's',
+        baseline: null,
+        ratio: null,
+        goal: null,
+      },
+    ]),
+  ];
+  for (const x of figures) say(`${x.metric}: ${Number(x.value.toPrecision(4))} ${x.unit}`);
+  say(`errors: ddi ${r.errors.ddi}, mqtt ${r.errors.mqtt} ${r.errors.lastErrors.join(' | ')}`);
+  writeFileSync(
+    join(here, 'two-backends-result.json'),
+    `${JSON.stringify(
+      {
+        name: `fleet on two backends: ${f.ddi.toLocaleString('en-US')} DDI + ${f.mqtt.toLocaleString('en-US')} MQTT devices, one update, one PostgreSQL database (apps/fleet-bench, FLEET_BACKENDS=2)`,
+        date: new Date().toISOString(),
+        machine: {
+          cores: cpus().length,
+          memoryGiB: Math.round(totalmem() / 2 ** 30),
+          node: process.version,
+        },
+        note: 'The baseline column of the poll row is its p50. Both backends, PostgreSQL, Mosquitto, RabbitMQ and the simulators share the machine.',
+        figures,
+        details: r,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  say(`wrote bench/two-backends-result.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  process.exit(0);
 }
 
 const runOn = (store: FleetStore, full: boolean) =>

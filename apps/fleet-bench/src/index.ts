@@ -14,3 +14,9 @@ export { ManagementClient } from './managementClient.js';
 export { type ProcStats, readProcStats } from './procStats.js';
 export { type ProfileEntry, summariseCpuProfile } from './profile.js';
 export { type SieCheck, type SieTally, startSieCounter } from './sieCounter.js';
+export {
+  type BackendFigures,
+  runTwoBackendFleet,
+  type TwoBackendOptions,
+  type TwoBackendResult,
+} from './twoBackends.js';

@@ -6,5 +6,7 @@ export {
   median,
   serveBenchChild,
 } from './benchChild.js';
+export type { LoadAnswer } from './Connection.js';
 export { encodeRequest } from './encodeRequest.js';
-export { type LoadAnswer, LoadClient } from './LoadClient.js';
+export { LoadClient } from './LoadClient.js';
+export { OpenLoadClient, type OpenLoadResult, percentile } from './OpenLoadClient.js';

@@ -14,6 +14,7 @@ import {
   type Page,
   type PageQuery,
   putNewActionsOf,
+  putNewTargetsOf,
   type Sequence,
   type TargetContact,
   type TargetSelection,
@@ -30,6 +31,14 @@ export interface CachingUpdateStoreOptions {
 interface Entry {
   target?: TargetRecord | null;
   actions?: readonly ActionRecord[];
+}
+
+/** Where a read stood when it began, to tell whether its key was forgotten while it ran. */
+interface Mark {
+  reading: { reads: number; generation: number };
+  generation: number;
+  epoch: number;
+  forgotten?: boolean;
 }
 
 /**
@@ -52,8 +61,12 @@ export class CachingUpdateStore implements UpdateStore {
   readonly #maxEntries: number;
   /** Insertion order is recency: a hit moves its key to the end. */
   readonly #entries = new Map<string, Entry>();
-  /** Bumped by each forgetting of a key; a read keeps its answer only if the count is unchanged. */
-  readonly #generations = new Map<string, number>();
+  /**
+   * Reads under way, by key: a forgetting bumps `generation`, and a read keeps its answer only if
+   * it is unchanged. Only keys being read are here, so a fleet's worth of change notifications
+   * leaves nothing behind.
+   */
+  readonly #reading = new Map<string, { reads: number; generation: number }>();
   #epoch = 0;
   #enabled = true;
   #hits = 0;
@@ -84,13 +97,13 @@ export class CachingUpdateStore implements UpdateStore {
   /** Another process changed this target or its actions. */
   invalidate(controllerId: string): void {
     this.#entries.delete(controllerId);
-    this.#generations.set(controllerId, (this.#generations.get(controllerId) ?? 0) + 1);
+    const reading = this.#reading.get(controllerId);
+    if (reading) reading.generation++;
   }
 
   /** Anything may have changed (e.g. change notifications were lost). */
   invalidateAll(): void {
     this.#entries.clear();
-    this.#generations.clear();
     this.#epoch++;
   }
 
@@ -111,9 +124,19 @@ export class CachingUpdateStore implements UpdateStore {
     }
     this.#misses++;
     const mark = this.#mark(controllerId);
-    const target = await this.#inner.getTarget(controllerId);
+    let target: TargetRecord | undefined;
+    let actions: ActionRecord[] | undefined;
+    try {
+      // A poll reads the actions next: both in one round trip where the store can.
+      if (this.#inner.getTargetAndActions)
+        ({ target, actions } = await this.#inner.getTargetAndActions(controllerId));
+      else target = await this.#inner.getTarget(controllerId);
+    } finally {
+      this.#done(controllerId, mark);
+    }
     this.#keep(controllerId, mark, (entry) => {
       entry.target = target ?? null;
+      if (actions) entry.actions = actions.slice();
     });
     return target;
   }
@@ -127,7 +150,12 @@ export class CachingUpdateStore implements UpdateStore {
     }
     this.#misses++;
     const mark = this.#mark(controllerId);
-    const actions = await this.#inner.listActionsOfTarget(controllerId);
+    let actions: ActionRecord[];
+    try {
+      actions = await this.#inner.listActionsOfTarget(controllerId);
+    } finally {
+      this.#done(controllerId, mark);
+    }
     this.#keep(controllerId, mark, (entry) => {
       entry.actions = actions.slice();
     });
@@ -144,21 +172,24 @@ export class CachingUpdateStore implements UpdateStore {
     return entry;
   }
 
-  #mark(controllerId: string): { generation: number; epoch: number } {
-    return { generation: this.#generations.get(controllerId) ?? 0, epoch: this.#epoch };
+  #mark(controllerId: string): Mark {
+    let reading = this.#reading.get(controllerId);
+    if (!reading) {
+      reading = { reads: 0, generation: 0 };
+      this.#reading.set(controllerId, reading);
+    }
+    reading.reads++;
+    return { reading, generation: reading.generation, epoch: this.#epoch };
   }
 
-  #keep(
-    controllerId: string,
-    mark: { generation: number; epoch: number },
-    fill: (entry: Entry) => void,
-  ): void {
-    if (
-      !this.#enabled ||
-      this.#maxEntries === 0 ||
-      mark.epoch !== this.#epoch ||
-      mark.generation !== (this.#generations.get(controllerId) ?? 0)
-    )
+  /** The read has its answer: whether it was forgotten meanwhile is now in its mark. */
+  #done(controllerId: string, mark: Mark): void {
+    mark.forgotten = mark.reading.generation !== mark.generation;
+    if (--mark.reading.reads === 0) this.#reading.delete(controllerId);
+  }
+
+  #keep(controllerId: string, mark: Mark, fill: (entry: Entry) => void): void {
+    if (!this.#enabled || this.#maxEntries === 0 || mark.epoch !== this.#epoch || mark.forgotten)
       return;
     let entry = this.#entries.get(controllerId);
     if (!entry) {
@@ -184,6 +215,16 @@ export class CachingUpdateStore implements UpdateStore {
 
   putTarget(record: TargetRecord, expectedVersion?: number): Promise<void> {
     return this.#writing(record.controllerId, () => this.#inner.putTarget(record, expectedVersion));
+  }
+
+  async putNewTargets(records: readonly TargetRecord[]): Promise<void> {
+    for (const r of records) this.invalidate(r.controllerId);
+    try {
+      await putNewTargetsOf(this.#inner, records);
+    } finally {
+      // A poll that missed the target while the write was under way kept nothing stale.
+      for (const r of records) this.invalidate(r.controllerId);
+    }
   }
 
   deleteTarget(controllerId: string): Promise<boolean> {
@@ -368,6 +409,10 @@ class UnitView implements UpdateStore {
     const action = await this.tx.getAction(id);
     if (action) this.#touch(action.controllerId);
     return this.tx.deleteAction(id);
+  }
+  async putNewTargets(records: readonly TargetRecord[]) {
+    for (const r of records) this.#touch(r.controllerId);
+    return putNewTargetsOf(this.tx, records);
   }
   async putNewActions(records: readonly ActionRecord[]) {
     for (const r of records) this.#touch(r.controllerId);

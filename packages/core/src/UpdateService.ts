@@ -37,6 +37,7 @@ import {
   type Page,
   type PageQuery,
   putNewActionsOf,
+  putNewTargetsOf,
   type TargetSelection,
   type UpdateStore,
 } from './UpdateStore.js';
@@ -446,6 +447,38 @@ export class UpdateService {
         return view;
       });
     });
+  }
+
+  /**
+   * Many new targets as one unit (the Management API's array POST): TARGET_EXISTS, and none is
+   * created, when an id is known or given twice. One read and one batched write where the store
+   * has them, so that a fleet can be set up in bulk requests rather than a round trip a target.
+   */
+  async createTargets(inputs: readonly CreateTargetInput[]): Promise<TargetView[]> {
+    const ids = inputs.map((input) => input.controllerId);
+    const exists = (id: string) => new OtaflowError('TARGET_EXISTS', `target ${id} exists`);
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) throw exists(id);
+      seen.add(id);
+    }
+    const records = inputs.map((input) => this.#newTarget(input));
+    await this.#unit(this.#store, async (tx) => {
+      const known = await getTargetsOf(tx, ids);
+      if (known[0]) throw exists(known[0].controllerId);
+      try {
+        await putNewTargetsOf(tx, records);
+      } catch (error) {
+        // Created meanwhile by another request or backend: the same answer as found above.
+        if (error instanceof OtaflowError && error.code === 'CONFLICT') throw exists(ids[0]!);
+        throw error;
+      }
+      for (const record of records)
+        this.#emitTarget('TARGET_CREATED', targetViewOfRecord(record), tx);
+    });
+    for (const record of records)
+      this.#observe('target', record.controllerId, undefined, record.state);
+    return records.map(targetViewOfRecord);
   }
 
   #newTarget(input: CreateTargetInput): TargetRecord {

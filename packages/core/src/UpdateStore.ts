@@ -44,16 +44,30 @@ export type PageQuery = ListRequest;
  */
 export interface UpdateStore {
   getTarget(controllerId: string): Promise<TargetRecord | undefined>;
+  /**
+   * Optional: what a device's poll reads, its target (undefined: none) and the target's actions
+   * as `listActionsOfTarget` lists them, in one read of one snapshot. The poll cache fills both
+   * with it on a miss: one database round trip instead of two.
+   */
+  getTargetAndActions?(
+    controllerId: string,
+  ): Promise<{ target: TargetRecord | undefined; actions: ActionRecord[] }>;
   /** Optional: the targets of these ids that exist, in one read. Without it, `getTarget` each. */
   getTargets?(controllerIds: readonly string[]): Promise<TargetRecord[]>;
   /** Filtered by `TARGET_LIST_FIELDS`; ties (and no sort) in insertion order. */
   listTargets(query?: PageQuery): Promise<Page<TargetRecord>>;
   putTarget(record: TargetRecord, expectedVersion?: number): Promise<void>;
+  /**
+   * Optional: many targets that must not exist yet, in one write (the Management API's array
+   * POST); CONFLICT when any exists. Without it, `putTarget(record, -1)` each.
+   */
+  putNewTargets?(records: readonly TargetRecord[]): Promise<void>;
   deleteTarget(controllerId: string): Promise<boolean>;
   /**
    * Moves each target's `lastContactAt` forward to its contact's time (never back), and nothing
    * else: no version is taken, so a concurrent versioned write does not conflict with it (and may
-   * put an older time back; the next contact moves it on). Unknown targets are skipped. Many
+   * put an older time back; the next contact moves it on). Unknown targets are skipped, and a
+   * store may skip one another writer holds locked rather than wait for it. Many
    * devices' polls in one call: hawkBit, too, persists poll times in batches. Not part of a unit.
    */
   touchTargets(contacts: readonly TargetContact[]): Promise<void>;
@@ -154,6 +168,15 @@ export async function putNewActionsOf(
 ): Promise<void> {
   if (store.putNewActions) return store.putNewActions(records);
   for (const record of records) await store.putAction(record, -1);
+}
+
+/** `store.putNewTargets`, or one `putTarget(record, -1)` each where the store has no batch. */
+export async function putNewTargetsOf(
+  store: UpdateStore,
+  records: readonly TargetRecord[],
+): Promise<void> {
+  if (store.putNewTargets) return store.putNewTargets(records);
+  for (const record of records) await store.putTarget(record, -1);
 }
 
 /** `store.nextIds`, or one `nextId` each where the store has no batch. */

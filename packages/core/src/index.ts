@@ -262,6 +262,7 @@ export {
   type Page,
   type PageQuery,
   putNewActionsOf,
+  putNewTargetsOf,
   type Sequence,
   TARGET_GROUP_BATCH,
   type TargetContact,

@@ -37,6 +37,33 @@ async function setup(maxEntries?: number) {
 }
 
 describe('CachingUpdateStore', () => {
+  it('fills a missed poll read with one read of target and actions where the store has it', async () => {
+    /** A store that reads both at once (PostgreSQL does, in one statement). */
+    class BothAtOnce extends CountingStore {
+      together = 0;
+      async getTargetAndActions(controllerId: string) {
+        this.together++;
+        const reads = this.reads;
+        const both = {
+          target: await super.getTarget(controllerId),
+          actions: await super.listActionsOfTarget(controllerId),
+        };
+        this.reads = reads;
+        return both;
+      }
+    }
+    const inner = new BothAtOnce();
+    const cache = new CachingUpdateStore(inner);
+    const service = new UpdateService({ store: cache });
+    await service.createTarget({ controllerId: 'a' });
+    const [before, together] = [inner.reads, inner.together];
+    for (let i = 0; i < 3; i++) {
+      await cache.getTarget('a');
+      await cache.listActionsOfTarget('a');
+    }
+    expect([inner.together - together, inner.reads - before]).toEqual([1, 0]);
+  });
+
   it('answers a repeated poll read from memory', async () => {
     const { inner, cache, service } = await setup();
     await service.createTarget({ controllerId: 'a' });

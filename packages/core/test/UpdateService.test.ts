@@ -23,6 +23,33 @@ async function setupService() {
 }
 
 describe('UpdateService', () => {
+  it('creates many targets as one unit, and none when one id is known or repeated', async () => {
+    const { service, events } = await setupService();
+    await service.createTarget({ controllerId: 'known' });
+    events.length = 0;
+    const created = await service.createTargets([
+      { controllerId: 'bulk-1', name: 'first', attributes: { hw: 'a' } },
+      { controllerId: 'bulk-2', securityToken: 'secret' },
+    ]);
+    expect(created.map((t) => [t.controllerId, t.name, t.updateStatus])).toEqual([
+      ['bulk-1', 'first', 'UNKNOWN'],
+      ['bulk-2', 'bulk-2', 'UNKNOWN'],
+    ]);
+    expect((await service.requireTarget('bulk-2')).securityToken).toBe('secret');
+    expect(events.map((e) => [e.type, 'controllerId' in e && e.controllerId])).toEqual([
+      ['TARGET_CREATED', 'bulk-1'],
+      ['TARGET_CREATED', 'bulk-2'],
+    ]);
+    for (const batch of [
+      [{ controllerId: 'bulk-3' }, { controllerId: 'known' }],
+      [{ controllerId: 'bulk-3' }, { controllerId: 'bulk-4' }, { controllerId: 'bulk-3' }],
+    ]) {
+      await expect(service.createTargets(batch)).rejects.toMatchObject({ code: 'TARGET_EXISTS' });
+    }
+    expect(await service.getTarget('bulk-3')).toBeUndefined();
+    expect(events).toHaveLength(2);
+  });
+
   it('runs a forced update to IN_SYNC and refuses late reports', async () => {
     const { service, events, set } = await setupService();
     await service.createTarget({ controllerId: 'dev-1' });

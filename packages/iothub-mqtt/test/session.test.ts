@@ -253,3 +253,53 @@ describe('MQTT 3.1.1 fallback', () => {
     },
   );
 });
+
+describe.skipIf(!shared)('several backends on one broker', () => {
+  let closers: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.reverse()) await close();
+    closers = [];
+  });
+
+  it('shares the reports between commanders of one group: each report reaches one', async () => {
+    const tenant = unique('group');
+    const store = new MemoryUpdateStore();
+    const fleet = await rawFleet(store, 20, tenant);
+    closers.push(() => fleet.close());
+    // Two backends on one database: a service each over the same store, a client id each.
+    const outcomes: ReportOutcome[][] = [[], []];
+    for (const k of [0, 1]) {
+      const commander = createCommander({
+        url: SHARED_URL,
+        service: k === 0 ? fleet.service : new UpdateService({ store }),
+        tenant,
+        artifactUrl: () => 'http://127.0.0.1/unused',
+        clientId: unique(`commander-${k}`),
+        shareGroup: `otaflow-${tenant}`,
+      });
+      commander.onReport((o) => outcomes[k]!.push(o));
+      await commander.start();
+      closers.push(() => commander.stop());
+    }
+    await fleet.connect(SHARED_URL);
+    const steps = ['STARTED', 'DOWNLOADING:0', 'DOWNLOADED', 'INSTALLED'];
+    await fleet.publish(steps);
+    const total = fleet.ids.length * steps.length;
+    await waitFor(
+      () => outcomes[0]!.length + outcomes[1]!.length >= total,
+      `${total} reports`,
+      30_000,
+    );
+    expect(outcomes[0]!.length).toBeGreaterThan(0);
+    expect(outcomes[1]!.length).toBeGreaterThan(0);
+    await fleet.publish(['FINISHED_SUCCESS']);
+    for (const action of fleet.actions)
+      await waitFor(
+        async () => (await fleet.service.getAction(action.id))?.status === 'FINISHED',
+        `action ${action.id} FINISHED`,
+        30_000,
+      );
+    // Nothing arrives twice: the broker gave every report to one member of the group.
+    expect(outcomes[0]!.length + outcomes[1]!.length).toBe(total + fleet.ids.length);
+  });
+});

@@ -139,6 +139,18 @@ export class PostgresUpdateStore implements UpdateStore {
     return rows[0]?.record;
   }
 
+  async getTargetAndActions(controllerId: string) {
+    const { rows } = await this.#sql.query<{ target: TargetRecord | null; actions: ActionRow[] }>(
+      `SELECT (SELECT record FROM targets WHERE tenant = $1 AND controller_id = $2) AS target,
+              (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]'::jsonb)
+                 FROM (SELECT ${ACTION_COLUMNS} FROM actions
+                        WHERE tenant = $1 AND controller_id = $2) a) AS actions`,
+      [this.#tenant, controllerId],
+    );
+    const row = rows[0];
+    return { target: row?.target ?? undefined, actions: (row?.actions ?? []).map(actionOf) };
+  }
+
   async getTargets(controllerIds: readonly string[]) {
     if (controllerIds.length === 0) return [];
     const { rows } = await this.#sql.query<{ record: TargetRecord }>(
@@ -197,6 +209,40 @@ export class PostgresUpdateStore implements UpdateStore {
     }
   }
 
+  /**
+   * New targets in one statement (the Management API creates a fleet in bulk requests): rows
+   * from one JSON parameter by `jsonb_to_recordset`; CONFLICT when any existed already.
+   */
+  async putNewTargets(records: readonly TargetRecord[]) {
+    if (records.length === 0) return;
+    const input = records.map((record) => {
+      const view = targetViewOfRecord(record);
+      return {
+        controller_id: record.controllerId,
+        version: record.version,
+        name: record.name,
+        update_status: view.updateStatus,
+        created_at: iso(view.createdAt),
+        last_modified_at: iso(view.lastModifiedAt),
+        record,
+        ip_address: ipAddressOf(record.address) ?? null,
+      };
+    });
+    const { rowCount } = await this.#sql.query(
+      `INSERT INTO targets (tenant, controller_id, version, name, update_status, created_at,
+                            last_modified_at, record, ip_address)
+       SELECT $1, controller_id, version, name, update_status, created_at, last_modified_at,
+              record, ip_address
+         FROM jsonb_to_recordset($2::text::jsonb)
+           AS t(controller_id text, version int, name text, update_status text,
+                created_at timestamptz, last_modified_at timestamptz, record jsonb, ip_address text)
+       ON CONFLICT DO NOTHING`,
+      [this.#tenant, JSON.stringify(input)],
+    );
+    // Inside a unit (as the service writes them) the CONFLICT rolls the whole batch back.
+    if (rowCount !== records.length) throw conflict('target', records[0]!.controllerId, -1);
+  }
+
   async touchTargets(contacts: readonly TargetContact[]) {
     if (contacts.length === 0) return;
     // One row per target (the latest time), bound as one JSON parameter: the same SQL on both
@@ -206,13 +252,22 @@ export class PostgresUpdateStore implements UpdateStore {
     for (const { controllerId, at } of contacts)
       latest.set(controllerId, Math.max(at, latest.get(controllerId) ?? at));
     const rows = [...latest].map(([id, at]) => ({ id, at: Math.trunc(at) }));
+    // SKIP LOCKED: a target another unit holds (an assignment of thousands, a report) keeps its
+    // old time until its next contact, and the batch neither waits for that unit nor, locking
+    // rows in the opposite order, deadlocks with it and makes it start over.
     await this.#sql.query(
-      `UPDATE targets t
-          SET record = jsonb_set(t.record, '{state,context,lastContactAt}', to_jsonb(c.at))
-         FROM jsonb_to_recordset($2::text::jsonb) AS c(id text, at bigint)
-        WHERE t.tenant = $1 AND t.controller_id = c.id
-          AND COALESCE(CASE WHEN jsonb_typeof(t.record #> '{state,context,lastContactAt}') = 'number'
-                            THEN (t.record #>> '{state,context,lastContactAt}')::numeric END, -1) < c.at`,
+      `WITH c AS (SELECT * FROM jsonb_to_recordset($2::text::jsonb) AS c(id text, at bigint)),
+            free AS (
+         SELECT t.controller_id, c.at FROM targets t JOIN c ON t.controller_id = c.id
+          WHERE t.tenant = $1
+            AND COALESCE(CASE WHEN jsonb_typeof(t.record #> '{state,context,lastContactAt}') = 'number'
+                              THEN (t.record #>> '{state,context,lastContactAt}')::numeric END, -1) < c.at
+          ORDER BY t.controller_id
+            FOR UPDATE OF t SKIP LOCKED)
+       UPDATE targets t
+          SET record = jsonb_set(t.record, '{state,context,lastContactAt}', to_jsonb(free.at))
+         FROM free
+        WHERE t.tenant = $1 AND t.controller_id = free.controller_id`,
       [this.#tenant, JSON.stringify(rows)],
     );
   }

@@ -69,7 +69,8 @@ const TARGET_SQL: ColumnMap = {
   assignedDistributionSetId: jsonNumber(`${CONTEXT}->'assignedDistributionSetId'`),
   installedDistributionSetId: jsonNumber(`${CONTEXT}->'installedDistributionSetId'`),
   attribute: `record->'attributes'->>`,
-  group: jsonText('record', 'group'),
+  // Migration 009's generated column, which its index reads.
+  group: 'target_group',
   // Core's TARGET_TAGS and TAG_ASSIGNMENTS collections, a tag's members scoped `targettag:<id>`.
   tag: {
     exists: `FROM collection_records tg

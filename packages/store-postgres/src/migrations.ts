@@ -7,6 +7,7 @@ import { sql as actionHistory } from './migrations/005_action_history.js';
 import { sql as rolloutActions } from './migrations/006_rollout_actions.js';
 import { sql as targetGroup } from './migrations/007_target_group.js';
 import { sql as outbox } from './migrations/008_outbox.js';
+import { sql as targetPollWrites } from './migrations/009_target_poll_writes.js';
 import { StoreError } from './StoreError.js';
 
 export interface Migration {
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'rollout_actions', sql: rolloutActions },
   { version: 7, name: 'target_group', sql: targetGroup },
   { version: 8, name: 'outbox', sql: outbox },
+  { version: 9, name: 'target_poll_writes', sql: targetPollWrites },
 ];
 
 /** Any number: it only has to be the same in every process that migrates this database. */

@@ -118,6 +118,58 @@ describe.skipIf(!available)('PostgreSQL server', () => {
     });
   }
 
+  it('writes a poll time as a HOT update: no index entry for it', async () => {
+    // A database of its own: the other tests' rows leave no page without room.
+    const scratch = await scratchDatabase();
+    const own = await openServerDb(scratch.url);
+    dropAfter.push(async () => {
+      await own.close();
+      await scratch.drop();
+    });
+    await migrate(own);
+    const tenant = 'hot';
+    const store = new PostgresUpdateStore(own, tenant, own);
+    await store.putNewTargets(['h1', 'h2', 'h3'].map((id) => targetRecord(id)));
+    const hot = await own.transaction(async (tx) => {
+      await new PostgresUpdateStore(tx, tenant).touchTargets(
+        ['h1', 'h2', 'h3'].map((controllerId) => ({ controllerId, at: 5_000 })),
+      );
+      // This transaction's own counts: no other test's writes in them.
+      const { rows } = await tx.query<{ upd: string; hot: string }>(
+        `SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_xact_user_tables
+          WHERE relname = 'targets'`,
+      );
+      return rows[0];
+    });
+    expect(hot).toEqual({ upd: '3', hot: '3' });
+    expect((await store.getTarget('h2'))?.state.context).toMatchObject({ lastContactAt: 5_000 });
+  });
+
+  it('skips a poll time of a target another unit holds, instead of waiting for it', async () => {
+    const scratch = await scratchDatabase();
+    const [first, second] = [await openServerDb(scratch.url), await openServerDb(scratch.url)];
+    dropAfter.push(async () => {
+      await first.close();
+      await second.close();
+      await scratch.drop();
+    });
+    await migrate(first);
+    const store = new PostgresUpdateStore(first, 't', first);
+    await store.putNewTargets([targetRecord('held'), targetRecord('free')]);
+    // A unit of another backend (an assignment, say) holds 'held' while the batch comes in.
+    await second.transaction(async (tx) => {
+      await tx.query(
+        `SELECT 1 FROM targets WHERE tenant = 't' AND controller_id = 'held' FOR UPDATE`,
+      );
+      await store.touchTargets([
+        { controllerId: 'held', at: 7_000 },
+        { controllerId: 'free', at: 7_000 },
+      ]);
+    });
+    expect((await store.getTarget('free'))?.state.context).toMatchObject({ lastContactAt: 7_000 });
+    expect((await store.getTarget('held'))?.state.context).not.toHaveProperty('lastContactAt');
+  });
+
   it("appends a report's status rows and rewrites none of the earlier ones", async () => {
     const tenant = `history-${tenants++}`;
     const store = new PostgresUpdateStore(db, tenant, db);

@@ -8,6 +8,7 @@ import {
   OtaflowError,
   persistTarget,
   putNewActionsOf,
+  putNewTargetsOf,
   type SoftwareModule,
   type TargetRecord,
   UpdateService,
@@ -196,6 +197,47 @@ export function describeUpdateStore(name: string, factory: StoreFactory) {
       ).rejects.toMatchObject({ code: 'CONFLICT' });
       expect(await store.getAction(ids[2]!)).toBeUndefined();
       expect(await store.getAction(ids[0]!)).toEqual(a);
+    });
+
+    it('reads a target and its actions together as a poll does, when the store can', async () => {
+      const store = await factory();
+      if (!store.getTargetAndActions) return;
+      expect(await store.getTargetAndActions('none')).toEqual({ target: undefined, actions: [] });
+      await store.putTarget(targetRecord('p1'), -1);
+      expect(await store.getTargetAndActions('p1')).toEqual({
+        target: await store.getTarget('p1'),
+        actions: [],
+      });
+      const [first, second] = await nextIdsOf(store, 'action', 2);
+      await putNewActionsOf(store, [
+        await actionRecord('p1', second!),
+        await actionRecord('p1', first!),
+      ]);
+      const both = await store.getTargetAndActions('p1');
+      expect(both.actions).toEqual(await store.listActionsOfTarget('p1'));
+      expect(both.actions.map((a) => a.id)).toEqual([first, second]);
+    });
+
+    it('writes many new targets in one batch, and none when one exists', async () => {
+      const store = await factory();
+      const fleet = ['n1', 'n2', 'n3'].map((id) => ({
+        ...targetRecord(id),
+        address: 'http://10.0.0.7:8080',
+      }));
+      await putNewTargetsOf(store, fleet);
+      expect(await store.getTarget('n2')).toEqual(fleet[1]);
+      expect(
+        (
+          await store.listTargets({
+            filter: { kind: 'cmp', field: 'ipAddress', op: '==', values: ['10.0.0.7'] },
+          })
+        ).total,
+      ).toBe(3);
+      await expect(
+        store.transaction((tx) => putNewTargetsOf(tx, [targetRecord('n4'), targetRecord('n1')])),
+      ).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(await store.getTarget('n4')).toBeUndefined();
+      expect((await store.listTargets()).total).toBe(3);
     });
 
     it('finds the oldest distribution set by name and version', async () => {

@@ -1,4 +1,4 @@
-import { METADATA, metadataScope, type TargetView } from '@otaflow/core';
+import { METADATA, metadataScope, OtaflowError } from '@otaflow/core';
 import { z } from 'zod';
 import { storeListQuery } from '../query.js';
 import { resolveAuditFields } from './auditFields.js';
@@ -37,16 +37,18 @@ export async function createTargets(
   request: EndpointRequest,
 ): Promise<Reply> {
   const list = (await arrayBody(request)).map((item) => check(TargetCreate, item));
-  const seen = new Set<string>();
-  for (const t of list) {
-    if (t.targetType !== undefined) await requireTargetType(api, t.targetType);
-    if (seen.has(t.controllerId) || (await api.service.getTarget(t.controllerId))) {
-      throw alreadyExists();
-    }
-    seen.add(t.controllerId);
+  for (const type of new Set(list.map((t) => t.targetType))) {
+    if (type !== undefined) await requireTargetType(api, type);
   }
-  const created: TargetView[] = [];
-  for (const t of list) created.push(await api.service.createTarget(stripUndefined(t)));
+  // One read and one write for the whole array (core's createTargets): a fleet is created in
+  // bulk requests, and a known or repeated controllerId still fails all of it with 409.
+  const created = await api.service
+    .createTargets(list.map((t) => stripUndefined(t)))
+    .catch((error: unknown) => {
+      throw error instanceof OtaflowError && error.code === 'TARGET_EXISTS'
+        ? alreadyExists()
+        : error;
+    });
   const names = await targetTypeNames(api);
   return {
     status: 201,
