@@ -368,6 +368,13 @@ add(
   'ms',
   steadyPoll ? { baseline: steadyPoll.p99, ratio: steadyPoll.p99 / r.latency.poll.p99 } : {},
 );
+if (r.backend.eventLoopDelay) {
+  add('backend event-loop delay p99 during the update', r.backend.eventLoopDelay.p99Ms, 'ms', {
+    goal: 100,
+    goalBelow: true,
+  });
+  add('backend event-loop delay max during the update', r.backend.eventLoopDelay.maxMs, 'ms');
+}
 add('feedback p50 during the update', r.latency.feedback.p50, 'ms');
 add('feedback p99 during the update', r.latency.feedback.p99, 'ms');
 if (r.steady) {
@@ -435,6 +442,17 @@ for (const { kind, result: d } of durable) {
   add(`${tag} poll p99 during the update`, d.latency.poll.p99, 'ms', {
     baseline: r.latency.poll.p99,
   });
+  if (d.backend.eventLoopDelay)
+    add(
+      `${tag} backend event-loop delay p99 during the update`,
+      d.backend.eventLoopDelay.p99Ms,
+      'ms',
+      {
+        baseline: r.backend.eventLoopDelay?.p99Ms ?? null,
+        goal: 100,
+        goalBelow: true,
+      },
+    );
   const missing = Object.values(d.sie.check.missing).reduce((a, b) => a + b, 0);
   add(`${tag} SIE events of the update missing`, missing, 'events', { goal: 0, goalBelow: true });
 }

@@ -71,6 +71,12 @@ export interface FleetResult {
     bytesPerTarget: number;
     cpuSecondsUpdate: number;
     cpuSecondsPerUpdate: number;
+    /**
+     * The backend's event-loop delay during the update (its `/metrics`: prom-client's
+     * monitorEventLoopDelay, reset at every scrape, so read once at the assignment and once at
+     * the end); undefined when the backend has no such metric.
+     */
+    eventLoopDelay?: { p99Ms: number; maxMs: number };
   };
   latency: {
     poll: LatencySummary;
@@ -99,6 +105,29 @@ const medianBy = <T>(xs: T[], key: (x: T) => number): T => {
   const sorted = [...xs].sort((a, b) => key(a) - key(b));
   return sorted[(sorted.length - 1) >> 1] as T;
 };
+
+/**
+ * The backend's event-loop delay since the last scrape, from its `/metrics` (prom-client resets
+ * its monitorEventLoopDelay histogram at every collection); undefined when it cannot be read.
+ */
+export async function eventLoopDelayOf(
+  url: string,
+): Promise<{ p99Ms: number; maxMs: number } | undefined> {
+  try {
+    const text = await (
+      await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(30_000) })
+    ).text();
+    const value = (name: string) => {
+      const match = new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text);
+      return match ? Number(match[1]) * 1000 : undefined;
+    };
+    const p99Ms = value('otaflow_nodejs_eventloop_lag_p99_seconds');
+    const maxMs = value('otaflow_nodejs_eventloop_lag_max_seconds');
+    return p99Ms === undefined || maxMs === undefined ? undefined : { p99Ms, maxMs };
+  } catch {
+    return undefined;
+  }
+}
 
 export function brokerReachable(url: string, timeoutMs = 1500): Promise<boolean> {
   const u = new URL(url);
@@ -253,6 +282,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     await mqttSim.command({ cmd: 'window' });
     const before = readProcStats(backend.pid) as ProcStats;
     const sieBefore = sie.tally.messages;
+    await eventLoopDelayOf(url);
     const assignedAt = performance.now();
     const ids = [...ddiIds, ...mqttIds];
     const answer = await mgmt.assign(setId, ids);
@@ -310,6 +340,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
       if (ddiSim.progress.completed + mqttSim.progress.completed >= targets) break;
       await delay(250);
     }
+    const eventLoopDelay = await eventLoopDelayOf(url);
     const after = readProcStats(backend.pid) as ProcStats;
     peak = Math.max(peak, after.peakRssBytes);
     const updateSeconds = (finishedAt - assignedAt) / 1000;
@@ -349,6 +380,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         bytesPerTarget: (peak - atReady.rssBytes) / targets,
         cpuSecondsUpdate: after.cpuSeconds - before.cpuSeconds,
         cpuSecondsPerUpdate: (after.cpuSeconds - before.cpuSeconds) / Math.max(1, inSync),
+        ...(eventLoopDelay ? { eventLoopDelay } : {}),
       },
       latency: {
         poll: ddiWindow.latency.poll as LatencySummary,
