@@ -62,6 +62,9 @@ await runMain(BACKEND_CLI, async ({ flags, signal }) => {
       storeDescription: { ...state.description },
       ...(state.artifactsDir ? { artifactsDir: state.artifactsDir } : {}),
       ...(state.outboxWakeups ? { outboxWakeups: state.outboxWakeups } : {}),
+      ...(state.onConfigurationChange
+        ? { onConfigurationChange: state.onConfigurationChange.bind(state) }
+        : {}),
     });
   } catch (error) {
     logger.error({ err: error }, 'start failed');

@@ -40,6 +40,11 @@ export interface BackendStore {
   artifactsDir: string | undefined;
   /** The database's connections, for metrics; none for the memory store. */
   poolStats?: () => DbPoolStats;
+  /**
+   * Calls `listener` when another backend (or this one) committed a change to `tenant`'s
+   * configuration; none for the memory store, whose backend is the only one.
+   */
+  onConfigurationChange?(tenant: string, listener: () => void): () => void;
   /** A tenant's outbox wake-ups from every backend on the database (none for the memory store). */
   outboxWakeups?: (tenant: string) => OutboxWakeups;
   close(): Promise<void>;
@@ -129,14 +134,29 @@ export async function openBackendStore(
 async function withPollCache(
   opened: OpenedStore,
   config: BackendConfig,
-): Promise<Pick<BackendStore, 'store' | 'storeOf' | 'poolStats' | 'close'>> {
+): Promise<
+  Pick<BackendStore, 'store' | 'storeOf' | 'poolStats' | 'onConfigurationChange' | 'close'>
+> {
   const poolStats = () => opened.db.poolStats();
   const feeds: Array<{ close(): Promise<void> }> = [];
+  const configured = new Map<string, Set<() => void>>();
+  // One feed per tenant: its targets' changes for the poll cache, its configuration's for the
+  // tenant's settings (migration 010), from every backend on the database.
   const cached = async (store: UpdateStore, tenant: string): Promise<UpdateStore> => {
-    if (config.pollCacheEntries === 0) return store;
-    const cache = new CachingUpdateStore(store, { maxEntries: config.pollCacheEntries });
-    feeds.push(await watchChanges(opened.db, tenant, cache));
-    return cache;
+    const cache =
+      config.pollCacheEntries === 0
+        ? undefined
+        : new CachingUpdateStore(store, { maxEntries: config.pollCacheEntries });
+    feeds.push(
+      await watchChanges(opened.db, tenant, {
+        invalidate: (id) => cache?.invalidate(id),
+        invalidateAll: () => cache?.invalidateAll(),
+        configurationChanged: () => {
+          for (const listener of configured.get(tenant) ?? []) listener();
+        },
+      }),
+    );
+    return cache ?? store;
   };
   let store: UpdateStore;
   try {
@@ -149,6 +169,12 @@ async function withPollCache(
     store,
     storeOf: (tenant) => cached(new PostgresUpdateStore(opened.db, tenant, opened.db), tenant),
     poolStats,
+    onConfigurationChange(tenant, listener) {
+      const set = configured.get(tenant) ?? new Set();
+      configured.set(tenant, set);
+      set.add(listener);
+      return () => set.delete(listener);
+    },
     async close() {
       for (const feed of feeds.splice(0)) await feed.close().catch(() => {});
       await opened.close();

@@ -95,6 +95,10 @@ export interface BackendOptions {
   outbox?: boolean;
   /** A tenant's outbox wake-ups from other backends on the database (`openBackendStore`'s). */
   outboxWakeups?: (tenant: string) => OutboxWakeups;
+  /** Configuration changes other backends commit (`openBackendStore`'s). */
+  onConfigurationChange?: (tenant: string, listener: () => void) => () => void;
+  /** How often each tenant's configuration is reread besides its notifications (default 1 s). */
+  settingsRefreshMs?: number;
 }
 
 export interface Backend {
@@ -182,6 +186,10 @@ export async function startBackend(
         ...(inspection ? { inspection } : {}),
         ...(options.events ? { events: options.events } : {}),
         ...(options.outbox === undefined ? {} : { outbox: options.outbox }),
+        ...(options.onConfigurationChange
+          ? { onConfigurationChange: options.onConfigurationChange }
+          : {}),
+        ...(options.settingsRefreshMs ? { settingsRefreshMs: options.settingsRefreshMs } : {}),
         ...(options.ddi
           ? {
               ddi: (parts: { service: UpdateService; artifacts: ArtifactStore; logger: Logger }) =>

@@ -3,10 +3,15 @@ import type { Db } from './Db.js';
 /** The channel migration 003's triggers notify on, with `<tenant>\n<controllerId>`. */
 export const CHANGE_CHANNEL = 'otaflow_change';
 
+/** What migration 010 sends in place of a controller id when the tenant's configuration changed. */
+export const CONFIGURATION_CHANGED = '\u0001configuration';
+
 /** What the feed tells: core's `CachingUpdateStore` is one. */
 export interface ChangeListener {
   invalidate(controllerId: string): void;
   invalidateAll(): void;
+  /** The tenant's configuration changed (migration 010); after a reconnect, it may have. */
+  configurationChanged?(): void;
 }
 
 export interface ChangeFeed {
@@ -34,12 +39,17 @@ export async function watchChanges(
     (payload) => {
       if (!payload.startsWith(prefix)) return;
       notifications++;
-      listener.invalidate(payload.slice(prefix.length));
+      const id = payload.slice(prefix.length);
+      if (id === CONFIGURATION_CHANGED) listener.configurationChanged?.();
+      else listener.invalidate(id);
     },
     () => {
       // The first subscription finds nothing cached that predates it; any later one is a
       // reconnect after which anything may have changed.
-      if (subscriptions++ > 0) listener.invalidateAll();
+      if (subscriptions++ > 0) {
+        listener.invalidateAll();
+        listener.configurationChanged?.();
+      }
     },
   );
   return {

@@ -2,6 +2,7 @@ export {
   CHANGE_CHANNEL,
   type ChangeFeed,
   type ChangeListener,
+  CONFIGURATION_CHANGED,
   watchChanges,
 } from './changeFeed.js';
 export type { Db, DbPoolStats, QueryResult, Sql } from './Db.js';

@@ -8,6 +8,7 @@ import { sql as rolloutActions } from './migrations/006_rollout_actions.js';
 import { sql as targetGroup } from './migrations/007_target_group.js';
 import { sql as outbox } from './migrations/008_outbox.js';
 import { sql as targetPollWrites } from './migrations/009_target_poll_writes.js';
+import { sql as configurationNotify } from './migrations/010_configuration_notify.js';
 import { StoreError } from './StoreError.js';
 
 export interface Migration {
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'target_group', sql: targetGroup },
   { version: 8, name: 'outbox', sql: outbox },
   { version: 9, name: 'target_poll_writes', sql: targetPollWrites },
+  { version: 10, name: 'configuration_notify', sql: configurationNotify },
 ];
 
 /** Any number: it only has to be the same in every process that migrates this database. */

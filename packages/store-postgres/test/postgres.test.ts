@@ -105,7 +105,7 @@ describe.skipIf(!available)('PostgreSQL server', () => {
         );
         // Two backends starting at once: the advisory lock lets each file run once.
         const [a, b] = await Promise.all([migrate(fresh), migrate(fresh)]);
-        expect([...a, ...b].sort()).toEqual(
+        expect([...a, ...b].sort((x, y) => x - y)).toEqual(
           MIGRATIONS.filter((m) => m.version > from).map((m) => m.version),
         );
         const store = new PostgresUpdateStore(fresh, 't', fresh);

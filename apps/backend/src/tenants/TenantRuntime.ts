@@ -56,6 +56,10 @@ export interface TenantRuntimeParts {
   isDefault: boolean;
   inspection?: Inspection;
   events?: Pick<EventStreamOptions, 'capacity' | 'maxPending' | 'heartbeatMs'>;
+  /** How often the tenant's configuration is reread besides its notifications (default 1 s). */
+  settingsRefreshMs?: number;
+  /** Tells of configuration changes other backends commit (`openBackendStore`'s). */
+  onConfigurationChange?: (tenant: string, listener: () => void) => () => void;
   /** SIE, commands and Huawei tasks through the store's outbox (default: when it keeps one). */
   outbox?: boolean;
   /** Replaces the DDI handler (tests, embedders). */
@@ -145,8 +149,18 @@ export async function startTenantRuntime(parts: TenantRuntimeParts): Promise<Ten
     const settings = new TenantSettings(store, globalTenantValues(config), logger, () =>
       service.now(),
     );
-    await settings.start();
+    await settings.start(parts.settingsRefreshMs);
     closers.push(() => settings.close());
+    // Another backend's change arrives at once by its notification, else by the periodic reread.
+    const unwatch = parts.onConfigurationChange?.(tenant, () => {
+      settings
+        .refresh()
+        .catch((error) => logger.warn({ err: error }, 'rereading the tenant configuration failed'));
+    });
+    if (unwatch)
+      closers.push(() => {
+        unwatch();
+      });
 
     // Rollouts are evaluated by one backend at a time (a lease in the tenant's store), on an
     // interval and soon after a rollout's action ends.

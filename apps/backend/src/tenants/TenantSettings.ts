@@ -93,14 +93,17 @@ export class TenantSettings {
     this.#values = { ...defaults };
   }
 
-  /** Reads the stored keys, then keeps rereading them until `close`. */
-  async start(): Promise<void> {
+  /**
+   * Reads the stored keys, then keeps rereading them every `refreshMs` until `close`: the fallback
+   * for a change whose notification was lost (or a store that sends none).
+   */
+  async start(refreshMs = REFRESH_MS): Promise<void> {
     await this.refresh();
     this.#timer = setInterval(() => {
       this.refresh().catch((error) =>
         this.#logger.warn({ err: error }, 'rereading the tenant configuration failed'),
       );
-    }, REFRESH_MS);
+    }, refreshMs);
     this.#timer.unref();
   }
 
