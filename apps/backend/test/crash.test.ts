@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type AppProcess, spawnApp } from '@otaflow/cli';
 import { describe, expect, it } from 'vitest';
-import { freePort, postgresAvailable, scratchDatabase } from './services.js';
+import { freePort, type Json, mgmt, postgresAvailable, scratchDatabase } from './services.js';
 
 /**
  * The real `otaflow-backend` in a child process, killed with SIGKILL while DDI devices are
@@ -36,20 +36,6 @@ async function startBackend(args: string[]): Promise<Running> {
     app.child.kill('SIGKILL');
     throw new Error(`backend did not start: ${error}\n${app.stdout().slice(-3000)}`);
   }
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: bodies are inspected field by field
-type Json = any;
-
-async function mgmt(url: string, method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await fetch(`${url}/rest/v1${path}`, {
-    method,
-    headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
 }
 
 async function ddi(

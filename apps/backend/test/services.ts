@@ -61,3 +61,25 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: bodies are inspected field by field
+export type Json = any;
+
+const ADMIN = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
+
+/** One Management API call as admin to a backend at `url`; anything but 2xx throws. */
+export async function mgmt(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Json> {
+  const res = await fetch(`${url}/rest/v1${path}`, {
+    method,
+    headers: { Authorization: ADMIN, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}

@@ -9,7 +9,14 @@ import { createDeviceAgent } from '@otaflow/iothub-mqtt';
 import { type ActionEventBody, SieConsumer, type SieHandlers } from '@otaflow/sie-amqp';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, postgresAvailable, scratchDatabase, serviceAvailable } from './services.js';
+import {
+  freePort,
+  type Json,
+  mgmt,
+  postgresAvailable,
+  scratchDatabase,
+  serviceAvailable,
+} from './services.js';
 
 /**
  * Two backends on one PostgreSQL database, one Mosquitto and one RabbitMQ: DDI devices spread over
@@ -24,7 +31,6 @@ import { freePort, postgresAvailable, scratchDatabase, serviceAvailable } from '
  */
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const AUTH = `Basic ${Buffer.from('admin:admin').toString('base64')}`;
 const DEVICES = 24;
 const MQTT_DEVICES = 8;
 const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
@@ -47,20 +53,6 @@ const available =
   (await postgresAvailable('the two-backend test')) &&
   (await reachable('Mosquitto', MQTT_URL, 1883)) &&
   (await reachable('RabbitMQ', AMQP_URL, 5672));
-
-// biome-ignore lint/suspicious/noExplicitAny: bodies are inspected field by field
-type Json = any;
-
-async function mgmt(url: string, method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await fetch(`${url}/rest/v1${path}`, {
-    method,
-    headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
 
 interface Backend {
   app: AppProcess;
