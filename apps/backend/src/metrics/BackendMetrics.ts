@@ -47,7 +47,8 @@ export class BackendMetrics {
   readonly #requests: Histogram<'surface' | 'code'>;
   /** Bound children per surface and status code: no label hashing on the request path. */
   readonly #observers = new Map<Surface, Map<number, Observer>>();
-  readonly #polls: Counter;
+  /** Polls since the last scrape: a plain number on the hot path, added to the counter then. */
+  #polls = 0;
   readonly #reports: Counter<'protocol' | 'result'>;
   readonly #actionUpdates: Counter<'status'>;
   readonly #detach: () => void;
@@ -64,10 +65,15 @@ export class BackendMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers,
     });
-    this.#polls = new Counter({
+    const metrics = this;
+    new Counter({
       name: 'otaflow_ddi_polls_total',
       help: 'DDI polls of the controller base resource',
       registers,
+      collect() {
+        this.inc(metrics.#polls);
+        metrics.#polls = 0;
+      },
     });
     this.#reports = new Counter({
       name: 'otaflow_device_reports_total',
@@ -127,7 +133,7 @@ export class BackendMetrics {
   ): void {
     this.observe(surface, code, seconds);
     if (surface === 'ddi') {
-      if (isDdiPoll(method, path)) this.#polls.inc();
+      if (isDdiPoll(method, path)) this.#polls++;
       else if (method === 'POST' && path.endsWith('/feedback')) this.report('ddi', outcomeOf(code));
     } else if (surface === 'huawei' && method === 'POST') this.report('huawei', outcomeOf(code));
   }
