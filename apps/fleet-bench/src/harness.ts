@@ -110,6 +110,40 @@ const medianBy = <T>(xs: T[], key: (x: T) => number): T => {
  * The backend's event-loop delay since the last scrape, from its `/metrics` (prom-client resets
  * its monitorEventLoopDelay histogram at every collection); undefined when it cannot be read.
  */
+/**
+ * The flags every backend of a fleet run takes: the brokers, the run's own SIE names, the fleet's
+ * poll interval as the polling sleep, and no registration limit (the whole simulated fleet
+ * registers from one address).
+ */
+export function fleetBackendArgs(
+  o: { mqttUrl: string; amqpUrl: string; pollSeconds: number },
+  exchange: string,
+  sieQueue: string,
+  dataDir: string,
+): string[] {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const s = o.pollSeconds;
+  const sleep = `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`;
+  return [
+    '--mqtt-url',
+    o.mqttUrl,
+    '--amqp-url',
+    o.amqpUrl,
+    '--sie-exchange',
+    exchange,
+    '--sie-queue',
+    sieQueue,
+    '--ddi-polling-sleep',
+    sleep,
+    '--ddi-registration-rate',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--log-level',
+    'info',
+  ];
+}
+
 export async function eventLoopDelayOf(
   url: string,
 ): Promise<{ p99Ms: number; maxMs: number } | undefined> {
@@ -172,8 +206,6 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const log = o.log;
   const targets = o.ddi + o.mqtt;
   const pollMs = o.pollSeconds * 1000;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const sleep = `${pad(Math.floor(o.pollSeconds / 3600))}:${pad(Math.floor(o.pollSeconds / 60) % 60)}:${pad(o.pollSeconds % 60)}`;
 
   try {
     // -------------------------------------------------------------- backend
@@ -184,23 +216,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
         '--port',
         '0',
         ...storeArgs(o.store),
-        '--mqtt-url',
-        o.mqttUrl,
-        '--amqp-url',
-        o.amqpUrl,
-        '--sie-exchange',
-        exchange,
-        '--sie-queue',
-        sieQueue,
-        '--ddi-polling-sleep',
-        sleep,
-        // The whole simulated fleet registers from one address.
-        '--ddi-registration-rate',
-        '0',
-        '--data-dir',
-        join(workDir, 'backend'),
-        '--log-level',
-        'info',
+        ...fleetBackendArgs(o, exchange, sieQueue, join(workDir, 'backend')),
       ],
       { nodeArgs, env: { NODE_OPTIONS: '' }, timeoutMs: 60_000 },
     );

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type ReadyApp, startReadyApp } from '@otaflow/cli';
 import { FleetBenchError } from './FleetBenchError.js';
-import { BACKEND_MAIN, brokerReachable } from './harness.js';
+import { BACKEND_MAIN, brokerReachable, fleetBackendArgs } from './harness.js';
 import type { LatencySummary } from './latency.js';
 import { ManagementClient } from './managementClient.js';
 import { type ProcStats, readProcStats } from './procStats.js';
@@ -70,8 +70,6 @@ export async function runTwoBackendFleet(o: TwoBackendOptions): Promise<TwoBacke
   const cleanups: (() => Promise<unknown>)[] = [];
   const log = o.log;
   const targets = o.ddi + o.mqtt;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  const sleep = `${pad(Math.floor(o.pollSeconds / 3600))}:${pad(Math.floor(o.pollSeconds / 60) % 60)}:${pad(o.pollSeconds % 60)}`;
   try {
     // One at a time: the first migrates the database, the second finds it migrated.
     const backends: ReadyApp[] = [];
@@ -83,28 +81,13 @@ export async function runTwoBackendFleet(o: TwoBackendOptions): Promise<TwoBacke
           '0',
           '--database-url',
           o.databaseUrl,
-          '--mqtt-url',
-          o.mqttUrl,
           '--mqtt-client-id',
           `${run}-commander-${name}`,
           '--mqtt-share-group',
           run,
-          '--amqp-url',
-          o.amqpUrl,
-          '--sie-exchange',
-          exchange,
-          '--sie-queue',
-          sieQueue,
-          '--ddi-polling-sleep',
-          sleep,
-          '--ddi-registration-rate',
-          '0',
           // One blob store for both, as behind a load balancer: an artifact uploaded through
           // one backend is downloaded through the other.
-          '--data-dir',
-          join(workDir, 'backend'),
-          '--log-level',
-          'info',
+          ...fleetBackendArgs(o, exchange, sieQueue, join(workDir, 'backend')),
         ],
         { env: { NODE_OPTIONS: '' }, timeoutMs: 60_000 },
       );
