@@ -187,9 +187,15 @@ async function check(backend: Backend, tag: string, tenant: Tenant, model: Model
   }
   const polling = await as(backend, user, 'GET', '/system/configs/pollingTime');
   if (model.pollingTime !== undefined) expect(polling.json.value).toBe(model.pollingTime);
-  // The other tenant's user finds none of these ids unless its own operations made them.
-  for (const m of modules.json.content as { id: number; name: string }[]) {
+  // Ids are per tenant, so the other tenant's user may find the same id: then it is one of its
+  // own modules (its own list has it), never this tenant's.
+  type Module = { id: number; name: string; version: string };
+  const key = (m: Module) => `${m.id}:${m.name}:${m.version}`;
+  const theirs = await as(backend, other, 'GET', '/softwaremodules?limit=500');
+  const own = new Set((theirs.json.content as Module[]).map(key));
+  for (const m of modules.json.content as Module[]) {
     const seen = await as(backend, other, 'GET', `/softwaremodules/${m.id}`);
-    if (seen.status === 200) expect(seen.json.name).not.toBe(m.name);
+    if (seen.status === 200) expect(own).toContain(key(seen.json));
+    else expect(seen.status).toBe(404);
   }
 }
